@@ -1,0 +1,135 @@
+"""Exceptions raised by ratenet.
+
+Every error ratenet raises on purpose derives from :class:`RatenetError`, so a
+caller can catch the library's errors without catching unrelated ones.  The two
+errors about user input also derive from :class:`ValueError`, which is what
+generic code expects for a bad value.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RatenetError", "EquationError", "ValidationError"]
+
+
+class RatenetError(Exception):
+    """Base class of every error raised by ratenet on purpose."""
+
+
+class EquationError(RatenetError, ValueError):
+    """An equation, parameter or flag string that ratenet cannot accept.
+
+    The message quotes the offending line and puts a caret under the column
+    where the problem starts.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in one sentence.
+    text : str, optional
+        The line (or logical line) that holds the problem.
+    column : int, optional
+        0-based column in ``text`` where the problem starts.
+    owner : str, optional
+        What the text belongs to, e.g. ``"Neuron 'LIF' equations, line 2"``.
+    hint : str, optional
+        A suggestion, such as the closest known name.
+
+    Examples
+    --------
+    >>> err = EquationError("unknown name 'tua'", text="tau*dr/dt = -r/tua",
+    ...                     column=15, hint="did you mean 'tau'?")
+    >>> print(err)
+    unknown name 'tua'; did you mean 'tau'?
+        tau*dr/dt = -r/tua
+                       ^
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str | None = None,
+        column: int | None = None,
+        owner: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.text = text
+        self.column = column
+        self.owner = owner
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.owner}: {self.message}" if self.owner else self.message
+        if self.hint:
+            head += f"; {self.hint}"
+        if self.text is None:
+            return head
+        lines = [head, "    " + self.text]
+        if self.column is not None:
+            lines.append("    " + " " * max(self.column, 0) + "^")
+        return "\n".join(lines)
+
+    def with_owner(self, owner: str) -> "EquationError":
+        """Return a copy of this error that names what the text belongs to."""
+        if self.owner:
+            owner = f"{owner}, {self.owner}"
+        return EquationError(
+            self.message, text=self.text, column=self.column, owner=owner, hint=self.hint
+        )
+
+
+class ValidationError(RatenetError, ValueError):
+    """A bad argument, named as ``Object.argument: what is wrong (got X)``.
+
+    Parameters
+    ----------
+    owner : str
+        The object (or class) that received the argument, e.g. ``"Population"``
+        or ``"Population 'exc'"``.
+    argument : str
+        The argument's name.
+    message : str
+        What was expected.
+    got : object, optional
+        What was given; shown with ``repr`` unless it is a string already
+        describing it (pass ``got_repr=False``).
+
+    Examples
+    --------
+    >>> print(ValidationError("Population", "geometry", "must be positive integers", got=(0, 3)))
+    Population.geometry: must be positive integers (got (0, 3))
+    """
+
+    _NOTHING = object()
+
+    def __init__(
+        self,
+        owner: str,
+        argument: str,
+        message: str,
+        got: object = _NOTHING,
+        *,
+        got_repr: bool = True,
+    ) -> None:
+        self.owner = owner
+        self.argument = argument
+        self.message = message
+        text = f"{owner}.{argument}: {message}"
+        if got is not ValidationError._NOTHING:
+            shown = _short_repr(got) if got_repr else str(got)
+            text += f" (got {shown})"
+        super().__init__(text)
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    """A repr that stays readable for large arrays and long strings."""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None and getattr(value, "size", 0) > 6:
+        return f"array of shape {tuple(shape)} and dtype {dtype}"
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
