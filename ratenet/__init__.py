@@ -1,0 +1,107 @@
+"""ratenet: rate-coded neural networks in pure, vectorized NumPy.
+
+Neurons and synapses are written as equation strings, parsed safely and run
+as NumPy code; a network is ready the moment it is built.  The API follows
+ANNarchy's rate-coded API, so existing scripts run after changing their
+imports.
+
+Examples
+--------
+>>> from ratenet import Network, Neuron
+>>> net = Network()
+>>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+>>> net.simulate(10.0)
+>>> pop.r.round(4)
+array([0.6513, 0.6513, 0.6513])
+
+Note that ``from ratenet import *`` brings in ``compile``, ANNarchy's name for
+building the network, which shadows Python's built-in ``compile`` in that
+namespace, as it does for ANNarchy users.
+"""
+
+from __future__ import annotations
+
+from .exceptions import EquationError, RatenetError, ValidationError
+from .monitor import Monitor
+from .network import (
+    Network,
+    clear,
+    compile,
+    default_network,
+    disable_learning,
+    dt,
+    enable_learning,
+    get_current_step,
+    get_population,
+    get_projection,
+    get_time,
+    monitors,
+    populations,
+    projections,
+    reset,
+    set_current_step,
+    set_time,
+    setup,
+    simulate,
+    simulate_until,
+    step,
+)
+from .neurons import IBCM, Constant, Hebb, LeakyIntegrator, Neuron, Oja, Synapse, add_function, functions
+from .population import IndividualNeuron, InputArray, Population, PopulationView, TimedArray
+from .projections.connectors import LILConnectivity
+from .projections.projection import Dendrite, Projection
+from .random import Binomial, DiscreteUniform, Exponential, Gamma, LogNormal, Normal, Uniform
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Neuron",
+    "Synapse",
+    "Population",
+    "PopulationView",
+    "IndividualNeuron",
+    "Projection",
+    "Dendrite",
+    "Monitor",
+    "Network",
+    "InputArray",
+    "TimedArray",
+    "LILConnectivity",
+    "setup",
+    "compile",
+    "clear",
+    "simulate",
+    "simulate_until",
+    "step",
+    "reset",
+    "get_time",
+    "set_time",
+    "get_current_step",
+    "set_current_step",
+    "dt",
+    "enable_learning",
+    "disable_learning",
+    "get_population",
+    "get_projection",
+    "populations",
+    "projections",
+    "monitors",
+    "default_network",
+    "Uniform",
+    "DiscreteUniform",
+    "Normal",
+    "LogNormal",
+    "Exponential",
+    "Gamma",
+    "Binomial",
+    "add_function",
+    "functions",
+    "Constant",
+    "LeakyIntegrator",
+    "Hebb",
+    "Oja",
+    "IBCM",
+    "RatenetError",
+    "EquationError",
+    "ValidationError",
+]

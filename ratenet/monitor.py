@@ -1,0 +1,303 @@
+"""Monitors: record variables over time into preallocated blocks."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from .exceptions import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import Network
+
+__all__ = ["Monitor"]
+
+#: Elements per storage block; a block holds max(16, this // values per sample) samples.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+class _Recording:
+    """Samples of one variable, appended into blocks (no list of per-step arrays)."""
+
+    def __init__(self, width: tuple[int, ...], dtype: Any) -> None:
+        self.width = width
+        self.dtype = dtype
+        self.rows = max(16, min(1 << 16, _BLOCK_ELEMENTS // max(1, int(np.prod(width)) if width else 1)))
+        self.blocks: list[np.ndarray] = []
+        self.fill = self.rows  # forces a block at the first sample
+        self.steps: list[np.ndarray] = []
+
+    def slot(self, step: int) -> np.ndarray:
+        if self.fill == self.rows:
+            self.blocks.append(np.empty((self.rows,) + self.width, dtype=self.dtype))
+            self.steps.append(np.empty(self.rows, dtype=np.int64))
+            self.fill = 0
+        row = self.fill
+        self.steps[-1][row] = step
+        self.fill += 1
+        return self.blocks[-1][row] if self.width else self.blocks[-1][row:row + 1]
+
+    def data(self) -> np.ndarray:
+        if not self.blocks:
+            return np.empty((0,) + self.width, dtype=self.dtype)
+        parts = self.blocks[:-1] + [self.blocks[-1][:self.fill]]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+
+    def sample_steps(self) -> np.ndarray:
+        if not self.steps:
+            return np.empty(0, dtype=np.int64)
+        parts = self.steps[:-1] + [self.steps[-1][:self.fill]]
+        return np.concatenate(parts)
+
+    def clear(self) -> None:
+        self.blocks, self.steps = [], []
+        self.fill = self.rows
+
+
+class Monitor:
+    """Record variables of a population, a view, a neuron or a projection.
+
+    A sample is taken at the end of every step ``k`` (counted from when
+    recording started, from 0) where ``k * dt`` is a multiple of ``period``:
+    with the default period (one step) the first sample is the state after
+    the first step.  ``sum(exc)`` records the summed input of each step.
+
+    Parameters
+    ----------
+    obj : Population, PopulationView, IndividualNeuron or Projection
+    variables : str or list of str
+        Names such as ``"r"``, ``["r", "v"]``, ``"sum(exc)"`` (or ``"w"`` for
+        a projection).
+    period : float, optional
+        Time between samples in ms (a multiple of dt); every step by default.
+    start : bool
+        Start recording now; otherwise call :meth:`start`.
+    name : str, optional
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(2, Neuron(equations="r = t"))
+    >>> m = net.monitor(pop, "r")
+    >>> net.simulate(3.0)
+    >>> m.get("r")
+    array([[0., 0.],
+           [1., 1.],
+           [2., 2.]])
+    """
+
+    def __init__(self, obj: Any, variables: str | Sequence[str] = (), period: float | None = None,
+                 period_offset: float | None = None, start: bool = True, name: str | None = None,
+                 net_id: int = 0) -> None:
+        from .population import IndividualNeuron, Population, PopulationView
+        from .projections.projection import Projection
+
+        if not isinstance(obj, (Population, PopulationView, IndividualNeuron, Projection)):
+            raise ValidationError("Monitor", "obj", "must be a Population, PopulationView, neuron or Projection",
+                                  got=obj)
+        self.object = obj
+        self.network: Network = obj.population.network if isinstance(obj, IndividualNeuron) else obj.network
+        if isinstance(variables, str):
+            variables = [variables]
+        variables = list(variables)
+        if not variables:
+            raise ValidationError("Monitor", "variables", "name at least one variable to record, e.g. 'r'")
+        self.name = name or f"monitor of {getattr(obj, 'name', None) or 'neuron'}"
+        for var in variables:
+            self._source(var)  # validates
+        self.variables = variables
+        self._period_steps = self._check_period(period)
+        self._offset_steps = self._check_period(period_offset, allow_zero=True) if period_offset else 0
+        self._records = {var: self._make_recording(var) for var in variables}
+        self._recording = False
+        self._start_step = 0
+        self._sessions: list[list[float]] = []
+        self.network._add_monitor(self)
+        if start:
+            self.start()
+
+    # ------------------------------------------------------------- helpers
+    def population_of(self) -> Any:
+        return getattr(self.object, "population", None)
+
+    def _owner(self) -> str:
+        return f"Monitor '{self.name}'"
+
+    def _check_period(self, period: Any, allow_zero: bool = False) -> int:
+        dt = self.network.dt
+        if period is None:
+            return 1
+        if isinstance(period, bool) or not isinstance(period, numbers.Real) or not math.isfinite(period) or \
+                period < 0 or (period == 0 and not allow_zero):
+            raise ValidationError("Monitor", "period", "must be a positive number of ms", got=period)
+        steps = period / dt
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps) or (round(steps) < 1 and not allow_zero):
+            raise ValidationError("Monitor", "period", f"must be a multiple of dt = {dt} ms", got=period)
+        return int(round(steps))
+
+    def _source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
+        """(getter of the current value, shape of one sample, dtype) of a variable."""
+        from .population import IndividualNeuron, Population, PopulationView
+        from .projections.projection import Projection
+
+        obj = self.object
+        if isinstance(obj, Projection):
+            return obj._monitor_source(var)
+        pop = obj.population if not isinstance(obj, Population) else obj
+        if not isinstance(var, str):
+            raise ValidationError("Monitor", "variables", "must be names (strings)", got=var)
+        if var.startswith("sum(") and var.endswith(")"):
+            target = var[4:-1].strip()
+            if target not in pop._sums:
+                raise ValidationError("Monitor", "variables", f"'{pop.name}' receives no target '{target}' "
+                                                              f"(targets: {', '.join(pop.targets) or 'none'})",
+                                      got=var)
+            array = pop._sums[target]
+            shared = False
+            getter_array = lambda: array  # noqa: E731
+        elif var in pop._locality:
+            shared = pop._locality[var] != "local"
+            getter_array = lambda: pop._ns[var]  # noqa: E731
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(var, pop.attributes + [f"sum({t})" for t in pop.targets], n=1)
+            raise ValidationError("Monitor", "variables", f"'{pop.name}' has no attribute of that name"
+                                  + (f"; did you mean '{close[0]}'?" if close else "")
+                                  + f" (attributes: {', '.join(pop.attributes)})", got=var)
+        dtype = pop._ns[var].dtype if var in pop._locality and not shared else pop.dtype
+        if shared:
+            return (lambda: getter_array()), (), np.asarray(pop._ns[var]).dtype
+        if isinstance(obj, Population):
+            return (lambda: getter_array().reshape(-1)), (pop.size,), dtype
+        ranks = obj.ranks if isinstance(obj, PopulationView) else np.array([obj.rank])
+        return (lambda: getter_array().reshape(-1)[ranks]), (len(ranks),), dtype
+
+    def _make_recording(self, var: str) -> _Recording:
+        _, width, dtype = self._source(var)
+        return _Recording(width, dtype)
+
+    # ------------------------------------------------------------- control
+    def start(self, variables: str | Sequence[str] | None = None, period: float | None = None) -> None:
+        """Start (or restart) recording, optionally other variables or another period."""
+        if variables is not None:
+            variables = [variables] if isinstance(variables, str) else list(variables)
+            for var in variables:
+                self._source(var)
+                if var not in self._records:
+                    self._records[var] = self._make_recording(var)
+            self.variables = variables
+        if period is not None:
+            self._period_steps = self._check_period(period)
+        self._recording = True
+        self._start_step = self.network.get_current_step()
+        self._sessions.append([self.network.t, math.nan])
+        self.network._changed(structure=True)
+
+    def pause(self) -> None:
+        """Stop recording until :meth:`resume`."""
+        if self._recording:
+            self._recording = False
+            self._sessions[-1][1] = self.network.t
+
+    def resume(self) -> None:
+        """Continue recording after :meth:`pause`."""
+        if not self._recording:
+            self.start()
+
+    def stop(self) -> None:
+        """Stop recording (the data stays until read with ``get``)."""
+        self.pause()
+
+    def reset(self) -> None:
+        """Drop everything recorded."""
+        for record in self._records.values():
+            record.clear()
+        self._sessions = [[0.0, math.nan]] if self._recording else []
+        self._start_step = 0
+
+    # ----------------------------------------------------------- recording
+    def _record_function(self) -> Callable[[], None]:
+        net = self.network
+        entries = [(self._records[var], self._source(var)[0]) for var in self.variables]
+        monitor = self
+
+        def record() -> None:
+            if not monitor._recording:
+                return
+            k = net._step - monitor._start_step - monitor._offset_steps
+            if k < 0 or k % monitor._period_steps:
+                return
+            for recording, getter in entries:
+                recording.slot(net._step)[...] = getter()
+
+        return record
+
+    # --------------------------------------------------------------- access
+    def get(self, variables: str | Sequence[str] | None = None, keep: bool = False, reshape: bool = False,
+            force_dict: bool = False) -> Any:
+        """The recorded samples: an array of shape (samples, neurons) per variable.
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            One name gives an array; several (or none: all) give a dict.
+        keep : bool
+            Keep the data (by default it is dropped once read, as in ANNarchy).
+        reshape : bool
+            Shape samples like the geometry: (samples, *geometry).
+        force_dict : bool
+            Return a dict even for one name.
+        """
+        names = list(self._records) if variables is None else (
+            [variables] if isinstance(variables, str) else list(variables))
+        result = {}
+        for var in names:
+            if var not in self._records:
+                raise ValidationError(self._owner(), "variables", f"'{var}' is not recorded "
+                                                                  f"(recorded: {', '.join(self._records)})", got=var)
+            data = self._records[var].data()
+            if reshape:
+                data = data.reshape((len(data),) + self._geometry(var))
+            result[var] = data
+            if not keep:
+                self._steps_read = {**getattr(self, "_steps_read", {}), var: self._records[var].sample_steps()}
+                self._records[var].clear()
+        if isinstance(variables, str) and not force_dict:
+            return result[variables]
+        return result
+
+    def _geometry(self, var: str) -> tuple[int, ...]:
+        from .population import PopulationView, Population
+
+        width = self._records[var].width
+        obj = self.object
+        if not width:
+            return ()
+        if isinstance(obj, (Population, PopulationView)):
+            return tuple(obj.geometry)
+        return width
+
+    def sample_times(self, variable: str | None = None) -> np.ndarray:
+        """Time (ms, the ``t`` of the step) of each sample still held for ``variable``."""
+        var = variable or self.variables[0]
+        if var not in self._records:
+            raise ValidationError(self._owner(), "variable", "is not recorded", got=var)
+        return self._records[var].sample_steps() * self.network.dt
+
+    def times(self, variables: str | Sequence[str] | None = None) -> dict[str, dict[str, list[float]]]:
+        """Start and stop times (ms) of the recording sessions, per variable (ANNarchy's format)."""
+        names = list(self._records) if variables is None else (
+            [variables] if isinstance(variables, str) else list(variables))
+        sessions = [(start, self.network.t if math.isnan(stop) else stop) for start, stop in self._sessions]
+        return {var: {"start": [s for s, _ in sessions], "stop": [e for _, e in sessions]} for var in names}
+
+    def size_in_bytes(self) -> int:
+        return sum(block.nbytes for rec in self._records.values() for block in rec.blocks)
+
+    def __repr__(self) -> str:
+        return f"Monitor({self.name!r}, variables={self.variables})"

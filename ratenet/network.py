@@ -1,0 +1,673 @@
+"""Networks: objects, time, the random generator and the step plan.
+
+One simulation step runs, in this order:
+
+1. every projection writes (or adds) its input into ``post``'s ``sum(target)``,
+   reading ``pre.r`` as it was at the end of the previous step (targets that
+   no projection feeds stay at 0);
+2. every population updates its variables (global operations such as
+   ``mean(r)`` are computed right after, and are therefore seen one step late
+   by the equations);
+3. learning rules run, seeing this step's rates;
+4. monitors record;
+5. ``t += dt``.
+
+Module-level functions (``simulate``, ``setup``, ...) act on a default network;
+:func:`clear` replaces it with a fresh one.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .exceptions import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .monitor import Monitor
+    from .neurons import Neuron, Synapse
+    from .population import Population, PopulationView
+    from .projections.projection import Projection
+
+__all__ = [
+    "Network",
+    "default_network",
+    "setup",
+    "clear",
+    "compile",
+    "simulate",
+    "simulate_until",
+    "step",
+    "reset",
+    "get_time",
+    "set_time",
+    "get_current_step",
+    "set_current_step",
+    "dt",
+    "enable_learning",
+    "disable_learning",
+    "get_population",
+    "get_projection",
+    "populations",
+    "projections",
+    "monitors",
+]
+
+
+def _steps_for(duration: Any, dt: float, owner: str) -> int:
+    """``ceil(duration / dt)``, robust to the float error just above an integer."""
+    if isinstance(duration, bool) or not isinstance(duration, numbers.Real) or not math.isfinite(duration):
+        raise ValidationError(owner, "duration", "must be a finite number of ms", got=duration)
+    if duration < 0:
+        raise ValidationError(owner, "duration", "must be >= 0", got=duration)
+    ratio = float(duration) / dt
+    nearest = round(ratio)
+    if abs(ratio - nearest) <= 1e-9 * max(1.0, abs(nearest)):
+        return int(nearest)
+    return int(math.ceil(ratio))
+
+
+class _Step:
+    """One entry of the step plan: a function and a readable description."""
+
+    __slots__ = ("function", "label")
+
+    def __init__(self, function: Callable[[], None], label: str) -> None:
+        self.function = function
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class _ProgressBar:
+    """A minimal text progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, width: int = 30) -> None:
+        self.total, self.width = max(total, 1), width
+        self.last = 0.0
+        self.start = time.perf_counter()
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        fraction = done / self.total
+        filled = int(self.width * fraction)
+        elapsed = now - self.start
+        sys.stderr.write(f"\rsimulating [{'#' * filled}{'.' * (self.width - filled)}] {100 * fraction:5.1f}% "
+                         f"{done}/{self.total} steps, {elapsed:.1f} s")
+        sys.stderr.flush()
+
+    def close(self, done: int) -> None:
+        self.update(done, force=True)
+        sys.stderr.write("\n")
+
+
+class Network:
+    """A set of populations, projections and monitors with its own time, dt and RNG.
+
+    Parameters
+    ----------
+    dt : float
+        Step size in ms.
+    seed : int, optional
+        Seed of the network's :class:`numpy.random.Generator`; the same seed
+        gives the same simulation.
+    dtype : {numpy.float64, numpy.float32}
+        Floating-point type of every array.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network(dt=0.5, seed=1)
+    >>> pop = net.create(4, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+    >>> net.simulate(10.0)
+    >>> net.get_time(), net.get_current_step()
+    (10.0, 20)
+    """
+
+    def __init__(self, dt: float = 1.0, seed: int | None = None, dtype: Any = np.float64,
+                 name: str | None = None) -> None:
+        self.name = name
+        self.populations: list[Population] = []
+        self.projections: list[Projection] = []
+        self.monitors: list[Monitor] = []
+        self._names: set[str] = set()
+        self._counter = 0
+        self._t = np.zeros((), dtype=np.float64)
+        self._step = 0
+        self._plan: list[_Step] | None = None
+        self._compiled = False
+        self._dt = 1.0
+        self._dtype = np.dtype(np.float64)
+        self.setup(dt=dt, seed=seed, dtype=dtype)
+
+    # ------------------------------------------------------------ configuration
+    def setup(self, dt: float | None = None, seed: int | None | str = "keep", dtype: Any = None,
+              **options: Any) -> None:
+        """Change dt, the seed or the dtype.
+
+        ``dtype`` can only change while the network is empty.  Options that
+        ANNarchy accepts but that have no meaning here (``num_threads``,
+        ``paradigm``, ``verbose``...) are accepted and ignored;
+        ``precision="float"`` means ``dtype=numpy.float32``.
+        """
+        owner = "setup"
+        ignored = {"num_threads", "paradigm", "verbose", "suppress_warnings", "show_time", "disable_omp",
+                   "structural_plasticity", "sparse_matrix_format", "sparse_matrix_storage_order",
+                   "only_int_idx_type", "visible_cores", "debug", "profiling", "method"}
+        for key, value in options.items():
+            if key == "precision":
+                if value not in ("float", "double"):
+                    raise ValidationError(owner, "precision", "must be 'float' or 'double'", got=value)
+                dtype = np.float32 if value == "float" else np.float64
+            elif key not in ignored:
+                raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision)")
+        if dt is not None:
+            if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
+                raise ValidationError("Network" if owner == "setup" else owner, "dt", "must be a positive number "
+                                                                                      "of ms", got=dt)
+            self._dt = float(dt)
+            self._changed(structure=True)
+        if seed != "keep":
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+                raise ValidationError("Network", "seed", "must be a non-negative integer or None", got=seed)
+            self.seed = None if seed is None else int(seed)
+            self.rng = np.random.default_rng(self.seed)
+        if dtype is not None:
+            try:
+                kind = np.dtype(dtype)
+            except TypeError:
+                kind = None
+            if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
+                raise ValidationError("Network", "dtype", "must be numpy.float64 or numpy.float32", got=dtype)
+            if kind != self._dtype and (self.populations or self.projections):
+                raise ValidationError("Network", "dtype", "cannot change once populations exist; call it first")
+            self._dtype = kind
+
+    @property
+    def dt(self) -> float:
+        """Step size in ms."""
+        return self._dt
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def t(self) -> float:
+        """Current time in ms (``steps * dt``)."""
+        return self._step * self._dt
+
+    def get_time(self) -> float:
+        """Current time in ms."""
+        return self.t
+
+    def set_time(self, t: float) -> None:
+        """Set the current time (rounded to a whole number of steps)."""
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
+            raise ValidationError("Network", "t", "must be a non-negative number of ms", got=t)
+        self._step = int(round(t / self._dt))
+
+    def get_current_step(self) -> int:
+        """Number of steps simulated since time 0."""
+        return self._step
+
+    def set_current_step(self, step: int) -> None:
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise ValidationError("Network", "step", "must be a non-negative integer", got=step)
+        self._step = int(step)
+
+    # --------------------------------------------------------------- objects
+    def _unique_name(self, name: str | None, prefix: str) -> str:
+        if name is None:
+            while True:
+                candidate = f"{prefix}{self._counter}"
+                self._counter += 1
+                if candidate not in self._names:
+                    break
+            name = candidate
+        elif name in self._names:
+            raise ValidationError(prefix == "pop" and "Population" or prefix == "proj" and "Projection" or "Monitor",
+                                  "name", "is already used in this network", got=name)
+        self._names.add(name)
+        return name
+
+    def _add_population(self, pop: "Population") -> None:
+        self.populations.append(pop)
+        self._changed(structure=True)
+
+    def _add_projection(self, proj: "Projection") -> None:
+        self.projections.append(proj)
+        self._changed(structure=True)
+
+    def _add_monitor(self, monitor: "Monitor") -> None:
+        self.monitors.append(monitor)
+        self._changed(structure=True)
+
+    def _changed(self, structure: bool = False) -> None:
+        """Note a change made from Python (values, or the structure when ``structure``)."""
+        if structure:
+            self._plan = None
+
+    def create(self, geometry: Any = None, neuron: "Neuron | None" = None, name: str | None = None,
+               stop_condition: str | None = None, population: "Population | None" = None) -> "Population":
+        """Create a population in this network (or adopt one: ``net.create(ImagePopulation(...))``).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> net.create((2, 2), Neuron(equations="r = 1.0"), name="grid").size
+        4
+        """
+        from .population import Population
+
+        if isinstance(geometry, Population) or isinstance(population, Population):
+            return self._adopt(geometry if isinstance(geometry, Population) else population)
+        if neuron is None:
+            raise ValidationError("Network.create", "neuron", "is required (a Neuron)")
+        return Population(geometry, neuron, name=name, stop_condition=stop_condition, network=self)
+
+    def _adopt(self, pop: "Population") -> "Population":
+        if pop.network is self:
+            return pop
+        old = pop.network
+        if any(p.pre.population is pop or p.post.population is pop for p in old.projections) or \
+                any(m.population_of() is pop for m in old.monitors):
+            raise ValidationError("Network.create", "population", "is already connected in another network",
+                                  got=pop.name)
+        old.populations.remove(pop)
+        old._names.discard(pop.name)
+        old._changed(structure=True)
+        object.__setattr__(pop, "network", self)
+        object.__setattr__(pop, "name", self._unique_name(pop.name if pop.name not in self._names else None, "pop"))
+        pop._allocate_for(self)
+        self._add_population(pop)
+        return pop
+
+    def connect(self, pre: Any, post: Any = None, target: str = "exc", synapse: "Synapse | None" = None,
+                name: str | None = None) -> "Projection":
+        """Create a projection (or adopt one built elsewhere: ``net.connect(Convolution(...))``).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create(2, Neuron(parameters="r = 1.0"))
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> net.connect(a, b, "exc").one_to_one(2.0).nb_synapses
+        2
+        """
+        from .projections.projection import Projection
+
+        if isinstance(pre, Projection):
+            if pre.network is not self:
+                raise ValidationError("Network.connect", "projection", "belongs to another network: create its "
+                                                                       "populations with this network")
+            return pre
+        if post is None:
+            raise ValidationError("Network.connect", "post", "is required")
+        if pre.network is not self:
+            raise ValidationError("Network.connect", "pre", "belongs to another network", got=pre)
+        return Projection(pre, post, target, synapse, name)
+
+    def monitor(self, obj: Any, variables: str | Sequence[str] = (), period: float | None = None,
+                start: bool = True, name: str | None = None) -> "Monitor":
+        """Record variables of a population, view or projection (see :class:`~ratenet.Monitor`)."""
+        from .monitor import Monitor
+
+        if getattr(obj, "network", self) is not self:
+            raise ValidationError("Network.monitor", "obj", "belongs to another network", got=obj)
+        return Monitor(obj, variables, period=period, start=start, name=name)
+
+    def get_population(self, name: str) -> "Population":
+        for pop in self.populations:
+            if pop.name == name:
+                return pop
+        raise ValidationError("Network", "get_population", "no population of that name", got=name)
+
+    def get_projection(self, name: str) -> "Projection":
+        for proj in self.projections:
+            if proj.name == name:
+                return proj
+        raise ValidationError("Network", "get_projection", "no projection of that name", got=name)
+
+    # ------------------------------------------------------------ the plan
+    def compile(self, *args: Any, **kwargs: Any) -> "Network":
+        """Check the network and build its step plan (never runs a compiler).
+
+        Called by ``simulate`` when needed; calling it first only moves the
+        checks (and the snapshot that ``reset`` returns to) earlier.
+        Arguments ANNarchy's ``compile`` takes (``directory``, ``clean``...)
+        are accepted and ignored.
+        """
+        self._build()
+        return self
+
+    def _build(self) -> list[_Step]:
+        if self._plan is not None:
+            return self._plan
+        for proj in self.projections:
+            if proj._storage is None:
+                raise ValidationError(proj._owner(), "connect", "is not connected: call a connector such as "
+                                                                "connect_all_to_all() before simulating")
+        plan: list[_Step] = []
+        # phase 1-2: transmission; the first projection into a whole target writes, the others add
+        written: set[tuple[int, str]] = set()
+        zeroed: set[tuple[int, str]] = set()
+        for proj in self.projections:
+            post = proj.post.population
+            key = (id(post), proj.target)
+            out = post._sum_array(proj.target).reshape(-1)
+            covers = proj.post is post
+            if key not in written and not covers and key not in zeroed:
+                zeroed.add(key)
+                plan.append(_Step((lambda a: lambda: a.fill(0.0))(out), f"{post.name}: sum({proj.target}) = 0"))
+            accumulate = key in written or key in zeroed
+            written.add(key)
+            fn = proj._transmission(out, accumulate)
+            plan.append(_Step(fn, f"{proj.name}: {post.name}.sum({proj.target}) {fn.__doc__}"))
+        # phase 3: populations
+        for pop in self.populations:
+            fn = pop._update_function()
+            if fn is not None:
+                plan.append(_Step(fn, f"{pop.name}: {_summary(pop, fn)}"))
+        # phase 5: learning
+        for proj in self.projections:
+            fn = proj._learning_function() if hasattr(proj, "_learning_function") else None
+            if fn is not None:
+                plan.append(_Step(fn, f"{proj.name}: learning"))
+        # phase 6: monitors
+        for monitor in self.monitors:
+            fn = monitor._record_function()
+            plan.append(_Step(fn, f"{monitor.name}: record {', '.join(monitor.variables)}"))
+        self._stop_functions = {id(pop): pop._stop_function() for pop in self.populations}
+        if not self._compiled:
+            for pop in self.populations:
+                pop._snapshot()
+            for proj in self.projections:
+                proj._snapshot()
+            self._compiled = True
+        else:
+            for obj in list(self.populations) + list(self.projections):
+                if obj._initial_state is None:
+                    obj._snapshot()
+        self._plan = plan
+        return plan
+
+    @property
+    def step_order(self) -> list[str]:
+        """The step plan, one readable line per operation, in execution order.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create(2, Neuron(parameters="r = 1.0"), name="a")
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"), name="b")
+        >>> proj = net.connect(a, b, "exc", name="ab").one_to_one(1.0)
+        >>> print("\\n".join(net.step_order))
+        ab: b.sum(exc) = w * pre.r
+        b: r = sum(exc)
+        """
+        return [str(s) for s in self._build()]
+
+    # ------------------------------------------------------------ running
+    def step(self) -> None:
+        """Simulate one step."""
+        self._run(1)
+
+    def _run(self, steps: int, stop: Callable[[], bool] | None = None, progress: bool = False) -> int:
+        plan = [s.function for s in self._build()]
+        dt = self._dt
+        t = self._t
+        bar = _ProgressBar(steps) if progress else None
+        done = 0
+        try:
+            for done in range(1, steps + 1):
+                t[()] = self._step * dt
+                for function in plan:
+                    function()
+                self._step += 1
+                if bar is not None:
+                    bar.update(done)
+                if stop is not None and stop():
+                    break
+            else:
+                done = steps
+        finally:
+            if bar is not None:
+                bar.close(done)
+        return done
+
+    def simulate(self, duration: float, measure_time: bool = False, progress_bar: bool = False,
+                 callbacks: bool = True) -> None:
+        """Simulate ``duration`` ms: ``ceil(duration / dt)`` steps.
+
+        Parameters
+        ----------
+        duration : float
+            In ms.
+        measure_time : bool
+            Print how long it took.
+        progress_bar : bool
+            Show a progress bar on stderr.
+        """
+        steps = _steps_for(duration, self._dt, "simulate")
+        start = time.perf_counter()
+        self._run(steps, progress=progress_bar)
+        if measure_time:
+            elapsed = time.perf_counter() - start
+            print(f"Simulating {duration} ms ({steps} steps) took {elapsed:.3f} s "
+                  f"({1000 * elapsed / max(steps, 1):.4f} ms per step).")
+
+    def simulate_until(self, max_duration: float, population: Any, operator: str = "and",
+                       measure_time: bool = False) -> float:
+        """Simulate until the populations' ``stop_condition`` holds, at most ``max_duration`` ms.
+
+        Stops at the end of the first step where the condition holds for all
+        the populations (``operator="and"``) or any of them (``"or"``).
+
+        Returns
+        -------
+        float
+            The simulated time in ms.
+        """
+        from .population import Population
+
+        pops = [population] if isinstance(population, Population) else list(population)
+        if not pops or not all(isinstance(p, Population) for p in pops):
+            raise ValidationError("simulate_until", "population", "must be a population or a list of them",
+                                  got=population)
+        for pop in pops:
+            if pop._stop is None:
+                raise ValidationError("simulate_until", "population", f"'{pop.name}' has no stop_condition; create "
+                                                                      "it with stop_condition='r > 1.0 : any'")
+            if pop.network is not self:
+                raise ValidationError("simulate_until", "population", "belongs to another network", got=pop.name)
+        if operator not in ("and", "or"):
+            raise ValidationError("simulate_until", "operator", "must be 'and' or 'or'", got=operator)
+        steps = _steps_for(max_duration, self._dt, "simulate_until")
+        self._build()
+        checks = [self._stop_functions[id(p)] for p in pops]
+        combine = all if operator == "and" else any
+
+        def stop() -> bool:
+            return combine(bool(check()) for check in checks)
+
+        start = time.perf_counter()
+        done = self._run(steps, stop)
+        if measure_time:
+            print(f"Simulating {done * self._dt} ms took {time.perf_counter() - start:.3f} s.")
+        return done * self._dt
+
+    def reset(self, populations: bool = True, projections: bool = False, synapses: bool = False,
+              monitors: bool = True) -> None:
+        """Return to time 0 with the values of compile time.
+
+        Parameters
+        ----------
+        populations : bool
+            Restore every population's parameters and variables.
+        projections, synapses : bool
+            Restore the synaptic attributes (weights included).
+        monitors : bool
+            Drop what monitors recorded.
+        """
+        self._build()
+        if populations:
+            for pop in self.populations:
+                pop.reset()
+        if projections or synapses:
+            for proj in self.projections:
+                proj.reset()
+        if monitors:
+            for monitor in self.monitors:
+                monitor.reset()
+        for proj in self.projections:
+            if hasattr(proj, "_reset_buffers"):
+                proj._reset_buffers()
+        self._step = 0
+        self._t[()] = 0.0
+
+    def enable_learning(self, projections: Iterable["Projection"] | None = None, period: float | None = None,
+                        offset: float | None = None) -> None:
+        """Enable learning for the given projections (all plastic ones by default)."""
+        for proj in (self.projections if projections is None else projections):
+            if proj.synapse_type.plastic:
+                proj.enable_learning(period, offset)
+
+    def disable_learning(self, projections: Iterable["Projection"] | None = None) -> None:
+        """Disable learning for the given projections (all by default)."""
+        for proj in (self.projections if projections is None else projections):
+            proj.disable_learning()
+
+    def __repr__(self) -> str:
+        return (f"Network(dt={self._dt}, seed={self.seed}, populations={len(self.populations)}, "
+                f"projections={len(self.projections)}, t={self.t})")
+
+
+def _summary(pop: "Population", fn: Callable[..., Any]) -> str:
+    """The equations an update runs, as the user wrote them, for step_order."""
+    texts = [eq.text for eq in pop.neuron_type.equations]
+    text = "; ".join(texts) if texts else (fn.__doc__ or "update")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# ---------------------------------------------------------------------------
+# the default network and module-level functions
+
+_default: Network = Network()
+
+
+def default_network() -> Network:
+    """The network that module-level functions and constructors use."""
+    return _default
+
+
+def setup(**kwargs: Any) -> None:
+    """Configure the default network: ``setup(dt=0.1, seed=42, dtype=numpy.float32)``."""
+    _default.setup(**kwargs)
+
+
+def clear() -> None:
+    """Start a fresh default network (dt = 1.0, no seed) and forget constants and added functions.
+
+    ANNarchy keeps the values given to ``setup()`` across ``clear()``; ratenet
+    restores the defaults, so a script's result never depends on what ran
+    before it.
+    """
+    global _default
+    from . import neurons
+
+    _default = Network()
+    neurons._GLOBAL_FUNCTIONS.clear()
+    neurons._CONSTANTS.clear()
+
+
+def compile(*args: Any, **kwargs: Any) -> None:  # noqa: A001 - ANNarchy's name, expected by ported scripts
+    """Check the default network and build its step plan (no compiler is involved)."""
+    _default.compile(*args, **kwargs)
+
+
+def simulate(duration: float, measure_time: bool = False, progress_bar: bool = False, callbacks: bool = True) -> None:
+    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`)."""
+    _default.simulate(duration, measure_time=measure_time, progress_bar=progress_bar)
+
+
+def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
+    """Simulate until a stop condition holds (see :meth:`Network.simulate_until`)."""
+    return _default.simulate_until(max_duration, population, operator, measure_time)
+
+
+def step() -> None:
+    """Simulate one step of the default network."""
+    _default.step()
+
+
+def reset(populations: bool = True, projections: bool = False, synapses: bool = False, monitors: bool = True) -> None:
+    """Reset the default network (see :meth:`Network.reset`)."""
+    _default.reset(populations, projections, synapses, monitors)
+
+
+def get_time() -> float:
+    """Current time of the default network, in ms."""
+    return _default.get_time()
+
+
+def set_time(t: float, net_id: int = 0) -> None:
+    """Set the current time of the default network."""
+    _default.set_time(t)
+
+
+def get_current_step() -> int:
+    """Steps simulated by the default network."""
+    return _default.get_current_step()
+
+
+def set_current_step(step: int, net_id: int = 0) -> None:
+    _default.set_current_step(step)
+
+
+def dt() -> float:
+    """Step size of the default network, in ms."""
+    return _default.dt
+
+
+def enable_learning(projections: Iterable["Projection"] | None = None, period: float | None = None,
+                    offset: float | None = None) -> None:
+    """Enable learning in the default network."""
+    _default.enable_learning(projections, period, offset)
+
+
+def disable_learning(projections: Iterable["Projection"] | None = None) -> None:
+    """Disable learning in the default network."""
+    _default.disable_learning(projections)
+
+
+def get_population(name: str) -> "Population":
+    return _default.get_population(name)
+
+
+def get_projection(name: str) -> "Projection":
+    return _default.get_projection(name)
+
+
+def populations() -> list["Population"]:
+    return list(_default.populations)
+
+
+def projections() -> list["Projection"]:
+    return list(_default.projections)
+
+
+def monitors() -> list["Monitor"]:
+    return list(_default.monitors)

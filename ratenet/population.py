@@ -1,0 +1,845 @@
+"""Populations: arrays shaped like a geometry, updated by generated NumPy code."""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import equations as eqmod
+from ._codegen import global_operation_code, update_code
+from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
+    user_function_namespace
+from .exceptions import EquationError, ValidationError
+from .neurons import Neuron
+from .random import Distribution, draw_in_equation
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import Network
+
+__all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "TimedArray"]
+
+_DTYPES = {"int": np.int64, "bool": np.bool_}
+_GLOBAL_OPS = {
+    "mean": np.mean,
+    "max": np.max,
+    "min": np.min,
+    "norm1": lambda x: np.sum(np.abs(x)),
+    "norm2": lambda x: np.sqrt(np.sum(np.square(x))),
+}
+
+
+def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
+    """Normalise a geometry (int or tuple of ints) and reject bad ones.
+
+    Examples
+    --------
+    >>> check_geometry(10, "Population"), check_geometry((48, 64, 3), "Population")
+    ((10,), (48, 64, 3))
+    """
+    if isinstance(geometry, (numbers.Integral,)) and not isinstance(geometry, bool):
+        geometry = (int(geometry),)
+    if not isinstance(geometry, (tuple, list)) or not geometry:
+        raise ValidationError(owner, "geometry", "must be a positive int or a non-empty tuple of positive ints",
+                              got=geometry)
+    for g in geometry:
+        if isinstance(g, bool) or not isinstance(g, numbers.Integral) or g <= 0:
+            raise ValidationError(owner, "geometry", "must be a positive int or a non-empty tuple of positive ints",
+                                  got=geometry)
+    return tuple(int(g) for g in geometry)
+
+
+def _cast(dtype: Any):
+    kind = np.dtype(dtype)
+
+    def cast(value: Any) -> Any:
+        return kind.type(value)
+
+    return cast
+
+
+class _Attributes:
+    """Get/set of named arrays, shared by populations and their views."""
+
+    def _owner(self) -> str:
+        raise NotImplementedError
+
+    def get(self, name: str) -> Any:
+        """Value(s) of a parameter or variable (a copy).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="r = tau"))
+        >>> pop.get("tau")
+        array([10., 10., 10.])
+        """
+        return getattr(self, name)
+
+    def set(self, values: Mapping[str, Any]) -> None:
+        """Set several attributes at once: ``pop.set({"tau": 5.0, "r": 0.0})``."""
+        if not isinstance(values, Mapping):
+            raise ValidationError(self._owner(), "set", "expects a dict {name: value}", got=values)
+        for name, value in values.items():
+            if name not in self.attributes:
+                raise self._unknown(name)
+            setattr(self, name, value)
+
+    def _unknown(self, name: str) -> AttributeError:
+        import difflib
+
+        close = difflib.get_close_matches(name, self.attributes, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return AttributeError(f"{self._owner()} has no attribute '{name}'{hint} "
+                              f"(attributes: {', '.join(self.attributes)})")
+
+
+class Population(_Attributes):
+    """A group of identical rate-coded neurons arranged in a geometry.
+
+    Every parameter and variable of the neuron model is a NumPy array shaped
+    like ``geometry`` (``population`` parameters and variables are single
+    numbers).  Reading ``pop.r`` returns a read-only copy; assign ``pop.r =
+    values`` (a number, an array of shape ``geometry`` or ``(size,)``, or a
+    distribution) to change it.
+
+    Parameters
+    ----------
+    geometry : int or tuple of int
+        Number of neurons, or their arrangement, e.g. ``(48, 64, 3)``.
+    neuron : Neuron
+        The model (a :class:`~ratenet.neurons.Neuron` instance or class).
+    name : str, optional
+        Unique name in the network; ``"pop<id>"`` by default.
+    stop_condition : str, optional
+        Condition for :func:`~ratenet.simulate_until`, e.g. ``"r > 1.0 : any"``.
+    network : Network, optional
+        The network to join; the default network when omitted.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create((2, 3), Neuron(equations="r = 1.0 + t"))
+    >>> net.simulate(2.0)
+    >>> pop.r
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    """
+
+    _reserved = {"network", "geometry", "size", "name", "neuron_type", "ranks", "attributes", "parameters",
+                 "variables", "targets", "dimension", "width", "height", "depth", "stop_condition"}
+
+    def __init__(
+        self,
+        geometry: int | Sequence[int],
+        neuron: Neuron | type[Neuron],
+        name: str | None = None,
+        stop_condition: str | None = None,
+        network: "Network | None" = None,
+        *,
+        copied: bool = False,
+    ) -> None:
+        object.__setattr__(self, "_ready", False)
+        owner = f"Population '{name}'" if name else "Population"
+        self.geometry = check_geometry(geometry, owner)
+        if isinstance(neuron, type) and issubclass(neuron, Neuron):
+            neuron = neuron()
+        if not isinstance(neuron, Neuron):
+            raise ValidationError(owner, "neuron", "must be a Neuron", got=neuron)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValidationError("Population", "name", "must be a non-empty string", got=name)
+        self.neuron_type = neuron
+        self.size = int(np.prod(self.geometry))
+        self.dimension = len(self.geometry)
+        self.ranks = np.arange(self.size)
+        if network is None:
+            from .network import default_network
+
+            network = default_network()
+        self.network = network
+        self.name = network._unique_name(name, "pop")
+        self._stop_text = stop_condition
+        self._stop = None
+        if stop_condition is not None:
+            self._stop = self._parse_stop(stop_condition)
+        self._allocate()
+        network._add_population(self)
+        object.__setattr__(self, "_ready", True)
+
+    # ---------------------------------------------------------------- storage
+    def _owner(self) -> str:
+        return f"Population '{self.name}'"
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.network.dtype
+
+    def _dtype_of(self, kind: str) -> Any:
+        return _DTYPES.get(kind, self.network.dtype)
+
+    def _allocate(self) -> None:
+        neuron = self.neuron_type
+        rng = self.network.rng
+        ns: dict[str, Any] = {}
+        self._locality: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        for p in neuron.parameters:
+            self._locality[p.name] = p.locality
+            self._kinds[p.name] = p.dtype
+            ns[p.name] = self._initial(p.value, p.locality, p.dtype, ns, rng)
+        variables: list[str] = []
+        for eq in neuron.equations:
+            if eq.target in ns:
+                continue
+            variables.append(eq.target)
+            self._locality[eq.target] = eq.locality
+            self._kinds[eq.target] = eq.dtype
+            init = eq.init if eq.init is not None else 0.0
+            ns[eq.target] = self._initial(init, eq.locality, eq.dtype, ns, rng)
+        if "r" not in ns:
+            variables.append("r")
+            self._locality["r"] = "local"
+            self._kinds["r"] = "float"
+            ns["r"] = np.zeros(self.geometry, dtype=self.dtype)
+        self._ns = ns
+        self.parameters = [p.name for p in neuron.parameters]
+        self.variables = variables
+        self.attributes = self.parameters + self.variables
+        self._sums: dict[str, np.ndarray] = {}
+        for target in neuron.targets:
+            self._sum_array(target)
+        self._globals = sorted({classify(s) for eq in neuron.equations for s in symbols(eq.rhs)
+                                if classify(s)[0] == "global"})
+        for _, op, var in self._globals:
+            if var not in ns:
+                raise EquationError(f"the global operation {op}({var}) needs a variable or parameter '{var}'")
+            ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
+        self._initial_state: dict[str, Any] | None = None
+
+    def _allocate_for(self, network: "Network") -> None:
+        """Allocate again for another network (its dtype and generator)."""
+        self._allocate()
+
+    def _initial(self, value: Any, locality: str, kind: str, ns: Mapping[str, Any], rng: np.random.Generator) -> Any:
+        dtype = self._dtype_of(kind)
+        shared = locality != "local"
+        if isinstance(value, str):  # init=<parameter name>
+            source = ns[value] if value in ns else float(self.neuron_type.constants[value])
+            if shared:
+                if np.ndim(source):
+                    raise ValidationError(self._owner(), value, "a population variable cannot start from a "
+                                                                "per-neuron parameter")
+                return np.dtype(dtype).type(source)
+            return np.array(np.broadcast_to(source, self.geometry), dtype=dtype)
+        if isinstance(value, Distribution):
+            drawn = value.sample(() if shared else self.geometry, rng, dtype)
+            return np.dtype(dtype).type(drawn) if shared else np.ascontiguousarray(drawn)
+        if shared:
+            return np.dtype(dtype).type(value)
+        return np.full(self.geometry, value, dtype=dtype)
+
+    def _sum_array(self, target: str) -> np.ndarray:
+        array = self._sums.get(target)
+        if array is None:
+            array = np.zeros(self.geometry, dtype=self.dtype)
+            self._sums[target] = array
+            self._ns[f"_sum_{target}"] = array
+        return array
+
+    @property
+    def targets(self) -> list[str]:
+        """Targets this population receives (or its equations read)."""
+        return sorted(self._sums)
+
+    # ------------------------------------------------------------- attributes
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        ns = self.__dict__.get("_ns")
+        if ns is not None and name in self.__dict__.get("_locality", {}):
+            value = ns[name]
+            if self._locality[name] != "local":
+                return value.item()
+            view = value.copy()
+            view.flags.writeable = False
+            return view
+        neuron = self.__dict__.get("neuron_type")
+        if neuron is not None and name in neuron.functions:
+            return neuron.functions[name]
+        raise self._unknown(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not self.__dict__.get("_ready") or name.startswith("_") or name in self._reserved:
+            if self.__dict__.get("_ready") and name in ("geometry", "size", "neuron_type", "network"):
+                raise AttributeError(f"{self._owner()}.{name} cannot be changed after creation")
+            object.__setattr__(self, name, value)
+            return
+        if name not in self._locality:
+            raise self._unknown(name)
+        self._assign(name, value, self.ranks)
+
+    def _assign(self, name: str, value: Any, ranks: np.ndarray | slice | None) -> None:
+        """Write ``value`` into attribute ``name`` for the neurons ``ranks``."""
+        ns = self._ns
+        kind = self._kinds[name]
+        dtype = self._dtype_of(kind)
+        if self._locality[name] != "local":
+            if isinstance(value, Distribution):
+                value = value.sample((), self.network.rng)
+            if np.ndim(value) != 0:
+                raise ValidationError(self._owner(), name, "is one value for the whole population: expected a "
+                                                           "single number", got=value)
+            ns[name] = np.dtype(dtype).type(self._checked_number(name, value))
+            self.network._changed()
+            return
+        flat = ns[name].reshape(-1)
+        count = self.size if isinstance(ranks, slice) or ranks is None else len(ranks)
+        if isinstance(value, Distribution):
+            value = value.sample(count, self.network.rng, dtype)
+        array = self._checked_array(name, value, count, ranks)
+        flat[ranks] = array
+        self.network._changed()
+
+    def _checked_number(self, name: str, value: Any) -> Any:
+        try:
+            number = np.asarray(value)
+            if number.dtype.kind not in "biuf":
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValidationError(self._owner(), name, "expected a number", got=value) from None
+        return number.item()
+
+    def _checked_array(self, name: str, value: Any, count: int, ranks: Any) -> np.ndarray:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.dtype.kind not in "biuf":
+            raise ValidationError(self._owner(), name, "expected numbers", got=value)
+        if array.ndim == 0:
+            return array
+        shape = self._shape_of(ranks)
+        if array.shape == shape or array.shape == (count,) or (array.size == count and array.shape == shape):
+            return array.reshape(-1)
+        expected = f"{shape} or ({count},)" if shape != (count,) else f"({count},)"
+        raise ValidationError(self._owner(), name, f"expected a number or an array of shape {expected}",
+                              got=f"shape {array.shape}", got_repr=False)
+
+    def _shape_of(self, ranks: Any) -> tuple[int, ...]:
+        return self.geometry if ranks is None or (isinstance(ranks, np.ndarray) and len(ranks) == self.size) \
+            else (len(ranks),)
+
+    # -------------------------------------------------------------- sums etc.
+    def sum(self, target: str) -> np.ndarray:
+        """The summed input ``sum(target)`` of the last step (a copy).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> pop.sum("exc")
+        array([0., 0.])
+        """
+        if target not in self._sums:
+            raise ValidationError(self._owner(), "target", f"no projection or equation uses this target "
+                                                           f"(known: {', '.join(self.targets) or 'none'})",
+                                  got=target)
+        return self._sums[target].copy()
+
+    # ------------------------------------------------------------ coordinates
+    def rank_from_coordinates(self, coord: Sequence[int] | int) -> int:
+        """Flat (C-order) rank of the neuron at ``coord``.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create((4, 5), Neuron(equations="r = 0"))
+        >>> pop.rank_from_coordinates((2, 3))
+        13
+        """
+        coord = (coord,) if isinstance(coord, numbers.Integral) else tuple(coord)
+        if len(coord) != self.dimension or any(not 0 <= int(c) < g for c, g in zip(coord, self.geometry)):
+            raise ValidationError(self._owner(), "coord", f"must be {self.dimension} integers within "
+                                                          f"{self.geometry}", got=coord)
+        return int(np.ravel_multi_index(tuple(int(c) for c in coord), self.geometry))
+
+    def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
+        """Coordinates of the neuron of flat rank ``rank``.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create((4, 5), Neuron(equations="r = 0"))
+        >>> pop.coordinates_from_rank(13)
+        (2, 3)
+        """
+        self._check_rank(rank)
+        coord = tuple(int(c) for c in np.unravel_index(int(rank), self.geometry))
+        return coord
+
+    def normalized_coordinates_from_rank(self, rank: int, norm: float = 1.0) -> tuple[float, ...]:
+        """Coordinates scaled to ``[0, norm]`` per axis (0 on an axis of size 1).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create((5, 1), Neuron(equations="r = 0"))
+        >>> pop.normalized_coordinates_from_rank(2)
+        (0.5, 0.0)
+        """
+        coord = self.coordinates_from_rank(rank)
+        return tuple(norm * c / (g - 1) if g > 1 else 0.0 for c, g in zip(coord, self.geometry))
+
+    def _check_rank(self, rank: Any) -> None:
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < self.size:
+            raise ValidationError(self._owner(), "rank", f"must be an integer in [0, {self.size})", got=rank)
+
+    # ---------------------------------------------------------------- subsets
+    def neuron(self, *coord: int) -> "IndividualNeuron":
+        """One neuron, by rank or coordinates: ``pop.neuron(3)``, ``pop.neuron(1, 2)``."""
+        if len(coord) == 1 and self.dimension > 1 and isinstance(coord[0], numbers.Integral):
+            rank = coord[0]
+            self._check_rank(rank)
+        elif len(coord) == 1 and not isinstance(coord[0], numbers.Integral):
+            rank = self.rank_from_coordinates(coord[0])
+        else:
+            rank = self.rank_from_coordinates(coord) if len(coord) > 1 else coord[0]
+            self._check_rank(rank)
+        return IndividualNeuron(self, int(rank))
+
+    def __getitem__(self, index: Any) -> "PopulationView | IndividualNeuron":
+        return _index(self, self.geometry, self.ranks, index)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        for rank in range(self.size):
+            yield IndividualNeuron(self, rank)
+
+    @property
+    def population(self) -> "Population":
+        return self
+
+    # ------------------------------------------------------------------ reset
+    def _snapshot(self) -> None:
+        self._initial_state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._ns.items()
+                               if k in self._locality}
+
+    def reset(self, attributes: Iterable[str] | None = None) -> None:
+        """Restore the values the attributes had when the network was compiled.
+
+        Parameters
+        ----------
+        attributes : iterable of str, optional
+            Only these; all parameters and variables by default.
+        """
+        if self._initial_state is None:
+            self._snapshot()
+        names = self.attributes if attributes is None else list(attributes)
+        for name in names:
+            if name not in self._locality:
+                raise self._unknown(name)
+            saved = self._initial_state[name]
+            if isinstance(saved, np.ndarray):
+                self._ns[name][...] = saved
+            else:
+                self._ns[name] = saved
+        for array in self._sums.values():
+            array[...] = 0.0
+        for _, op, var in self._globals:
+            self._ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
+        self.network._changed()
+
+    # ---------------------------------------------------------- simulation
+    def _parse_stop(self, text: str):
+        if not isinstance(text, str):
+            raise ValidationError(self._owner(), "stop_condition", "must be a string such as 'r > 1.0 : any'",
+                                  got=text)
+        scope = Scope("neuron", {n: self.neuron_type.locality(n) if n != "r" or "r" in self.neuron_type.parameter_names
+                                 or "r" in self.neuron_type.variable_names else "local"
+                                 for n in self.neuron_type.parameter_names + self.neuron_type.variable_names + ["r"]},
+                      self.neuron_type.functions, set(self.neuron_type.constants))
+        try:
+            return parse_condition(text, scope)
+        except EquationError as exc:
+            raise exc.with_owner(self._owner()) from None
+
+    def _namespace(self) -> dict[str, Any]:
+        """Bind everything the generated code may read."""
+        net = self.network
+        ns = self._ns
+        ns.update(numpy_namespace())
+        ns["t"] = net._t
+        ns["dt"] = net.dt
+        for name, constant in self.neuron_type.constants.items():
+            if name not in self._locality:
+                ns[name] = constant._array
+        ns.update(user_function_namespace(self.neuron_type.functions.values()))
+        for kind in ("float", "int", "bool"):
+            ns[f"_cast_{kind}"] = _cast(self._dtype_of(kind))
+        for op, fn in _GLOBAL_OPS.items():
+            ns[f"_gop_{op}"] = fn
+        rng = net.rng
+        for dist in eqmod.DISTRIBUTIONS:
+            for locality, shape in (("local", self.geometry), ("population", ())):
+                ns[f"_rnd_{locality}_{dist}"] = (lambda name, shape: lambda *args: draw_in_equation(
+                    name, rng, shape, args))(dist, shape)
+        return ns
+
+    def _update_function(self):
+        """The generated update for one step, or None for an input population."""
+        equations = self.neuron_type.equations
+        if not equations:
+            return None
+        ns = self._namespace()
+        code = update_code(equations, lambda name: self._locality.get(name, "local") != "local")
+        prelude: list[ast.stmt] = []
+        if self.neuron_type.uses_sum_all:
+            total: ast.expr = ast.Constant(value=0.0)
+            for target in self.targets:
+                total = ast.BinOp(left=total, op=ast.Add(), right=ast.Name(id=f"_sum_{target}", ctx=ast.Load()))
+            prelude.append(ast.Assign(targets=[ast.Name(id="_sumall", ctx=ast.Store())], value=total))
+        after = global_operation_code((f"_g_{op}_{var}", op, var) for _, op, var in self._globals)
+        rebinds = set(code.rebinds) | {f"_g_{op}_{var}" for _, op, var in self._globals}
+        return build_function(prelude + code.statements + after, ns, f"update {self.name}", globals_=rebinds)
+
+    def _stop_function(self):
+        if self._stop is None:
+            return None
+        tree, mode = self._stop
+        ns = self._namespace()
+        ns["_np_any"] = np.any
+        ns["_np_all"] = np.all
+        body = [ast.Return(value=ast.Call(func=ast.Name(id=f"_np_{mode}", ctx=ast.Load()), args=[tree], keywords=[]))]
+        return build_function(body, ns, f"stop condition of {self.name}")
+
+    def __repr__(self) -> str:
+        return f"Population(name={self.name!r}, geometry={self.geometry}, neuron={self.neuron_type.name!r})"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.attributes) | set(self.neuron_type.functions))
+
+
+def _index(pop: Population, geometry: tuple[int, ...], ranks: np.ndarray, index: Any):
+    """Index a population (or view) like a NumPy array of its ranks."""
+    grid = ranks.reshape(geometry)
+    if isinstance(index, numbers.Integral) and not isinstance(index, bool):
+        # As in ANNarchy, a single integer is a rank, whatever the geometry.
+        if not -len(ranks) <= index < len(ranks):
+            raise IndexError(f"{pop._owner()}: index {index} is out of range for {len(ranks)} neurons")
+        return IndividualNeuron(pop, int(ranks[index]))
+    try:
+        if isinstance(index, tuple) and all(isinstance(i, numbers.Integral) for i in index) \
+                and len(index) == len(geometry):
+            return IndividualNeuron(pop, int(grid[index]))
+        if isinstance(index, (list, np.ndarray)) and np.asarray(index).dtype.kind in "iu":
+            selected = ranks[np.asarray(index)]
+        else:
+            selected = grid[index]
+    except (IndexError, TypeError) as exc:
+        raise IndexError(f"{pop._owner()}: cannot index with {index!r}: {exc}") from None
+    selected = np.asarray(selected)
+    if selected.size == 0:
+        raise IndexError(f"{pop._owner()}: the index {index!r} selects no neuron")
+    return PopulationView(pop, selected.reshape(-1), geometry=selected.shape if selected.ndim else (1,))
+
+
+class PopulationView(_Attributes):
+    """A subset of a population's neurons, usable as projection pre/post and for get/set.
+
+    Created by slicing: ``pop[2:5]``, ``pop[:, 3]``, ``pop[[0, 4, 7]]``.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> pop = Network().create((3, 4), Neuron(parameters="r = 0.0"))
+    >>> column = pop[:, 1]
+    >>> column.size, column.ranks.tolist()
+    (3, [1, 5, 9])
+    >>> column.r = 1.0
+    >>> pop.r[:, 1].tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, population: Population, ranks: Sequence[int] | np.ndarray,
+                 geometry: tuple[int, ...] | None = None) -> None:
+        ranks = np.asarray(ranks, dtype=np.int64).reshape(-1)
+        if ranks.size == 0:
+            raise ValidationError("PopulationView", "ranks", "must select at least one neuron")
+        if ranks.min() < 0 or ranks.max() >= population.size:
+            raise ValidationError("PopulationView", "ranks", f"must lie in [0, {population.size})", got=ranks)
+        if len(np.unique(ranks)) != len(ranks):
+            raise ValidationError("PopulationView", "ranks", "must not repeat a neuron", got=ranks)
+        object.__setattr__(self, "population", population)
+        object.__setattr__(self, "ranks", ranks)
+        object.__setattr__(self, "size", int(ranks.size))
+        object.__setattr__(self, "geometry", tuple(geometry) if geometry is not None else (int(ranks.size),))
+        if int(np.prod(self.geometry)) != self.size:
+            object.__setattr__(self, "geometry", (self.size,))
+
+    network = property(lambda self: self.population.network)
+    name = property(lambda self: f"{self.population.name}[{_describe_ranks(self.ranks)}]")
+    neuron_type = property(lambda self: self.population.neuron_type)
+    attributes = property(lambda self: self.population.attributes)
+    parameters = property(lambda self: self.population.parameters)
+    variables = property(lambda self: self.population.variables)
+    dimension = property(lambda self: len(self.geometry))
+
+    def _owner(self) -> str:
+        return f"PopulationView '{self.name}'"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        pop = self.population
+        if name in pop._locality:
+            if pop._locality[name] != "local":
+                return getattr(pop, name)
+            value = pop._ns[name].reshape(-1)[self.ranks].reshape(self.geometry)
+            value.flags.writeable = False
+            return value
+        if name in pop.neuron_type.functions:
+            return pop.neuron_type.functions[name]
+        raise self._unknown(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pop = self.population
+        if name not in pop._locality:
+            raise self._unknown(name)
+        if pop._locality[name] != "local":
+            raise ValidationError(self._owner(), name, "is shared by the whole population: set it on the "
+                                                       "population itself")
+        pop._assign(name, value, self.ranks)
+
+    def sum(self, target: str) -> np.ndarray:
+        """``sum(target)`` of the neurons in the view."""
+        return self.population.sum(target).reshape(-1)[self.ranks].reshape(self.geometry)
+
+    def __getitem__(self, index: Any):
+        return _index(self.population, self.geometry, self.ranks, index)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __add__(self, other: "PopulationView") -> "PopulationView":
+        if not isinstance(other, (PopulationView, IndividualNeuron)) or other.population is not self.population:
+            raise ValidationError(self._owner(), "+", "can only join views of the same population", got=other)
+        ranks = np.concatenate([self.ranks, np.atleast_1d(other.ranks)])
+        return PopulationView(self.population, ranks)
+
+    def rank_from_coordinates(self, coord: Sequence[int], local: bool = False) -> int:
+        """Rank in the population (or in the view when ``local``) of coordinates within the view."""
+        coord = (coord,) if isinstance(coord, numbers.Integral) else tuple(coord)
+        try:
+            local_rank = int(np.ravel_multi_index(coord, self.geometry))
+        except ValueError:
+            raise ValidationError(self._owner(), "coord", f"must lie within {self.geometry}", got=coord) from None
+        return local_rank if local else int(self.ranks[local_rank])
+
+    def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
+        """Coordinates in the population of population rank ``rank``."""
+        return self.population.coordinates_from_rank(rank)
+
+    def normalized_coordinates_from_rank(self, rank: int, norm: float = 1.0) -> tuple[float, ...]:
+        return self.population.normalized_coordinates_from_rank(rank, norm)
+
+    def __repr__(self) -> str:
+        return f"PopulationView({self.population.name!r}, size={self.size})"
+
+
+def _describe_ranks(ranks: np.ndarray) -> str:
+    if len(ranks) > 1 and np.all(np.diff(ranks) == 1):
+        return f"{ranks[0]}:{ranks[-1] + 1}"
+    shown = ",".join(str(r) for r in ranks[:4])
+    return shown + (",..." if len(ranks) > 4 else "")
+
+
+class IndividualNeuron:
+    """One neuron of a population: ``pop.neuron(3).r``, ``pop[1, 2].r = 0.5``.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> pop = Network().create((2, 2), Neuron(parameters="r = 0.0"))
+    >>> pop.neuron(1, 0).r = 3.0
+    >>> pop.r.tolist()
+    [[0.0, 0.0], [3.0, 0.0]]
+    """
+
+    def __init__(self, population: Population, rank: int) -> None:
+        object.__setattr__(self, "population", population)
+        object.__setattr__(self, "rank", int(rank))
+
+    @property
+    def ranks(self) -> np.ndarray:
+        return np.array([self.rank])
+
+    @property
+    def coordinates(self) -> tuple[int, ...]:
+        return self.population.coordinates_from_rank(self.rank)
+
+    def __getattr__(self, name: str) -> Any:
+        pop = self.population
+        if name in pop._locality:
+            value = pop._ns[name]
+            return value.item() if pop._locality[name] != "local" else value.reshape(-1)[self.rank].item()
+        raise AttributeError(f"neuron {self.rank} of {pop._owner()} has no attribute '{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pop = self.population
+        if name not in pop._locality:
+            raise pop._unknown(name)
+        if pop._locality[name] != "local":
+            raise ValidationError(pop._owner(), name, "is shared by the whole population: set it on the "
+                                                      "population itself")
+        if np.ndim(value) != 0:
+            raise ValidationError(f"neuron {self.rank} of {pop._owner()}", name, "expected a single number",
+                                  got=value)
+        pop._assign(name, value, np.array([self.rank]))
+
+    def __add__(self, other: Any) -> PopulationView:
+        return PopulationView(self.population, np.array([self.rank])) + other
+
+    def __repr__(self) -> str:
+        pop = self.population
+        values = ", ".join(f"{n}={getattr(self, n)!r}" for n in pop.attributes)
+        return f"<neuron {self.rank} of {pop.name}: {values}>"
+
+
+# ------------------------------------------------------------------ inputs
+
+
+_INPUT_NEURON = None
+
+
+def _input_neuron() -> Neuron:
+    global _INPUT_NEURON
+    if _INPUT_NEURON is None:
+        _INPUT_NEURON = Neuron(parameters="r = 0.0", name="Input")
+    return _INPUT_NEURON
+
+
+class InputArray(Population):
+    """A population whose rates are set from Python: ``inp.r = values``.
+
+    Simulation never changes ``r``.
+
+    Parameters
+    ----------
+    geometry : int or tuple of int
+    name : str, optional
+    network : Network, optional
+
+    Examples
+    --------
+    >>> from ratenet import Network
+    >>> net = Network()
+    >>> inp = InputArray(3, network=net)
+    >>> inp.r = [0.1, 0.2, 0.3]
+    >>> net.simulate(5.0); inp.r.tolist()
+    [0.1, 0.2, 0.3]
+    """
+
+    def __init__(self, geometry: int | Sequence[int] | None = None, name: str | None = None,
+                 network: "Network | None" = None) -> None:
+        if geometry is None:
+            raise ValidationError("InputArray", "geometry", "is required")
+        super().__init__(geometry, _input_neuron(), name=name, network=network)
+
+
+class TimedArray(Population):
+    """A population that replays a sequence of rate arrays.
+
+    ``rates[i]`` becomes ``r`` at time ``i * schedule`` (every step when
+    ``schedule`` is 0); after the last one ``r`` keeps its value, unless a
+    ``period`` restarts the sequence every ``period`` ms.
+
+    Parameters
+    ----------
+    rates : array_like
+        Shape ``(n, *geometry)``.
+    geometry : int or tuple, optional
+        Deduced from ``rates`` when omitted.
+    schedule : float
+        Time (ms) each array stays; one step when 0.
+    period : float
+        Restart time (ms); no restart when negative.
+    name : str, optional
+    network : Network, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet import Network
+    >>> net = Network()
+    >>> inp = TimedArray(np.array([[1.0], [2.0], [3.0]]), network=net)
+    >>> net.simulate(2.0); inp.r.tolist()
+    [2.0]
+    >>> net.simulate(5.0); inp.r.tolist()
+    [3.0]
+    """
+
+    def __init__(self, rates: Any = None, geometry: int | Sequence[int] | None = None, schedule: float = 0.0,
+                 period: float = -1.0, name: str | None = None, network: "Network | None" = None) -> None:
+        array = self._check_rates(rates, geometry, name)
+        super().__init__(geometry if geometry is not None else array.shape[1:], _input_neuron(), name=name,
+                         network=network)
+        self.update(array, schedule, period)
+
+    @staticmethod
+    def _check_rates(rates: Any, geometry: Any, name: str | None) -> np.ndarray:
+        owner = f"TimedArray '{name}'" if name else "TimedArray"
+        try:
+            array = np.asarray(rates, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValidationError(owner, "rates", "must be an array of numbers", got=rates) from None
+        if array.ndim < 2:
+            raise ValidationError(owner, "rates", "must have shape (steps, *geometry)",
+                                  got=f"shape {array.shape}", got_repr=False)
+        if geometry is not None:
+            geo = check_geometry(geometry, owner)
+            if array.shape[1:] != geo and int(np.prod(array.shape[1:])) != int(np.prod(geo)):
+                raise ValidationError(owner, "rates", f"must have shape (steps, *{geo})",
+                                      got=f"shape {array.shape}", got_repr=False)
+            array = array.reshape((array.shape[0],) + geo)
+        return array
+
+    def update(self, rates: Any, schedule: float = 0.0, period: float = -1.0) -> None:
+        """Replace the sequence (and its timing)."""
+        array = self._check_rates(rates, self.geometry, self.name)
+        dt = self.network.dt
+        for arg, value in (("schedule", schedule), ("period", period)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValidationError(self._owner(), arg, "must be a finite number of ms", got=value)
+        if schedule < 0:
+            raise ValidationError(self._owner(), "schedule", "must be >= 0", got=schedule)
+        object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))
+        object.__setattr__(self, "_schedule", float(schedule))
+        object.__setattr__(self, "_period", float(period))
+        self.network._changed(structure=True)
+
+    def _update_function(self):
+        net = self.network
+        every = max(1, int(round(self._schedule / net.dt))) if self._schedule > 0 else 1
+        period = int(round(self._period / net.dt)) if self._period > 0 else 0
+        rates, r = self._rates, self._ns["r"]
+        count = len(rates)
+
+        def replay() -> None:
+            step = net._step
+            if period:
+                step %= period
+            if step % every == 0:
+                index = step // every
+                if index < count:
+                    r[...] = rates[index]
+
+        replay.__doc__ = f"r = rates[step // {every}]" + (f" (period {period} steps)" if period else "")
+        return replay

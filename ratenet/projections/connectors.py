@@ -1,0 +1,447 @@
+"""Connection patterns, built with vectorized NumPy.
+
+Each builder returns a :class:`Connectivity`: a storage layout, the weights
+in that layout and the delays (a number of ms, or an array in that layout).
+Large patterns are built a block of rows at a time so that temporary arrays
+stay small (a 4000 x 4000 all-to-all never holds more than one copy of its
+weights).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..exceptions import ValidationError
+from ..random import Distribution
+from .storage import Dense, Sparse
+
+__all__ = ["Connectivity", "LILConnectivity"]
+
+#: Elements per block when patterns are drawn in blocks of rows.
+_BLOCK = 1 << 22
+#: Above this fraction of existing synapses, dense storage is faster than CSR.
+DENSE_ABOVE = 0.25
+
+
+@dataclass
+class Connectivity:
+    storage: Dense | Sparse
+    w: np.ndarray
+    delays: float | np.ndarray
+
+
+def _rows_per_block(n_pre: int) -> int:
+    return max(1, _BLOCK // max(n_pre, 1))
+
+
+def check_value(owner: str, name: str, value: Any, allow_distribution: bool = True) -> float | Distribution:
+    if isinstance(value, Distribution) and allow_distribution:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        kind = "a finite number" + (" or a distribution" if allow_distribution else "")
+        raise ValidationError(owner, name, f"must be {kind}", got=value)
+    return float(value)
+
+
+def fill(spec: float | Distribution, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> np.ndarray:
+    """An array of ``shape`` holding ``spec`` (a number, or draws from a distribution)."""
+    if not isinstance(spec, Distribution):
+        return np.full(shape, spec, dtype=dtype)
+    out = np.empty(shape, dtype=dtype)
+    if len(shape) == 2:
+        step = _rows_per_block(shape[1])
+        for start in range(0, shape[0], step):
+            out[start:start + step] = spec.sample((min(step, shape[0] - start), shape[1]), rng, np.float64)
+    else:
+        out[...] = spec.sample(shape, rng, np.float64)
+    return out
+
+
+def _delays(spec: Any, owner: str, storage: Dense | Sparse, rng: np.random.Generator) -> float | np.ndarray:
+    spec = check_value(owner, "delays", spec)
+    if isinstance(spec, Distribution):
+        values = fill(spec, storage.shape, rng, np.float64)
+        if (values < 0).any():
+            raise ValidationError(owner, "delays", "must be >= 0; the distribution drew negative delays", got=spec)
+        return values
+    if spec < 0:
+        raise ValidationError(owner, "delays", "must be >= 0", got=spec)
+    return spec
+
+
+def _same_population(pre: Any, post: Any) -> bool:
+    return pre.population is post.population
+
+
+def _self_columns(pre: Any, post: Any, rows: np.ndarray) -> np.ndarray:
+    """For each post row, the pre column of the same neuron (-1 if none)."""
+    post_ranks = post.ranks[rows]
+    order = np.argsort(pre.ranks)
+    pos = np.searchsorted(pre.ranks, post_ranks, sorter=order)
+    pos = np.minimum(pos, len(order) - 1)
+    cols = order[pos]
+    return np.where(pre.ranks[cols] == post_ranks, cols, -1)
+
+
+def _choose_storage(storage_format: str | None, density: float, owner: str) -> str:
+    if storage_format is None:
+        return "dense" if density >= DENSE_ABOVE else "csr"
+    fmt = str(storage_format).lower()
+    if fmt in ("dense",):
+        return "dense"
+    if fmt in ("csr", "sparse", "lil"):
+        return "csr"
+    raise ValidationError(owner, "storage_format", "must be 'dense', 'csr' (or 'lil'/'sparse'), or None for "
+                                                   "automatic", got=storage_format)
+
+
+def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray] | None,
+               weights: Any, delays: Any, rng: np.random.Generator, dtype: Any, storage_format: str | None,
+               owner: str) -> Connectivity:
+    """Assemble (row, col[, w]) blocks, sorted by row then column, into storage."""
+    n_post, n_pre = post.size, pre.size
+    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    val = np.concatenate(vals) if vals else None
+    order = np.lexsort((col, row))
+    row, col = row[order], col[order]
+    if val is not None:
+        val = val[order]
+    nnz = len(row)
+    fmt = _choose_storage(storage_format, nnz / max(n_post * n_pre, 1), owner)
+    if fmt == "dense":
+        mask = np.zeros((n_post, n_pre), dtype=bool)
+        mask[row, col] = True
+        storage = Dense(n_post, n_pre, mask)
+        w = np.zeros((n_post, n_pre), dtype=dtype)
+        w[row, col] = val if val is not None else fill(weights, (nnz,), rng, dtype)
+    else:
+        indptr = np.zeros(n_post + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n_post), out=indptr[1:])
+        storage = Sparse(n_post, n_pre, indptr, col)
+        w = np.ascontiguousarray(val, dtype=dtype) if val is not None else fill(weights, (nnz,), rng, dtype)
+    return Connectivity(storage, w, _delays(delays, owner, storage, rng))
+
+
+def all_to_all(pre, post, weights, delays, allow_self_connections, storage_format, rng, dtype, owner) -> Connectivity:
+    weights = check_value(owner, "weights", weights)
+    n_post, n_pre = post.size, pre.size
+    fmt = _choose_storage(storage_format, 1.0, owner)
+    mask = None
+    if _same_population(pre, post) and not allow_self_connections:
+        cols = _self_columns(pre, post, np.arange(n_post))
+        hit = cols >= 0
+        if hit.any():
+            mask = np.ones((n_post, n_pre), dtype=bool)
+            mask[np.flatnonzero(hit), cols[hit]] = False
+    if fmt == "csr":
+        full = mask if mask is not None else np.ones((n_post, n_pre), dtype=bool)
+        row, col = np.nonzero(full)
+        return _from_rows(pre, post, [row], [col], None, weights, delays, rng, dtype, "csr", owner)
+    storage = Dense(n_post, n_pre, mask)
+    w = fill(weights, (n_post, n_pre), rng, dtype)
+    if storage.mask is not None:
+        w[~storage.mask] = 0
+    return Connectivity(storage, w, _delays(delays, owner, storage, rng))
+
+
+def one_to_one(pre, post, weights, delays, storage_format, rng, dtype, owner) -> Connectivity:
+    weights = check_value(owner, "weights", weights)
+    if pre.size != post.size:
+        raise ValidationError(owner, "pre", f"one_to_one needs pre and post of the same size (pre has {pre.size} "
+                                            f"neurons, post {post.size})")
+    n = post.size
+    idx = np.arange(n)
+    return _from_rows(pre, post, [idx], [idx], None, weights, delays, rng, dtype, storage_format or "csr", owner)
+
+
+def fixed_probability(pre, post, probability, weights, delays, allow_self_connections, storage_format, rng, dtype,
+                      owner) -> Connectivity:
+    weights = check_value(owner, "weights", weights)
+    if isinstance(probability, bool) or not isinstance(probability, numbers.Real) or not 0 <= probability <= 1:
+        raise ValidationError(owner, "probability", "must be a number in [0, 1]", got=probability)
+    n_post, n_pre = post.size, pre.size
+    exclude = _same_population(pre, post) and not allow_self_connections
+    rows, cols = [], []
+    step = _rows_per_block(n_pre)
+    for start in range(0, n_post, step):
+        stop = min(n_post, start + step)
+        keep = rng.random((stop - start, n_pre)) < probability
+        if exclude:
+            local = np.arange(start, stop)
+            self_cols = _self_columns(pre, post, local)
+            hit = self_cols >= 0
+            keep[np.flatnonzero(hit), self_cols[hit]] = False
+        r, c = np.nonzero(keep)
+        rows.append(r + start)
+        cols.append(c)
+    return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, storage_format, owner)
+
+
+def _check_number(owner: str, number: Any, limit: int, what: str) -> int:
+    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 0:
+        raise ValidationError(owner, "number", "must be a non-negative integer", got=number)
+    if number > limit:
+        raise ValidationError(owner, "number", f"cannot exceed the {limit} {what} available", got=number)
+    return int(number)
+
+
+def _pick(rng: np.random.Generator, n_rows: int, n_cols: int, number: int,
+          forbidden: Callable[[np.ndarray], np.ndarray] | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """For each row, ``number`` distinct columns chosen uniformly (avoiding a forbidden one)."""
+    rows, cols = [], []
+    if number == 0:
+        return rows, cols
+    step = _rows_per_block(n_cols)
+    for start in range(0, n_rows, step):
+        stop = min(n_rows, start + step)
+        keys = rng.random((stop - start, n_cols))
+        if forbidden is not None:
+            bad = forbidden(np.arange(start, stop))
+            hit = bad >= 0
+            keys[np.flatnonzero(hit), bad[hit]] = 2.0  # never among the smallest
+        chosen = np.argpartition(keys, number - 1, axis=1)[:, :number] if number < n_cols else \
+            np.broadcast_to(np.arange(n_cols), (stop - start, n_cols))
+        rows.append(np.repeat(np.arange(start, stop), number))
+        cols.append(np.asarray(chosen).reshape(-1))
+    return rows, cols
+
+
+def fixed_number_pre(pre, post, number, weights, delays, allow_self_connections, storage_format, rng, dtype,
+                     owner) -> Connectivity:
+    weights = check_value(owner, "weights", weights)
+    exclude = _same_population(pre, post) and not allow_self_connections
+    available = pre.size - (1 if exclude and np.isin(post.ranks, pre.ranks).any() else 0)
+    number = _check_number(owner, number, available, "pre-synaptic neurons")
+    forbidden = (lambda rows: _self_columns(pre, post, rows)) if exclude else None
+    rows, cols = _pick(rng, post.size, pre.size, number, forbidden)
+    return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, storage_format, owner)
+
+
+def fixed_number_post(pre, post, number, weights, delays, allow_self_connections, storage_format, rng, dtype,
+                      owner) -> Connectivity:
+    weights = check_value(owner, "weights", weights)
+    exclude = _same_population(pre, post) and not allow_self_connections
+    available = post.size - (1 if exclude and np.isin(pre.ranks, post.ranks).any() else 0)
+    number = _check_number(owner, number, available, "post-synaptic neurons")
+    forbidden = (lambda rows: _self_columns(post, pre, rows)) if exclude else None
+    pre_rows, post_cols = _pick(rng, pre.size, post.size, number, forbidden)
+    return _from_rows(pre, post, post_cols, pre_rows, None, weights, delays, rng, dtype, storage_format, owner)
+
+
+def _normalized(view: Any) -> np.ndarray:
+    """Normalized coordinates (n, dims) of the neurons of a population or view."""
+    pop = view.population
+    coords = np.array(np.unravel_index(view.ranks, pop.geometry), dtype=np.float64).T
+    scale = np.array([g - 1 if g > 1 else 1 for g in pop.geometry], dtype=np.float64)
+    coords /= scale
+    coords[:, [i for i, g in enumerate(pop.geometry) if g == 1]] = 0.0
+    return coords
+
+
+def _distance_based(pre, post, profile: Callable[[np.ndarray], np.ndarray], threshold: float, delays,
+                    allow_self_connections, storage_format, rng, dtype, owner) -> Connectivity:
+    if pre.population.dimension != post.population.dimension:
+        raise ValidationError(owner, "pre", "distance-based connectors need pre and post populations with the "
+                                            f"same number of dimensions (pre {pre.population.geometry}, "
+                                            f"post {post.population.geometry})")
+    pre_c, post_c = _normalized(pre), _normalized(post)
+    exclude = _same_population(pre, post) and not allow_self_connections
+    rows, cols, vals = [], [], []
+    step = _rows_per_block(pre.size)
+    for start in range(0, post.size, step):
+        stop = min(post.size, start + step)
+        d2 = ((post_c[start:stop, None, :] - pre_c[None, :, :]) ** 2).sum(axis=2)
+        w = profile(d2)
+        keep = np.abs(w) > threshold
+        if exclude:
+            self_cols = _self_columns(pre, post, np.arange(start, stop))
+            hit = self_cols >= 0
+            keep[np.flatnonzero(hit), self_cols[hit]] = False
+        r, c = np.nonzero(keep)
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(w[r, c])
+    return _from_rows(pre, post, rows, cols, vals, None, delays, rng, dtype, storage_format, owner)
+
+
+def gaussian(pre, post, amp, sigma, delays, limit, allow_self_connections, storage_format, rng, dtype,
+             owner) -> Connectivity:
+    amp = check_value(owner, "amp", amp, allow_distribution=False)
+    sigma = check_value(owner, "sigma", sigma, allow_distribution=False)
+    limit = check_value(owner, "limit", limit, allow_distribution=False)
+    if sigma <= 0:
+        raise ValidationError(owner, "sigma", "must be > 0", got=sigma)
+    return _distance_based(pre, post, lambda d2: amp * np.exp(-d2 / (2 * sigma ** 2)), limit * abs(amp), delays,
+                           allow_self_connections, storage_format, rng, dtype, owner)
+
+
+def dog(pre, post, amp_pos, sigma_pos, amp_neg, sigma_neg, delays, limit, allow_self_connections, storage_format,
+        rng, dtype, owner) -> Connectivity:
+    values = {}
+    for name, value in (("amp_pos", amp_pos), ("sigma_pos", sigma_pos), ("amp_neg", amp_neg),
+                        ("sigma_neg", sigma_neg), ("limit", limit)):
+        values[name] = check_value(owner, name, value, allow_distribution=False)
+    for name in ("sigma_pos", "sigma_neg"):
+        if values[name] <= 0:
+            raise ValidationError(owner, name, "must be > 0", got=values[name])
+    ap, sp, an, sn = values["amp_pos"], values["sigma_pos"], values["amp_neg"], values["sigma_neg"]
+
+    def profile(d2: np.ndarray) -> np.ndarray:
+        return ap * np.exp(-d2 / (2 * sp ** 2)) - an * np.exp(-d2 / (2 * sn ** 2))
+
+    return _distance_based(pre, post, profile, values["limit"] * abs(ap - an), delays, allow_self_connections,
+                           storage_format, rng, dtype, owner)
+
+
+def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(values, exists) from a matrix whose None entries mean 'no synapse'."""
+    try:
+        raw = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    except (TypeError, ValueError):
+        raise ValidationError(owner, name, f"must be a matrix of shape {shape}", got=value) from None
+    if raw.shape != shape:
+        raise ValidationError(owner, name, f"must have shape {shape} (post x pre, or pre x post with pre_post=True)",
+                              got=f"shape {raw.shape}", got_repr=False)
+    if raw.dtype == object:
+        exists = np.array([[v is not None for v in row] for row in raw], dtype=bool).reshape(shape)
+        filled = np.where(exists, raw, 0.0)
+        try:
+            values = filled.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value) from None
+    else:
+        if raw.dtype.kind not in "biuf":
+            raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value)
+        values = raw.astype(np.float64)
+        exists = np.ones(shape, dtype=bool)
+    if not np.isfinite(values[exists]).all():
+        raise ValidationError(owner, name, "must be finite (use None for a missing synapse)", got=value)
+    return values, exists
+
+
+def from_matrix(pre, post, weights, delays, pre_post, storage_format, rng, dtype, owner) -> Connectivity:
+    n_post, n_pre = post.size, pre.size
+    shape = (n_pre, n_post) if pre_post else (n_post, n_pre)
+    values, exists = _matrix(owner, "weights", weights, shape)
+    if pre_post:
+        values, exists = values.T, exists.T
+    row, col = np.nonzero(exists)
+    conn = _from_rows(pre, post, [row], [col], [values[row, col]], None, 0.0, rng, dtype, storage_format, owner)
+    if isinstance(delays, (numbers.Real, Distribution)) and not isinstance(delays, bool):
+        conn.delays = _delays(delays, owner, conn.storage, rng)
+    else:
+        d_values, d_exists = _matrix(owner, "delays", delays, shape)
+        if pre_post:
+            d_values, d_exists = d_values.T, d_exists.T
+        if not np.array_equal(d_exists, exists):
+            raise ValidationError(owner, "delays", "must have a value exactly where weights has one")
+        if (d_values[exists] < 0).any():
+            raise ValidationError(owner, "delays", "must be >= 0")
+        conn.delays = conn.storage.from_matrix(d_values, np.float64)
+    return conn
+
+
+def from_sparse(pre, post, weights, delays, storage_format, rng, dtype, owner) -> Connectivity:
+    import scipy.sparse as sp
+
+    if not sp.issparse(weights):
+        raise ValidationError(owner, "weights", "must be a scipy.sparse matrix of shape (pre.size, post.size)",
+                              got=weights)
+    if weights.shape != (pre.size, post.size):
+        raise ValidationError(owner, "weights", f"must have shape (pre.size, post.size) = {(pre.size, post.size)}",
+                              got=f"shape {weights.shape}", got_repr=False)
+    matrix = sp.csr_matrix(weights.T)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    if not np.isfinite(matrix.data).all():
+        raise ValidationError(owner, "weights", "must be finite")
+    row = np.repeat(np.arange(post.size), np.diff(matrix.indptr))
+    return _from_rows(pre, post, [row], [matrix.indices.astype(np.int64)], [matrix.data.astype(np.float64)], None,
+                      delays, rng, dtype, storage_format, owner)
+
+
+class LILConnectivity:
+    """Connectivity built row by row, returned by a ``from_function`` method.
+
+    Examples
+    --------
+    >>> lil = LILConnectivity()
+    >>> lil.add(0, [1, 2], [0.5, 0.25])
+    >>> lil.add(1, [0], 1.0, delays=2.0)
+    >>> lil.post_rank, lil.pre_rank, lil.w
+    ([0, 1], [[1, 2], [0]], [[0.5, 0.25], [1.0]])
+    """
+
+    def __init__(self, dt: float | None = None) -> None:
+        self.post_rank: list[int] = []
+        self.pre_rank: list[list[int]] = []
+        self.w: list[list[float]] = []
+        self.d: list[list[float]] = []
+
+    def add(self, post_rank: int, pre_ranks: Any, weights: Any = 1.0, delays: Any = 0.0) -> None:
+        """Add the synapses of one post-synaptic neuron."""
+        owner = "LILConnectivity"
+        if isinstance(post_rank, bool) or not isinstance(post_rank, numbers.Integral):
+            raise ValidationError(owner, "post_rank", "must be an integer", got=post_rank)
+        if int(post_rank) in self.post_rank:
+            raise ValidationError(owner, "post_rank", "was already added", got=post_rank)
+        ranks = [int(r) for r in np.atleast_1d(np.asarray(pre_ranks, dtype=np.int64))]
+        if len(set(ranks)) != len(ranks):
+            raise ValidationError(owner, "pre_ranks", "must not repeat a neuron", got=pre_ranks)
+        w = self._per_synapse("weights", weights, len(ranks))
+        d = self._per_synapse("delays", delays, len(ranks))
+        self.post_rank.append(int(post_rank))
+        self.pre_rank.append(ranks)
+        self.w.append(w)
+        self.d.append(d)
+
+    @staticmethod
+    def _per_synapse(name: str, value: Any, count: int) -> list[float]:
+        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if array.size == 1:
+            array = np.full(count, array[0])
+        if array.shape != (count,):
+            raise ValidationError("LILConnectivity", name, f"must be one number or {count} numbers",
+                                  got=value)
+        return array.tolist()
+
+    @property
+    def nb_synapses(self) -> int:
+        return sum(len(r) for r in self.pre_rank)
+
+
+def from_lil(pre, post, lil: LILConnectivity, storage_format, rng, dtype, owner) -> Connectivity:
+    if not isinstance(lil, LILConnectivity):
+        raise ValidationError(owner, "method", "must return a LILConnectivity", got=lil)
+    rows, cols, vals, dels = [], [], [], []
+    for post_rank, pre_ranks, w, d in zip(lil.post_rank, lil.pre_rank, lil.w, lil.d):
+        if not 0 <= post_rank < post.size:
+            raise ValidationError(owner, "method", f"returned post rank {post_rank}, outside [0, {post.size})")
+        bad = [r for r in pre_ranks if not 0 <= r < pre.size]
+        if bad:
+            raise ValidationError(owner, "method", f"returned pre rank {bad[0]}, outside [0, {pre.size})")
+        rows.append(np.full(len(pre_ranks), post_rank))
+        cols.append(np.asarray(pre_ranks, dtype=np.int64))
+        vals.append(np.asarray(w, dtype=np.float64))
+        dels.append(np.asarray(d, dtype=np.float64))
+    if any((d < 0).any() for d in dels):
+        raise ValidationError(owner, "method", "returned negative delays")
+    conn = _from_rows(pre, post, rows, cols, vals, None, 0.0, rng, dtype, storage_format, owner)
+    if dels:
+        delays = np.concatenate(dels)
+        order = np.lexsort((np.concatenate(cols), np.concatenate(rows)))
+        delays = delays[order]
+        if np.all(delays == delays[0]):
+            conn.delays = float(delays[0]) if len(delays) else 0.0
+        elif conn.storage.kind == "csr":
+            conn.delays = delays
+        else:
+            full = np.zeros(conn.storage.shape)
+            full[conn.storage.mask] = delays
+            conn.delays = full
+    return conn

@@ -1,0 +1,738 @@
+"""Projections: weighted connections that add into ``post``'s ``sum(target)``."""
+
+from __future__ import annotations
+
+import ast
+import numbers
+import re
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from ..equations import build_function, classify, symbols
+from ..exceptions import ValidationError
+from ..neurons import Synapse
+from ..random import Distribution
+from . import connectors as conn
+from ._context import SynapseContext
+from .storage import Dense, Sparse, csr_matvec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..network import Network
+    from ..population import Population, PopulationView
+
+__all__ = ["Projection", "Dendrite"]
+
+_DEFAULT_SYNAPSE: Synapse | None = None
+
+
+def _default_synapse() -> Synapse:
+    global _DEFAULT_SYNAPSE
+    if _DEFAULT_SYNAPSE is None:
+        _DEFAULT_SYNAPSE = Synapse(name="Default", description="Weighted sum of pre-synaptic rates.")
+    return _DEFAULT_SYNAPSE
+
+
+def _check_end(owner: str, name: str, value: Any) -> "Population | PopulationView":
+    from ..population import Population, PopulationView
+
+    if not isinstance(value, (Population, PopulationView)):
+        raise ValidationError(owner, name, "must be a Population or a PopulationView", got=value)
+    return value
+
+
+def check_target(owner: str, target: Any) -> str:
+    if not isinstance(target, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", target):
+        raise ValidationError(owner, "target", "must be a name such as 'exc' (letters, digits, underscores)",
+                              got=target)
+    return target
+
+
+class Projection:
+    """Connections from ``pre`` to ``post`` adding into ``post``'s ``sum(target)``.
+
+    Create it, then call one connector (``connect_all_to_all``,
+    ``connect_one_to_one``, ``connect_fixed_probability``,
+    ``connect_fixed_number_pre``, ``connect_fixed_number_post``,
+    ``connect_gaussian``, ``connect_dog``, ``connect_from_matrix``,
+    ``connect_from_sparse``, ``connect_from_function``; each also without the
+    ``connect_`` prefix).  Connectors return the projection.
+
+    Parameters
+    ----------
+    pre, post : Population or PopulationView
+    target : str
+        The name post's equations read as ``sum(target)``.
+    synapse : Synapse, optional
+        Transmission and learning; ``w * pre.r`` summed, no learning, by default.
+    name : str, optional
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> inp = net.create(3, Neuron(parameters="r = 1.0"))
+    >>> out = net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(inp, out, "exc").connect_all_to_all(weights=0.5)
+    >>> net.simulate(2.0)
+    >>> out.r
+    array([1.5, 1.5])
+    """
+
+    def __init__(
+        self,
+        pre: "Population | PopulationView",
+        post: "Population | PopulationView",
+        target: str = "exc",
+        synapse: Synapse | type[Synapse] | None = None,
+        name: str | None = None,
+        disable_omp: bool = True,
+        *,
+        _register: bool = True,
+    ) -> None:
+        owner = type(self).__name__
+        self.pre = _check_end(owner, "pre", pre)
+        self.post = _check_end(owner, "post", post)
+        if pre.network is not post.network:
+            raise ValidationError(owner, "post", "must belong to the same network as pre")
+        self.target = check_target(owner, target)
+        if synapse is None:
+            synapse = _default_synapse()
+        elif isinstance(synapse, type) and issubclass(synapse, Synapse):
+            synapse = synapse()
+        if not isinstance(synapse, Synapse):
+            raise ValidationError(owner, "synapse", "must be a Synapse", got=synapse)
+        self.synapse_type = synapse
+        self.network: "Network" = pre.network
+        self.name = self.network._unique_name(name, "proj")
+        self._storage: Dense | Sparse | None = None
+        self._attrs: dict[str, np.ndarray] = {}
+        self._locality: dict[str, str] = {}
+        self._delays: float | np.ndarray = 0.0
+        self._initial_state: dict[str, np.ndarray] | None = None
+        self.learning = synapse.plastic
+        self._learning_period = 1
+        self._learning_offset = 0
+        self._check_synapse_names()
+        if _register:
+            self.network._add_projection(self)
+
+    # ---------------------------------------------------------------- checks
+    def _owner(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _check_synapse_names(self) -> None:
+        """Every ``pre.x``/``post.x`` the synapse reads must exist on that side."""
+        synapse = self.synapse_type
+        trees = [eq.rhs for eq in synapse.equations] + [synapse.psp]
+        for tree in trees:
+            for symbol in symbols(tree):
+                kind = classify(symbol)
+                side = {"pre": "pre", "sumpre": "pre", "globalpre": "pre", "post": "post", "sumpost": "post",
+                        "globalpost": "post"}.get(kind[0])
+                if side is None:
+                    continue
+                end = self.pre if side == "pre" else self.post
+                var = kind[-1]
+                if kind[0] in ("sumpre", "sumpost"):
+                    end.population._sum_array(var)
+                    continue
+                if var not in end.population._locality:
+                    raise ValidationError(self._owner(), "synapse",
+                                          f"reads {side}.{var}, but the {side}-synaptic population "
+                                          f"'{end.population.name}' has no attribute '{var}' "
+                                          f"(it has: {', '.join(end.population.attributes)})")
+
+    def _check_unconnected(self) -> None:
+        if self._storage is not None:
+            raise ValidationError(self._owner(), "connect", "is already connected; create a new projection for "
+                                                            "another pattern")
+
+    # ------------------------------------------------------------ connectors
+    def _connect(self, builder: Callable[..., conn.Connectivity], *args: Any, **kwargs: Any) -> "Projection":
+        self._check_unconnected()
+        result = builder(self.pre, self.post, *args, rng=self.network.rng, dtype=self.network.dtype,
+                         owner=self._owner(), **kwargs)
+        self._install(result)
+        return self
+
+    def connect_all_to_all(self, weights: float | Distribution, delays: float | Distribution = 0.0,
+                           allow_self_connections: bool = False, force_multiple_weights: bool = False,
+                           storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
+        """Connect every pre neuron to every post neuron.
+
+        Parameters
+        ----------
+        weights : float or Distribution
+        delays : float or Distribution
+            In ms.
+        allow_self_connections : bool
+            When pre and post are the same population, whether a neuron
+            connects to itself.
+        storage_format : {"dense", "csr"}, optional
+            Forces a storage; chosen from the density otherwise.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(3, Neuron(equations="r = sum(exc)"))
+        >>> net.connect(pop, pop, "exc").connect_all_to_all(1.0).nb_synapses
+        6
+        """
+        return self._connect(conn.all_to_all, weights, delays, allow_self_connections, storage_format)
+
+    def connect_one_to_one(self, weights: float | Distribution = 1.0, delays: float | Distribution = 0.0,
+                           force_multiple_weights: bool = False, storage_format: str | None = None,
+                           storage_order: str | None = None) -> "Projection":
+        """Connect neuron i of pre to neuron i of post (same sizes)."""
+        return self._connect(conn.one_to_one, weights, delays, storage_format)
+
+    def connect_fixed_probability(self, probability: float, weights: float | Distribution,
+                                  delays: float | Distribution = 0.0, allow_self_connections: bool = False,
+                                  force_multiple_weights: bool = False, storage_format: str | None = None,
+                                  storage_order: str | None = None) -> "Projection":
+        """Create each possible synapse independently with ``probability``."""
+        return self._connect(conn.fixed_probability, probability, weights, delays, allow_self_connections,
+                             storage_format)
+
+    def connect_fixed_number_pre(self, number: int, weights: float | Distribution,
+                                 delays: float | Distribution = 0.0, allow_self_connections: bool = False,
+                                 force_multiple_weights: bool = False, storage_format: str | None = None,
+                                 storage_order: str | None = None) -> "Projection":
+        """Give each post neuron ``number`` distinct pre neurons, chosen at random."""
+        return self._connect(conn.fixed_number_pre, number, weights, delays, allow_self_connections,
+                             storage_format)
+
+    def connect_fixed_number_post(self, number: int, weights: float | Distribution = 1.0,
+                                  delays: float | Distribution = 0.0, allow_self_connections: bool = False,
+                                  force_multiple_weights: bool = False, storage_format: str | None = None,
+                                  storage_order: str | None = None) -> "Projection":
+        """Give each pre neuron ``number`` distinct post neurons, chosen at random."""
+        return self._connect(conn.fixed_number_post, number, weights, delays, allow_self_connections,
+                             storage_format)
+
+    def connect_gaussian(self, amp: float, sigma: float, delays: float | Distribution = 0.0, limit: float = 0.01,
+                         allow_self_connections: bool = False, storage_format: str | None = None,
+                         storage_order: str | None = None) -> "Projection":
+        """Weights ``amp * exp(-d^2 / (2 sigma^2))`` of the distance between normalized coordinates.
+
+        Synapses whose weight is below ``limit * |amp|`` are not created.
+        """
+        return self._connect(conn.gaussian, amp, sigma, delays, limit, allow_self_connections, storage_format)
+
+    def connect_dog(self, amp_pos: float, sigma_pos: float, amp_neg: float, sigma_neg: float,
+                    delays: float | Distribution = 0.0, limit: float = 0.01, allow_self_connections: bool = False,
+                    storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
+        """Difference of Gaussians of the distance between normalized coordinates.
+
+        Synapses with ``|w| <= limit * |amp_pos - amp_neg|`` are not created.
+        """
+        return self._connect(conn.dog, amp_pos, sigma_pos, amp_neg, sigma_neg, delays, limit,
+                             allow_self_connections, storage_format)
+
+    def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False,
+                            storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
+        """Weights from a (post.size, pre.size) matrix; ``None`` entries mean no synapse.
+
+        With ``pre_post=True`` the matrix is (pre.size, post.size).  ``delays``
+        is a number, a distribution or a matrix like ``weights``.
+        """
+        return self._connect(conn.from_matrix, weights, delays, pre_post, storage_format)
+
+    def connect_from_sparse(self, weights: Any, delays: float = 0.0, storage_format: str | None = None,
+                            storage_order: str | None = None) -> "Projection":
+        """Weights from a scipy.sparse matrix of shape (pre.size, post.size)."""
+        return self._connect(conn.from_sparse, weights, delays, storage_format)
+
+    def connect_from_function(self, method: Callable[..., conn.LILConnectivity], storage_format: str | None = None,
+                              storage_order: str | None = None, **args: Any) -> "Projection":
+        """Connectivity from ``method(pre, post, **args)``, which returns a :class:`LILConnectivity`."""
+        self._check_unconnected()
+        if not callable(method):
+            raise ValidationError(self._owner(), "method", "must be callable", got=method)
+        lil = method(self.pre, self.post, **args)
+        return self._connect(conn.from_lil, lil, storage_format)
+
+    connect_with_func = connect_from_function
+    all_to_all = connect_all_to_all
+    one_to_one = connect_one_to_one
+    fixed_probability = connect_fixed_probability
+    fixed_number_pre = connect_fixed_number_pre
+    fixed_number_post = connect_fixed_number_post
+    gaussian = connect_gaussian
+    dog = connect_dog
+    from_matrix = connect_from_matrix
+    from_sparse = connect_from_sparse
+    from_function = connect_from_function
+
+    # ----------------------------------------------------------- attributes
+    def _install(self, result: conn.Connectivity) -> None:
+        storage = result.storage
+        self._storage = storage
+        self._delays = result.delays
+        net = self.network
+        attrs: dict[str, np.ndarray] = {"w": result.w}
+        locality = {"w": "local"}
+        synapse = self.synapse_type
+        shapes = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}
+        for p in synapse.parameters:
+            locality[p.name] = p.locality
+            attrs[p.name] = self._initial(p.value, shapes[p.locality], p.dtype, attrs)
+        for eq in synapse.equations:
+            if eq.target in attrs:
+                locality[eq.target] = eq.locality if eq.target != "w" else "local"
+                continue
+            locality[eq.target] = eq.locality
+            init = eq.init if eq.init is not None else 0.0
+            attrs[eq.target] = self._initial(init, shapes[eq.locality], eq.dtype, attrs)
+        self._attrs = attrs
+        self._locality = locality
+        self.network._changed(structure=True)
+
+    def _initial(self, value: Any, shape: tuple[int, ...], kind: str, attrs: dict[str, np.ndarray]) -> np.ndarray:
+        dtype = {"int": np.int64, "bool": np.bool_}.get(kind, self.network.dtype)
+        if isinstance(value, str):
+            source = attrs[value] if value in attrs else float(self.synapse_type.constants[value])
+            return np.array(np.broadcast_to(source, shape), dtype=dtype)
+        if isinstance(value, Distribution):
+            return conn.fill(value, shape, self.network.rng, dtype)
+        return np.full(shape, value, dtype=dtype)
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self._attrs) if self._attrs else ["w"] + [n for n in self.synapse_type.parameter_names
+                                                              + self.synapse_type.variable_names if n != "w"]
+
+    @property
+    def parameters(self) -> list[str]:
+        return self.synapse_type.parameter_names
+
+    @property
+    def variables(self) -> list[str]:
+        return self.synapse_type.variable_names
+
+    def _require_connected(self) -> Dense | Sparse:
+        if self._storage is None:
+            raise ValidationError(self._owner(), "connect", "is not connected yet: call a connector such as "
+                                                            "connect_all_to_all() first")
+        return self._storage
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attrs = self.__dict__.get("_attrs")
+        if attrs is not None and name in attrs:
+            return self._get_attribute(name)
+        synapse = self.__dict__.get("synapse_type")
+        if synapse is not None and name in synapse.functions:
+            return synapse.functions[name]
+        if synapse is not None and name in self.attributes:
+            self._require_connected()
+        raise AttributeError(f"{self._owner() if '_attrs' in self.__dict__ else 'Projection'} has no attribute "
+                             f"'{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        attrs = self.__dict__.get("_attrs")
+        if attrs and name in attrs:
+            self._set_attribute(name, value)
+            return
+        object.__setattr__(self, name, value)
+
+    def _get_attribute(self, name: str) -> Any:
+        storage = self._require_connected()
+        array = self._attrs[name]
+        locality = self._locality[name]
+        if locality == "projection":
+            return array.item()
+        if locality == "postsynaptic":
+            return array[self.post_rows].copy()
+        if storage.kind == "dense" and storage.mask is None:
+            return array.copy()
+        return [storage.row_values(array, row).copy() for row in self.post_rows]
+
+    def _set_attribute(self, name: str, value: Any) -> None:
+        storage = self._require_connected()
+        array = self._attrs[name]
+        locality = self._locality[name]
+        owner = self._owner()
+        if isinstance(value, Distribution):
+            shape = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}[locality]
+            value = conn.fill(value, shape, self.network.rng, array.dtype)
+            if locality == "local" and storage.kind == "dense" and storage.mask is not None:
+                value[~storage.mask] = 0
+            array[...] = value
+        elif locality == "projection":
+            if np.ndim(value) != 0:
+                raise ValidationError(owner, name, "is one value for the whole projection: expected a number",
+                                      got=value)
+            array[...] = _number(owner, name, value)
+        elif locality == "postsynaptic":
+            values = _numbers(owner, name, value)
+            if values.ndim == 0:
+                array[...] = values
+            elif values.shape == (len(self.post_rows),):
+                array[self.post_rows] = values
+            elif values.shape == (storage.n_post,):
+                array[...] = values
+            else:
+                raise ValidationError(owner, name, f"expected a number or {storage.n_post} values (one per post "
+                                                   f"neuron)", got=f"shape {values.shape}", got_repr=False)
+        else:
+            self._set_local(name, array, value)
+        self.network._changed()
+
+    def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
+        storage = self._storage
+        owner = self._owner()
+        if isinstance(value, list) and value and all(np.ndim(v) == 1 for v in value) and \
+                len(value) == len(self.post_rows) and not (storage.kind == "dense" and storage.mask is None and
+                                                         np.shape(value) == storage.shape):
+            sizes = storage.row_sizes()[self.post_rows]
+            for row, size, row_values in zip(self.post_rows, sizes, value):
+                values = _numbers(owner, name, row_values)
+                if values.shape != (size,):
+                    raise ValidationError(owner, name, f"dendrite of post rank {row} has {size} synapses",
+                                          got=f"{values.shape[0]} values", got_repr=False)
+                storage.set_row_values(array, row, values)
+            return
+        values = _numbers(owner, name, value)
+        if values.ndim == 0:
+            if storage.kind == "dense" and storage.mask is not None:
+                array[storage.mask] = values
+            else:
+                array[...] = values
+        elif values.shape == (storage.n_post, storage.n_pre):
+            array[...] = storage.from_matrix(values, array.dtype)
+        elif values.shape == (storage.nnz,):
+            if storage.kind == "dense":
+                if storage.mask is None:
+                    array[...] = values.reshape(storage.shape)
+                else:
+                    array[storage.mask] = values
+            else:
+                array[...] = values
+        else:
+            raise ValidationError(owner, name, f"expected a number, a ({storage.n_post}, {storage.n_pre}) matrix "
+                                               f"(post x pre), {storage.nnz} values or one list per dendrite",
+                                  got=f"shape {values.shape}", got_repr=False)
+
+    def get(self, name: str) -> Any:
+        """Value(s) of a synaptic attribute; same as ``proj.<name>``."""
+        if name not in self._attrs:
+            self._require_connected()
+            raise ValidationError(self._owner(), "name", f"unknown attribute (known: {', '.join(self._attrs)})",
+                                  got=name)
+        return self._get_attribute(name)
+
+    def set(self, values: dict[str, Any]) -> None:
+        """Set several synaptic attributes: ``proj.set({"w": 0.5})``."""
+        for name, value in values.items():
+            if name not in self._attrs:
+                self._require_connected()
+                raise ValidationError(self._owner(), "set", f"unknown attribute (known: {', '.join(self._attrs)})",
+                                      got=name)
+            self._set_attribute(name, value)
+
+    # ---------------------------------------------------------- inspection
+    @property
+    def post_rows(self) -> np.ndarray:
+        """Rows (post indices within ``post``) that have at least one synapse."""
+        storage = self._require_connected()
+        return np.flatnonzero(storage.row_sizes() > 0)
+
+    @property
+    def post_ranks(self) -> list[int]:
+        """Population ranks of the post neurons that receive synapses."""
+        return [int(r) for r in self.post.ranks[self.post_rows]]
+
+    @property
+    def pre_ranks(self) -> list[list[int]]:
+        """For each post neuron of ``post_ranks``, the population ranks of its pre neurons."""
+        storage = self._require_connected()
+        return [self.pre.ranks[storage.pre_ranks_of(row)].tolist() for row in self.post_rows]
+
+    @property
+    def nb_synapses(self) -> int:
+        return self._require_connected().nnz
+
+    @property
+    def size(self) -> int:
+        """Number of post neurons that receive at least one synapse (dendrites)."""
+        return len(self.post_rows)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def nb_synapses_per_dendrite(self) -> list[int]:
+        storage = self._require_connected()
+        return storage.row_sizes()[self.post_rows].tolist()
+
+    @property
+    def delays(self) -> Any:
+        """Delays in ms: one number if uniform, else one list per dendrite."""
+        storage = self._require_connected()
+        if np.ndim(self._delays) == 0:
+            return float(self._delays)
+        return [storage.row_values(self._delays, row).copy() for row in self.post_rows]
+
+    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
+        """Dense ``(post.size, pre.size)`` matrix of the weights, ``fill`` where no synapse.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create(2, Neuron(parameters="r = 0.0"))
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b).connect_one_to_one(0.5)
+        >>> proj.connectivity_matrix().tolist()
+        [[0.5, 0.0], [0.0, 0.5]]
+        """
+        storage = self._require_connected()
+        matrix = storage.to_matrix(self._attrs["w"], fill)
+        return matrix.astype(np.float64) if np.isnan(fill) else matrix
+
+    def dendrite(self, post: int | Sequence[int]) -> "Dendrite":
+        """The synapses of one post-synaptic neuron (population rank or coordinates)."""
+        storage = self._require_connected()
+        rank = post if isinstance(post, numbers.Integral) else self.post.population.rank_from_coordinates(post)
+        rows = np.flatnonzero(self.post.ranks == rank)
+        if len(rows) == 0 or storage.row_sizes()[rows[0]] == 0:
+            raise ValidationError(self._owner(), "post", "has no synapse onto this post-synaptic neuron",
+                                  got=post)
+        return Dendrite(self, int(rows[0]))
+
+    def __getitem__(self, post: int) -> "Dendrite":
+        return self.dendrite(post)
+
+    def __iter__(self):
+        for row in self.post_rows:
+            yield Dendrite(self, int(row))
+
+    @property
+    def dendrites(self) -> list["Dendrite"]:
+        return list(self)
+
+    # ------------------------------------------------------------ learning
+    def enable_learning(self, period: float | None = None, offset: float | None = None) -> None:
+        """Run the synapse's learning rule (every ``period`` ms, from ``offset``)."""
+        dt = self.network.dt
+        self.learning = True
+        self._learning_period = max(1, int(round(period / dt))) if period else 1
+        self._learning_offset = int(round(offset / dt)) if offset else 0
+        self.network._changed(structure=True)
+
+    def disable_learning(self) -> None:
+        """Stop the learning rule; weights keep their values."""
+        self.learning = False
+        self.network._changed(structure=True)
+
+    # ------------------------------------------------------------ simulation
+    def _snapshot(self) -> None:
+        self._initial_state = {k: v.copy() for k, v in self._attrs.items()}
+
+    def reset(self, attributes: Sequence[str] | None = None) -> None:
+        """Restore synaptic attributes to their values when the network was compiled."""
+        if self._initial_state is None:
+            self._snapshot()
+        for name in attributes if attributes is not None else list(self._attrs):
+            self._attrs[name][...] = self._initial_state[name]
+        self.network._changed()
+
+    def _psp_is_default(self) -> bool:
+        psp = self.synapse_type.psp
+        return (self.synapse_type.operation == "sum" and isinstance(psp, ast.BinOp)
+                and isinstance(psp.op, ast.Mult)
+                and {ast.unparse(psp.left), ast.unparse(psp.right)} == {"w", "_pre_r"})
+
+    def _pre_rates(self) -> Callable[[], np.ndarray]:
+        """A function returning the pre-synaptic rates (flat, in ``pre`` order) of the previous step."""
+        pre = self.pre
+        flat = pre.population._ns["r"].reshape(-1)
+        if pre.population is pre:
+            return lambda: flat
+        ranks = pre.ranks
+        buffer = np.empty(len(ranks), dtype=flat.dtype)
+        return lambda: np.take(flat, ranks, out=buffer)
+
+    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
+        """The phase-2 step: write (or add) this projection's input into ``out`` (post's sum, flat)."""
+        storage = self._require_connected()
+        post_all = self.post.population is self.post
+        rows_out = None if post_all else self.post.ranks
+        w = self._attrs["w"]
+        dtype = w.dtype
+        buffer = np.zeros(storage.n_post, dtype=dtype)
+        rates = self._pre_rates()
+
+        if not self._psp_is_default():
+            compute = self._generic_psp()
+        elif storage.kind == "dense":
+            def compute(target: np.ndarray) -> None:
+                np.dot(w, rates(), out=target)
+        elif storage.is_identity():
+            def compute(target: np.ndarray) -> None:
+                np.multiply(w, rates(), out=target)
+        else:
+            indptr, indices = storage.indptr, storage.indices
+
+            def compute(target: np.ndarray) -> None:
+                target[...] = 0.0
+                csr_matvec(indptr, indices, w, rates(), target)
+
+        if post_all and not accumulate:
+            def step() -> None:
+                compute(out)
+        elif post_all:
+            def step() -> None:
+                compute(buffer)
+                np.add(out, buffer, out=out)
+        else:
+            def step() -> None:
+                compute(buffer)
+                out[rows_out] += buffer
+
+        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= {self.synapse_type.psp_text}"
+        return step
+
+    def _generic_psp(self) -> Callable[[np.ndarray], None]:
+        """Any psp and operation: evaluate per synapse, then reduce per post neuron."""
+        storage = self._storage
+        synapse = self.synapse_type
+        context = SynapseContext(self, symbols(synapse.psp))
+        ns = context.namespaces["local"]
+        evaluate = build_function([ast.Return(value=synapse.psp)], ns, f"psp of {self.name}")
+        refresh = context.refresher("local")
+        op = synapse.operation
+        sizes = storage.row_sizes()
+        nonempty = sizes > 0
+        if storage.kind == "dense":
+            mask = storage.mask
+            neutral = {"sum": 0.0, "mean": 0.0, "max": -np.inf, "min": np.inf}[op]
+            reduce = {"sum": np.sum, "mean": np.sum, "max": np.max, "min": np.min}[op]
+
+            def compute(target: np.ndarray) -> None:
+                if refresh is not None:
+                    refresh()
+                values = np.broadcast_to(evaluate(), storage.shape)
+                if mask is not None:
+                    values = np.where(mask, values, neutral)
+                result = reduce(values, axis=1)
+                if op == "mean":
+                    result = np.divide(result, sizes, out=np.zeros_like(result, dtype=np.float64), where=nonempty)
+                target[...] = np.where(nonempty, result, 0.0)
+        else:
+            starts = storage.indptr[:-1][nonempty]
+            ufunc = {"sum": np.add, "mean": np.add, "max": np.maximum, "min": np.minimum}[op]
+
+            def compute(target: np.ndarray) -> None:
+                if refresh is not None:
+                    refresh()
+                values = np.broadcast_to(evaluate(), storage.shape)
+                target[...] = 0.0
+                if len(starts):
+                    reduced = ufunc.reduceat(values, starts)
+                    if op == "mean":
+                        reduced = reduced / sizes[nonempty]
+                    target[nonempty] = reduced
+
+        return compute
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name={self.name!r}, pre={self.pre.name!r}, post={self.post.name!r}, "
+                f"target={self.target!r})")
+
+
+def _number(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray)):
+        raise ValidationError(owner, name, "expected a number", got=value)
+    return float(value)
+
+
+def _numbers(owner: str, name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(owner, name, "expected numbers", got=value) from None
+    return array
+
+
+class Dendrite:
+    """The synapses onto one post-synaptic neuron.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a = net.create(3, Neuron(parameters="r = 0.0"))
+    >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b).connect_all_to_all(0.5)
+    >>> d = proj.dendrite(1)
+    >>> d.size, d.pre_ranks
+    (3, [0, 1, 2])
+    >>> d.w = [1.0, 2.0, 3.0]; proj.w[1].tolist()
+    [1.0, 2.0, 3.0]
+    """
+
+    def __init__(self, proj: Projection, row: int) -> None:
+        object.__setattr__(self, "proj", proj)
+        object.__setattr__(self, "row", row)
+
+    @property
+    def post_rank(self) -> int:
+        return int(self.proj.post.ranks[self.row])
+
+    @property
+    def pre_ranks(self) -> list[int]:
+        return self.proj.pre.ranks[self.proj._storage.pre_ranks_of(self.row)].tolist()
+
+    @property
+    def size(self) -> int:
+        return int(self.proj._storage.row_sizes()[self.row])
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getattr__(self, name: str) -> Any:
+        proj = self.proj
+        if name in proj._attrs:
+            locality = proj._locality[name]
+            array = proj._attrs[name]
+            if locality == "projection":
+                return array.item()
+            if locality == "postsynaptic":
+                return array[self.row].item()
+            return proj._storage.row_values(array, self.row).copy()
+        raise AttributeError(f"dendrite of {proj._owner()} has no attribute '{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        proj = self.proj
+        if name not in proj._attrs:
+            raise AttributeError(f"dendrite of {proj._owner()} has no attribute '{name}'")
+        locality = proj._locality[name]
+        array = proj._attrs[name]
+        values = _numbers(proj._owner(), name, value)
+        if locality == "projection":
+            raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the "
+                                                       "projection")
+        if locality == "postsynaptic":
+            if values.ndim:
+                raise ValidationError(proj._owner(), name, "expected one number per dendrite", got=value)
+            array[self.row] = values
+        else:
+            if values.ndim and values.shape != (self.size,):
+                raise ValidationError(proj._owner(), name, f"expected a number or {self.size} values",
+                                      got=f"shape {values.shape}", got_repr=False)
+            proj._storage.set_row_values(array, self.row, values)
+        proj.network._changed()
+
+    def receptive_field(self, variable: str = "w", fill: float = 0.0) -> np.ndarray:
+        """The values of ``variable`` laid out in the pre-synaptic geometry."""
+        proj = self.proj
+        out = np.full(proj.pre.population.size, fill, dtype=np.float64)
+        out[self.pre_ranks] = getattr(self, variable)
+        return out.reshape(proj.pre.population.geometry)
+
+    def __repr__(self) -> str:
+        return f"<Dendrite of {self.proj.name} onto post rank {self.post_rank}: {self.size} synapses>"

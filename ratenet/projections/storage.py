@@ -1,0 +1,170 @@
+"""Weight storage for projections: dense matrices or compressed sparse rows.
+
+Rows are post-synaptic neurons (in the order of ``post.ranks``), columns are
+pre-synaptic neurons (in the order of ``pre.ranks``).  Every synaptic array
+(``w``, learning variables, delays) has the layout of the storage: a
+``(n_post, n_pre)`` matrix for dense storage, a ``(nnz,)`` vector aligned with
+``indices`` for sparse storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Dense", "Sparse", "csr_matvec"]
+
+try:  # scipy's kernel adds A @ x into y in place, with no allocation per call
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - older or future scipy layouts
+    _csr_matvec = None
+
+
+def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """``y += A @ x`` for the CSR matrix ``(data, indices, indptr)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.zeros(2)
+    >>> csr_matvec(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([1., 2., 3.]), np.ones(2), y)
+    >>> y.tolist()
+    [3.0, 3.0]
+    """
+    if _csr_matvec is not None:
+        _csr_matvec(len(indptr) - 1, len(x), indptr, indices, data, x, y)
+        return
+    import scipy.sparse as sp
+
+    y += sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(x))) @ x
+
+
+class Dense:
+    """A full ``(n_post, n_pre)`` layout; ``mask`` marks existing synapses (None: all exist).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Dense(2, 3, mask=np.array([[True, False, True], [True, True, True]]))
+    >>> s.nnz, s.pre_ranks_of(0).tolist()
+    (5, [0, 2])
+    """
+
+    kind = "dense"
+
+    def __init__(self, n_post: int, n_pre: int, mask: np.ndarray | None = None) -> None:
+        self.n_post, self.n_pre = n_post, n_pre
+        if mask is not None and mask.all():
+            mask = None
+        self.mask = mask
+        self.shape = (n_post, n_pre)
+
+    @property
+    def nnz(self) -> int:
+        return self.n_post * self.n_pre if self.mask is None else int(self.mask.sum())
+
+    def row_sizes(self) -> np.ndarray:
+        if self.mask is None:
+            return np.full(self.n_post, self.n_pre)
+        return self.mask.sum(axis=1)
+
+    def pre_ranks_of(self, row: int) -> np.ndarray:
+        if self.mask is None:
+            return np.arange(self.n_pre)
+        return np.flatnonzero(self.mask[row])
+
+    def row_values(self, array: np.ndarray, row: int) -> np.ndarray:
+        return array[row] if self.mask is None else array[row][self.mask[row]]
+
+    def set_row_values(self, array: np.ndarray, row: int, values: Any) -> None:
+        if self.mask is None:
+            array[row] = values
+        else:
+            array[row, self.mask[row]] = values
+
+    def to_matrix(self, array: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        if self.mask is None:
+            return array.copy()
+        return np.where(self.mask, array, fill)
+
+    def from_matrix(self, matrix: np.ndarray, dtype: Any) -> np.ndarray:
+        out = np.array(matrix, dtype=dtype)
+        if self.mask is not None:
+            out[~self.mask] = 0
+        return out
+
+    def empty(self, dtype: Any, fill: float = 0.0) -> np.ndarray:
+        out = np.full(self.shape, fill, dtype=dtype)
+        if self.mask is not None and fill != 0:
+            out[~self.mask] = 0
+        return out
+
+    def rows_of_synapses(self) -> np.ndarray:
+        return np.nonzero(self.mask)[0] if self.mask is not None else np.repeat(np.arange(self.n_post), self.n_pre)
+
+
+class Sparse:
+    """Compressed sparse rows: ``indptr`` (n_post + 1) and ``indices`` (nnz, sorted per row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Sparse(2, 3, np.array([0, 1, 3]), np.array([2, 0, 1]))
+    >>> s.nnz, s.pre_ranks_of(1).tolist(), s.rows.tolist()
+    (3, [0, 1], [0, 1, 1])
+    """
+
+    kind = "csr"
+
+    def __init__(self, n_post: int, n_pre: int, indptr: np.ndarray, indices: np.ndarray) -> None:
+        self.n_post, self.n_pre = n_post, n_pre
+        index_type = np.int32 if max(n_pre, len(indices)) < 2**31 - 1 else np.int64
+        self.indptr = np.ascontiguousarray(indptr, dtype=index_type)
+        self.indices = np.ascontiguousarray(indices, dtype=index_type)
+        self.shape = (len(self.indices),)
+        self._rows: np.ndarray | None = None
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row (post index) of every synapse."""
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.n_post, dtype=self.indices.dtype), np.diff(self.indptr))
+        return self._rows
+
+    def rows_of_synapses(self) -> np.ndarray:
+        return self.rows
+
+    def row_sizes(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def pre_ranks_of(self, row: int) -> np.ndarray:
+        return self.indices[self.indptr[row]:self.indptr[row + 1]].astype(np.int64)
+
+    def row_values(self, array: np.ndarray, row: int) -> np.ndarray:
+        return array[self.indptr[row]:self.indptr[row + 1]]
+
+    def set_row_values(self, array: np.ndarray, row: int, values: Any) -> None:
+        array[self.indptr[row]:self.indptr[row + 1]] = values
+
+    def to_matrix(self, array: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        out = np.full((self.n_post, self.n_pre), fill, dtype=np.result_type(array.dtype, np.float64)
+                      if np.isnan(fill) else array.dtype)
+        out[self.rows, self.indices] = array
+        return out
+
+    def from_matrix(self, matrix: np.ndarray, dtype: Any) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(matrix)[self.rows, self.indices], dtype=dtype)
+
+    def empty(self, dtype: Any, fill: float = 0.0) -> np.ndarray:
+        return np.full(self.shape, fill, dtype=dtype)
+
+    def is_identity(self) -> bool:
+        """One synapse per row, from the pre neuron of the same index."""
+        n = self.n_post
+        return (n == self.n_pre and len(self.indices) == n and bool(np.array_equal(self.indptr, np.arange(n + 1)))
+                and bool(np.array_equal(self.indices, np.arange(n))))

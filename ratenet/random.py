@@ -1,0 +1,330 @@
+"""Random distributions for parameters, weights, delays and equations.
+
+A distribution is a small immutable description; the values come from the
+network's own :class:`numpy.random.Generator`, so ``setup(seed=...)`` or
+``Network(seed=...)`` makes a whole simulation reproducible.  Inside equation
+strings the same names draw a fresh value per neuron (or synapse) and per step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .exceptions import ValidationError
+
+__all__ = [
+    "Distribution",
+    "Uniform",
+    "DiscreteUniform",
+    "Normal",
+    "LogNormal",
+    "Exponential",
+    "Gamma",
+    "Binomial",
+    "DISTRIBUTIONS",
+]
+
+
+def _number(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValidationError(owner, name, "must be a real number", got=value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValidationError(owner, name, "must be finite", got=value)
+    return value
+
+
+class Distribution:
+    """Base class: a distribution that fills arrays from a generator.
+
+    Subclasses implement :meth:`_draw`; ``min``/``max`` (where supported) clip
+    the drawn values, as ANNarchy does.
+    """
+
+    _params: tuple[str, ...] = ()
+
+    def __init__(self, min: float | None = None, max: float | None = None) -> None:
+        name = type(self).__name__
+        self.min = None if min is None else _number(name, "min", min)
+        self.max = None if max is None else _number(name, "max", max)
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValidationError(name, "min", f"must not exceed max={self.max}", got=self.min)
+
+    def _draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError
+
+    def sample(
+        self,
+        shape: int | tuple[int, ...] = (),
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> np.ndarray:
+        """Draw an array of the given shape.
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            Shape of the result.
+        rng : numpy.random.Generator, optional
+            Source of randomness; a fresh unseeded generator when omitted.
+        dtype : dtype, optional
+            dtype of the result.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> v = Uniform(0.0, 1.0).sample((2, 3), rng=np.random.default_rng(0))
+        >>> v.shape, bool(((v >= 0) & (v < 1)).all())
+        ((2, 3), True)
+        """
+        if rng is None:
+            rng = np.random.default_rng()
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        values = self._draw(rng, shape)
+        if self.min is not None or self.max is not None:
+            values = np.clip(values, self.min, self.max)
+        return np.asarray(values, dtype=dtype)
+
+    def get_values(self, shape: int | tuple[int, ...], rng: np.random.Generator | None = None) -> np.ndarray:
+        """ANNarchy's name for :meth:`sample`."""
+        return self.sample(shape, rng)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self._params)
+        for bound in ("min", "max"):
+            if getattr(self, bound, None) is not None:
+                args += f", {bound}={getattr(self, bound)!r}"
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+class Uniform(Distribution):
+    """Continuous uniform distribution on ``[min, max)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(Uniform(2.0, 2.0).sample(3, np.random.default_rng(1))[0])
+    2.0
+    """
+
+    _params = ("low", "high")
+
+    def __init__(self, min: float, max: float) -> None:
+        self.low = _number("Uniform", "min", min)
+        self.high = _number("Uniform", "max", max)
+        if self.low > self.high:
+            raise ValidationError("Uniform", "min", f"must not exceed max={self.high}", got=self.low)
+        super().__init__()
+
+    def _draw(self, rng, shape):
+        return rng.uniform(self.low, self.high, shape)
+
+
+class DiscreteUniform(Distribution):
+    """Uniform distribution over the integers ``min, ..., max`` (both included).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sorted(set(DiscreteUniform(1, 3).sample(200, np.random.default_rng(0)).tolist()))
+    [1.0, 2.0, 3.0]
+    """
+
+    _params = ("low", "high")
+
+    def __init__(self, min: int, max: int) -> None:
+        for name, value in (("min", min), ("max", max)):
+            if _number("DiscreteUniform", name, value) != int(value):
+                raise ValidationError("DiscreteUniform", name, "must be an integer", got=value)
+        self.low, self.high = int(min), int(max)
+        if self.low > self.high:
+            raise ValidationError("DiscreteUniform", "min", f"must not exceed max={self.high}", got=self.low)
+        super().__init__()
+
+    def _draw(self, rng, shape):
+        return rng.integers(self.low, self.high, shape, endpoint=True)
+
+
+class Normal(Distribution):
+    """Normal distribution with mean ``mu`` and standard deviation ``sigma``.
+
+    ``min``/``max`` clip the drawn values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = Normal(0.0, 1.0, min=-0.5).sample(1000, np.random.default_rng(0))
+    >>> bool(v.min() >= -0.5)
+    True
+    """
+
+    _params = ("mu", "sigma")
+
+    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None) -> None:
+        self.mu = _number("Normal", "mu", mu)
+        self.sigma = _number("Normal", "sigma", sigma)
+        if self.sigma < 0:
+            raise ValidationError("Normal", "sigma", "must be >= 0", got=sigma)
+        super().__init__(min, max)
+
+    def _draw(self, rng, shape):
+        return rng.normal(self.mu, self.sigma, shape)
+
+
+class LogNormal(Distribution):
+    """Log-normal distribution: ``exp(N(mu, sigma))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool((LogNormal(0.0, 1.0).sample(10, np.random.default_rng(0)) > 0).all())
+    True
+    """
+
+    _params = ("mu", "sigma")
+
+    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None) -> None:
+        self.mu = _number("LogNormal", "mu", mu)
+        self.sigma = _number("LogNormal", "sigma", sigma)
+        if self.sigma < 0:
+            raise ValidationError("LogNormal", "sigma", "must be >= 0", got=sigma)
+        super().__init__(min, max)
+
+    def _draw(self, rng, shape):
+        return rng.lognormal(self.mu, self.sigma, shape)
+
+
+class Exponential(Distribution):
+    """Exponential distribution with rate ``Lambda`` (mean ``1/Lambda``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = Exponential(2.0).sample(100000, np.random.default_rng(0))
+    >>> round(float(v.mean()), 1)
+    0.5
+    """
+
+    _params = ("Lambda",)
+
+    def __init__(self, Lambda: float, min: float | None = None, max: float | None = None) -> None:
+        self.Lambda = _number("Exponential", "Lambda", Lambda)
+        if self.Lambda <= 0:
+            raise ValidationError("Exponential", "Lambda", "must be > 0", got=Lambda)
+        super().__init__(min, max)
+
+    def _draw(self, rng, shape):
+        return rng.exponential(1.0 / self.Lambda, shape)
+
+
+class Gamma(Distribution):
+    """Gamma distribution with shape ``alpha`` and scale ``beta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = Gamma(2.0, 3.0).sample(100000, np.random.default_rng(0))
+    >>> round(float(v.mean()))
+    6
+    """
+
+    _params = ("alpha", "beta")
+
+    def __init__(self, alpha: float, beta: float = 1.0, min: float | None = None, max: float | None = None) -> None:
+        self.alpha = _number("Gamma", "alpha", alpha)
+        self.beta = _number("Gamma", "beta", beta)
+        if self.alpha <= 0:
+            raise ValidationError("Gamma", "alpha", "must be > 0", got=alpha)
+        if self.beta <= 0:
+            raise ValidationError("Gamma", "beta", "must be > 0", got=beta)
+        super().__init__(min, max)
+
+    def _draw(self, rng, shape):
+        return rng.gamma(self.alpha, self.beta, shape)
+
+
+class Binomial(Distribution):
+    """Binomial distribution: successes in ``n`` trials of probability ``p``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = Binomial(10, 0.5).sample(5, np.random.default_rng(0))
+    >>> bool(((v >= 0) & (v <= 10)).all())
+    True
+    """
+
+    _params = ("n", "p")
+
+    def __init__(self, n: int, p: float, min: float | None = None, max: float | None = None) -> None:
+        if _number("Binomial", "n", n) != int(n) or n < 0:
+            raise ValidationError("Binomial", "n", "must be a non-negative integer", got=n)
+        self.n = int(n)
+        self.p = _number("Binomial", "p", p)
+        if not 0.0 <= self.p <= 1.0:
+            raise ValidationError("Binomial", "p", "must lie in [0, 1]", got=p)
+        super().__init__(min, max)
+
+    def _draw(self, rng, shape):
+        return rng.binomial(self.n, self.p, shape)
+
+
+#: name -> (class, least and most positional arguments accepted inside equations)
+DISTRIBUTIONS: dict[str, tuple[type[Distribution], int, int]] = {
+    "Uniform": (Uniform, 2, 2),
+    "DiscreteUniform": (DiscreteUniform, 2, 2),
+    "Normal": (Normal, 2, 4),
+    "LogNormal": (LogNormal, 2, 4),
+    "Exponential": (Exponential, 1, 3),
+    "Gamma": (Gamma, 1, 4),
+    "Binomial": (Binomial, 2, 4),
+}
+
+
+def draw_in_equation(
+    name: str, rng: np.random.Generator, shape: tuple[int, ...], args: tuple[Any, ...]
+) -> np.ndarray:
+    """Draw for a distribution written inside an equation.
+
+    The arguments may be arrays (one value per neuron), so this calls the
+    generator directly instead of building a :class:`Distribution`.
+    """
+    if name == "Uniform":
+        return rng.uniform(args[0], args[1], shape)
+    if name == "DiscreteUniform":
+        return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64) ,
+                            shape, endpoint=True).astype(np.float64)
+    if name == "Normal":
+        values = rng.normal(args[0], args[1], shape)
+        bounds = args[2:]
+    elif name == "LogNormal":
+        values = rng.lognormal(args[0], args[1], shape)
+        bounds = args[2:]
+    elif name == "Exponential":
+        values = rng.exponential(1.0 / np.asarray(args[0], dtype=np.float64), shape)
+        bounds = args[1:]
+    elif name == "Gamma":
+        scale = args[1] if len(args) > 1 else 1.0
+        values = rng.gamma(args[0], scale, shape)
+        bounds = args[2:]
+    elif name == "Binomial":
+        values = rng.binomial(np.asarray(args[0], dtype=np.int64), args[1], shape).astype(np.float64)
+        bounds = args[2:]
+    else:  # the parser only lets the names of DISTRIBUTIONS through
+        raise KeyError(name)
+    if bounds:
+        values = np.clip(values, bounds[0], bounds[1] if len(bounds) > 1 else None)
+    return values
