@@ -85,6 +85,28 @@ class _Step:
         return self.label
 
 
+class _History:
+    """The last ``depth`` end-of-step values of one population variable (a ring buffer).
+
+    The value at the end of step ``m`` lives in slot ``m % depth``; every slot
+    starts with the value at compile (or reset) time, which is therefore what
+    a delayed read returns before the run has gone back far enough.
+    """
+
+    def __init__(self, source: np.ndarray, depth: int, name: str = "") -> None:
+        self.name = name
+        self.source = source
+        self.depth = depth
+        self.ring = np.empty((depth,) + source.shape, dtype=source.dtype)
+        self.refill()
+
+    def refill(self) -> None:
+        self.ring[...] = self.source
+
+    def push(self, step: int) -> None:
+        self.ring[step % self.depth] = self.source
+
+
 class _ProgressBar:
     """A minimal text progress bar on stderr, redrawn at most ten times a second."""
 
@@ -144,6 +166,7 @@ class Network:
         self._t = np.zeros((), dtype=np.float64)
         self._step = 0
         self._plan: list[_Step] | None = None
+        self._histories: dict[tuple[int, str], _History] = {}
         self._compiled = False
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
@@ -356,9 +379,10 @@ class Network:
         if self._plan is not None:
             return self._plan
         for proj in self.projections:
-            if proj._storage is None:
+            if not proj._is_connected():
                 raise ValidationError(proj._owner(), "connect", "is not connected: call a connector such as "
                                                                 "connect_all_to_all() before simulating")
+        self._build_histories()
         plan: list[_Step] = []
         # phase 1-2: transmission; the first projection into a whole target writes, the others add
         written: set[tuple[int, str]] = set()
@@ -380,6 +404,9 @@ class Network:
             fn = pop._update_function()
             if fn is not None:
                 plan.append(_Step(fn, f"{pop.name}: {_summary(pop, fn)}"))
+        for (pop_id, var), history in self._histories.items():
+            plan.append(_Step((lambda h: lambda: h.push(self._step))(history),
+                              f"{history.name}: keep {var} for delayed projections ({history.depth} steps)"))
         # phase 5: learning
         for proj in self.projections:
             fn = proj._learning_function() if hasattr(proj, "_learning_function") else None
@@ -402,6 +429,34 @@ class Network:
                     obj._snapshot()
         self._plan = plan
         return plan
+
+    def _build_histories(self) -> None:
+        """Create (or keep) the ring buffers that delayed projections read."""
+        needed: dict[tuple[int, str], tuple[Any, int]] = {}
+        for proj in self.projections:
+            for pop, var, depth in proj._history_needs():
+                key = (id(pop), var)
+                needed[key] = (pop, max(depth, needed.get(key, (pop, 0))[1]))
+        histories = {}
+        for key, (pop, depth) in needed.items():
+            old = self._histories.get(key)
+            if old is not None and old.depth == depth and old.source is pop._ns[key[1]]:
+                histories[key] = old
+            else:
+                histories[key] = _History(pop._ns[key[1]], depth, pop.name)
+        self._histories = histories
+
+    def _history(self, pop: Any, var: str) -> _History:
+        return self._histories[(id(pop), var)]
+
+    def _reader(self, pop: Any, var: str, steps: int) -> Callable[[], np.ndarray]:
+        """A function returning ``pop.var`` as it was at the end of step ``n - steps`` (``n``: current)."""
+        source = pop._ns[var]
+        if steps <= 1:
+            return lambda: source
+        history = self._history(pop, var)
+        ring, depth = history.ring, history.depth
+        return lambda: ring[(self._step - steps) % depth]
 
     @property
     def step_order(self) -> list[str]:
@@ -532,9 +587,8 @@ class Network:
         if monitors:
             for monitor in self.monitors:
                 monitor.reset()
-        for proj in self.projections:
-            if hasattr(proj, "_reset_buffers"):
-                proj._reset_buffers()
+        for history in self._histories.values():
+            history.refill()
         self._step = 0
         self._t[()] = 0.0
 

@@ -46,12 +46,13 @@ class SynapseContext:
     """The three namespaces of a connected projection, and how to refresh them."""
 
     def __init__(self, proj: "Projection", symbols: set[str],
-                 pre_source: Callable[[str], np.ndarray] | None = None) -> None:
+                 pre_reader: Callable[[str], Callable[[], np.ndarray]] | None = None) -> None:
+        """``pre_reader(var)``, when given, returns a function giving pre's ``var`` as the
+        psp must read it (delayed): flat in ``pre`` order for a uniform delay, or already one
+        value per synapse (storage layout) for per-synapse delays."""
         self.proj = proj
         self._global_refresh: list[Callable[[], None]] = []
-        # The default source hands out the population's own arrays, which never move, so
-        # dense broadcasts of them can be made once.
-        self._live_pre = pre_source is None
+        self._pre_reader = pre_reader
         net = proj.network
         storage = proj._storage
         self.storage = storage
@@ -83,8 +84,6 @@ class SynapseContext:
                     ns[name] = array
                 elif locality == "postsynaptic" and level == "local":
                     self._broadcast_post(name, lambda a=array: a)
-        # pre/post values
-        self._pre_source = pre_source or (lambda var: proj.pre.population._ns[var])
         for symbol in sorted(symbols):
             kind = classify(symbol)
             if kind[0] in ("pre", "sumpre"):
@@ -98,14 +97,12 @@ class SynapseContext:
 
     # -- pre-synaptic values: only the local level may read them
     def _pre_values(self, var: str) -> Callable[[], np.ndarray]:
-        proj = self.proj
-        pre = proj.pre
-        source = self._pre_source
-
+        pre = self.proj.pre
+        ns = pre.population._ns
         if pre.population is pre:
-            return lambda: source(var).reshape(-1)
+            return lambda: ns[var].reshape(-1)
         ranks = pre.ranks
-        return lambda: source(var).reshape(-1)[ranks]
+        return lambda: ns[var].reshape(-1)[ranks]
 
     def _post_values(self, var: str) -> Callable[[], np.ndarray]:
         post = self.proj.post
@@ -116,12 +113,23 @@ class SynapseContext:
         return lambda: ns[var].reshape(-1)[ranks]
 
     def _bind_pre(self, symbol: str, var: str) -> None:
-        values = self._pre_values(var)
         ns = self.namespaces["local"]
         storage = self.storage
+        if self._pre_reader is not None and not var.startswith("_sum_"):
+            values = self._pre_reader(var)
+            per_synapse = not self.proj._uniform_delay()
+            if per_synapse:
+                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()))
+            elif storage.kind == "dense":
+                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values().reshape(1, -1)))
+            else:
+                indices = storage.indices
+                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()[indices]))
+            return
+        values = self._pre_values(var)
         if storage.kind == "dense":
-            static = self.proj.pre.population is self.proj.pre and self._live_pre
-            if static:
+            if self.proj.pre.population is self.proj.pre:
+                # the population's arrays never move: the broadcast view is made once
                 ns[symbol] = values().reshape(1, -1)
                 return
             self._refresh["local"].append(lambda: ns.__setitem__(symbol, values().reshape(1, -1)))

@@ -143,6 +143,9 @@ class Projection:
                                           f"'{end.population.name}' has no attribute '{var}' "
                                           f"(it has: {', '.join(end.population.attributes)})")
 
+    def _is_connected(self) -> bool:
+        return self._storage is not None
+
     def _check_unconnected(self) -> None:
         if self._storage is not None:
             raise ValidationError(self._owner(), "connect", "is already connected; create a new projection for "
@@ -546,15 +549,47 @@ class Projection:
                 and isinstance(psp.op, ast.Mult)
                 and {ast.unparse(psp.left), ast.unparse(psp.right)} == {"w", "_pre_r"})
 
+    # --------------------------------------------------------------- delays
+    def _set_delay(self, delays: Any) -> None:
+        """A uniform delay in ms (Convolution, Pooling)."""
+        value = conn.check_value(self._owner(), "delays", delays, allow_distribution=False)
+        if value < 0:
+            raise ValidationError(self._owner(), "delays", "must be >= 0", got=delays)
+        self._delays = value
+
+    def _delay_steps(self) -> int | np.ndarray:
+        """Delays in steps; 1 is the ordinary lag (``delays`` of 0 or dt)."""
+        dt = self.network.dt
+        if np.ndim(self._delays) == 0:
+            return max(1, int(round(float(self._delays) / dt)))
+        return np.maximum(1, np.rint(np.asarray(self._delays) / dt)).astype(np.int64)
+
+    def _uniform_delay(self) -> bool:
+        return np.ndim(self._delays) == 0
+
+    def _history_needs(self) -> list[tuple[Any, str, int]]:
+        """(population, variable, depth) ring buffers this projection reads."""
+        steps = self._delay_steps()
+        depth = int(np.max(steps)) if np.size(steps) else 1
+        if depth <= 1:
+            return []
+        names = {"r"} | {classify(s)[1] for s in symbols(self.synapse_type.psp) if classify(s)[0] == "pre"}
+        return [(self.pre.population, name, depth) for name in sorted(names)]
+
+    def _pre_array(self, var: str) -> Callable[[], np.ndarray]:
+        """A function returning pre's ``var`` (shaped like pre) as this projection must read it."""
+        steps = self._delay_steps()
+        return self.network._reader(self.pre.population, var, int(np.max(steps)) if np.ndim(steps) == 0 else 1)
+
     def _pre_rates(self) -> Callable[[], np.ndarray]:
-        """A function returning the pre-synaptic rates (flat, in ``pre`` order) of the previous step."""
+        """A function returning the pre-synaptic rates (flat, in ``pre`` order) it must read."""
         pre = self.pre
-        flat = pre.population._ns["r"].reshape(-1)
+        source = self._pre_array("r")
         if pre.population is pre:
-            return lambda: flat
+            return lambda: source().reshape(-1)
         ranks = pre.ranks
-        buffer = np.empty(len(ranks), dtype=flat.dtype)
-        return lambda: np.take(flat, ranks, out=buffer)
+        buffer = np.empty(len(ranks), dtype=self.network.dtype)
+        return lambda: np.take(source().reshape(-1), ranks, out=buffer)
 
     def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
         """The phase-2 step: write (or add) this projection's input into ``out`` (post's sum, flat)."""
@@ -566,7 +601,7 @@ class Projection:
         buffer = np.zeros(storage.n_post, dtype=dtype)
         rates = self._pre_rates()
 
-        if not self._psp_is_default():
+        if not self._psp_is_default() or not self._uniform_delay():
             compute = self._generic_psp()
         elif storage.kind == "dense":
             def compute(target: np.ndarray) -> None:
@@ -600,7 +635,7 @@ class Projection:
         """Any psp and operation: evaluate per synapse, then reduce per post neuron."""
         storage = self._storage
         synapse = self.synapse_type
-        context = SynapseContext(self, symbols(synapse.psp))
+        context = SynapseContext(self, symbols(synapse.psp), pre_reader=self._synaptic_pre_reader())
         ns = context.namespaces["local"]
         evaluate = build_function([ast.Return(value=synapse.psp)], ns, f"psp of {self.name}")
         refresh = context.refresher("local")
@@ -638,6 +673,45 @@ class Projection:
                     target[nonempty] = reduced
 
         return compute
+
+    def _synaptic_pre_reader(self) -> Callable[[str], Callable[[], np.ndarray]] | None:
+        """Per-synapse pre values for non-uniform delays (None: the ordinary broadcast)."""
+        if self._uniform_delay():
+            steps = self._delay_steps()
+            if steps == 1:
+                return None
+            net, pre = self.network, self.pre
+
+            def uniform(var: str) -> Callable[[], np.ndarray]:
+                source = net._reader(pre.population, var, steps)
+                if pre.population is pre:
+                    return lambda: source().reshape(-1)
+                return lambda: source().reshape(-1)[pre.ranks]
+
+            return uniform
+        storage = self._storage
+        delays = self._delay_steps()
+        rows_cols = storage.rows_of_synapses() if storage.kind == "csr" else None
+        columns = storage.indices if storage.kind == "csr" else np.broadcast_to(np.arange(storage.n_pre),
+                                                                                storage.shape)
+        pre_ranks = self.pre.ranks[columns]
+        net, pop = self.network, self.pre.population
+
+        def per_synapse(var: str) -> Callable[[], np.ndarray]:
+            history = net._history(pop, var)
+            ring = history.ring.reshape(history.depth, -1)
+            flat = ring.reshape(-1)
+            size = ring.shape[1]
+            depth = history.depth
+
+            def values() -> np.ndarray:
+                slots = (net._step - delays) % depth
+                return flat[slots * size + pre_ranks]
+
+            return values
+
+        del rows_cols
+        return per_synapse
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, pre={self.pre.name!r}, post={self.post.name!r}, "

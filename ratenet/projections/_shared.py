@@ -1,0 +1,147 @@
+"""What Convolution and Pooling share: projections without a weight matrix.
+
+They compute their whole contribution with one kernel call on ``pre``'s
+array, so they need populations (not views) on both sides, and they have no
+learning rule.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Callable
+
+import numpy as np
+
+from ..equations import Scope, Source, _parse_expression, build_function, classify, numpy_namespace, resolve, \
+    symbols
+from ..exceptions import EquationError, ValidationError
+from ..neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
+from .projection import Projection
+
+
+def check_population(owner: str, name: str, value: Any) -> None:
+    from ..population import Population
+
+    if not isinstance(value, Population):
+        raise ValidationError(owner, name, "must be a Population (views are not supported by this projection)",
+                              got=value)
+
+
+def parse_psp(owner: str, text: str, allowed: tuple[str, ...]) -> ast.expr:
+    """Parse a psp written over ``pre.<var>`` (and ``w`` when allowed)."""
+    if not isinstance(text, str):
+        raise ValidationError(owner, "psp", "must be a string", got=text)
+    source = Source(text.strip(), "psp")
+    scope = Scope("synapse", {}, dict(_GLOBAL_FUNCTIONS), set(_CONSTANTS))
+    try:
+        tree = resolve(_parse_expression(source.text, 0, len(source.text), source), scope, source)
+    except EquationError as exc:
+        raise exc.with_owner(owner) from None
+    for symbol in symbols(tree):
+        kind = classify(symbol)
+        if symbol == "w" and "w" in allowed:
+            continue
+        if kind[0] == "pre" or kind[0] == "name" and symbol in _CONSTANTS:
+            continue
+        if kind[0] in ("function", "user"):
+            continue
+        shown = {"post": "post.", "sumpre": "pre.sum(", "sumpost": "post.sum(", "globalpre": "global operations",
+                 "globalpost": "global operations", "random": "random distributions"}.get(kind[0], symbol)
+        raise EquationError(f"this projection's psp may only use {', '.join(allowed)} and pre.<variable> "
+                            f"(got {shown})", text=source.text, owner=owner)
+    return tree
+
+
+def psp_function(tree: ast.expr, args: tuple[str, ...], name: str) -> Callable[..., np.ndarray]:
+    """Compile a psp tree into ``f(*args)`` (constants and functions bound)."""
+    from ..equations import user_function_namespace
+
+    ns = numpy_namespace()
+    for constant in _CONSTANTS.values():
+        ns[constant.name] = constant._array
+    ns.update(user_function_namespace(_GLOBAL_FUNCTIONS.values()))
+    return build_function([ast.Return(value=tree)], ns, name, args=args)
+
+
+class KernelProjection(Projection):
+    """Base of Convolution and Pooling: a kernel object instead of a weight storage."""
+
+    _kernel: Any = None
+
+    def _is_connected(self) -> bool:
+        return self._kernel is not None
+
+    def _check_unconnected(self) -> None:
+        if self._kernel is not None:
+            raise ValidationError(self._owner(), "connect", "is already connected; create a new projection for "
+                                                            "another pattern")
+
+    def _require_kernel(self) -> Any:
+        if self._kernel is None:
+            raise ValidationError(self._owner(), "connect", "is not connected yet")
+        return self._kernel
+
+    def _history_needs(self) -> list[tuple[Any, str, int]]:
+        steps = self._delay_steps()
+        if steps <= 1:
+            return []
+        names = {"r"} | {classify(s)[1] for s in symbols(self._psp_tree) if classify(s)[0] == "pre"}
+        return [(self.pre, name, steps) for name in sorted(names)]
+
+    def _snapshot(self) -> None:
+        self._initial_state = {}
+
+    def reset(self, attributes: Any = None) -> None:
+        self.network._changed()
+
+    def _pre_values(self) -> Callable[[], np.ndarray]:
+        """The array the kernel reads: pre.r, or the psp of pre's variables."""
+        raise NotImplementedError
+
+    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
+        kernel = self._require_kernel()
+        target = out.reshape(self.post.geometry)
+        values = self._pre_values()
+        if not accumulate:
+            def step() -> None:
+                kernel.compute(values(), target)
+        else:
+            buffer = np.zeros(self.post.geometry, dtype=out.dtype)
+
+            def step() -> None:
+                kernel.compute(values(), buffer)
+                np.add(target, buffer, out=target)
+        step.__doc__ = f"{'+' if accumulate else ''}= {self._describe()}"
+        return step
+
+    def _describe(self) -> str:
+        return type(self).__name__
+
+    @property
+    def nb_synapses(self) -> int:
+        return sum(len(self._receptive_field(rank)) for rank in range(self.post.size))
+
+    @property
+    def size(self) -> int:
+        return self.post.size
+
+    @property
+    def post_ranks(self) -> list[int]:
+        self._require_kernel()
+        return list(range(self.post.size))
+
+    @property
+    def pre_ranks(self) -> list[list[int]]:
+        self._require_kernel()
+        return [self._receptive_field(rank).tolist() for rank in range(self.post.size)]
+
+    def _receptive_field(self, post_rank: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
+        raise ValidationError(self._owner(), "connectivity_matrix", "is not available: this projection shares "
+                                                                    "one kernel instead of storing weights")
+
+    def dendrite(self, post: Any) -> Any:
+        raise ValidationError(self._owner(), "dendrite", "is not available: this projection shares one kernel "
+                                                         "instead of storing weights")

@@ -1,0 +1,139 @@
+"""Convolution (cross-correlation) of ``pre`` with a filter or a bank of filters."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from ..equations import classify, symbols
+from ..exceptions import ValidationError
+from ._convolution_kernel import ConvolutionKernel
+from ._shared import KernelProjection, check_population, parse_psp, psp_function
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..population import Population
+
+__all__ = ["Convolution"]
+
+
+class Convolution(KernelProjection):
+    """Cross-correlate ``pre`` with a kernel into ``post``'s ``sum(target)``.
+
+    ``out[i] = sum_k w[k] * pre[i + k - c]`` with no kernel flip; the centre
+    ``c`` is ``K // 2`` for an odd size and ``K // 2 - 1`` for an even one.
+    See :meth:`connect_filter` and :meth:`connect_filters` for the shapes.
+
+    Parameters
+    ----------
+    pre, post : Population
+    target : str
+    psp : str
+        The product of one pre value and one weight; ``"pre.r * w"`` by default.
+    operation : {"sum", "max", "min", "mean"}
+        How the products of a window combine.
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> inp = net.create((3, 3), Neuron(parameters="r = 0.0"))
+    >>> out = net.create((3, 3), Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(Convolution(inp, out, "exc")).connect_filter(np.ones((3, 3)) / 9)
+    >>> inp.r = np.ones((3, 3))
+    >>> net.simulate(2.0); out.r.round(3)
+    array([[0.444, 0.667, 0.444],
+           [0.667, 1.   , 0.667],
+           [0.444, 0.667, 0.444]])
+    """
+
+    def __init__(self, pre: "Population", post: "Population", target: str = "exc", psp: str = "pre.r * w",
+                 operation: str = "sum", name: str | None = None, copied: bool = False) -> None:
+        owner = f"Convolution '{name}'" if name else "Convolution"
+        check_population(owner, "pre", pre)
+        check_population(owner, "post", post)
+        if operation not in ("sum", "max", "min", "mean"):
+            raise ValidationError(owner, "operation", "must be 'sum', 'max', 'min' or 'mean'", got=operation)
+        tree = parse_psp(owner, psp, ("w", "pre.r"))
+        for symbol in symbols(tree):
+            if classify(symbol)[0] == "pre" and symbol != "_pre_r":
+                raise ValidationError(owner, "psp", "may only read pre.r and w", got=psp)
+        super().__init__(pre, post, target, name=name)
+        self.operation = operation
+        self.psp = psp.strip()
+        self._psp_tree = tree
+
+    def _connect_kernel(self, weights: Any, bank: bool, delays: float, keep_last_dimension: bool,
+                        padding: float | str, subsampling: Sequence[Sequence[int]] | None) -> "Convolution":
+        self._check_unconnected()
+        tree = self._psp_tree
+        default = isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and \
+            {ast.unparse(tree.left), ast.unparse(tree.right)} == {"w", "_pre_r"}
+        psp = None if default else psp_function(tree, ("_pre_r", "w"), f"psp of {self.name}")
+        self._kernel = ConvolutionKernel(self.pre.geometry, self.post.geometry, weights, bank=bank,
+                                         keep_last_dimension=keep_last_dimension, padding=padding,
+                                         subsampling=subsampling, operation=self.operation, psp=psp,
+                                         dtype=self.network.dtype, owner=self._owner())
+        self._set_delay(delays)
+        self.network._changed(structure=True)
+        return self
+
+    def connect_filter(self, weights: Any, delays: float = 0.0, keep_last_dimension: bool = False,
+                       padding: float | str = 0.0, subsampling: Sequence[Sequence[int]] | None = None) -> "Convolution":
+        """Apply one filter.
+
+        Parameters
+        ----------
+        weights : array_like
+            The kernel.  Same rank as pre: plain N-D correlation (a
+            ``(3, 3, 1)`` kernel smooths each channel separately).  When post
+            has one dimension less than pre, the kernel's last axis spans pre's
+            last axis and is summed away.  A kernel of rank ``pre - 1`` needs
+            ``keep_last_dimension=True`` and is applied to each last-axis
+            slice.
+        delays : float
+            Uniform delay in ms.
+        keep_last_dimension : bool
+        padding : float or "border"
+            Value of the pixels outside pre, or ``"border"`` to repeat the edge.
+        subsampling : list of coordinates, optional
+            Pre coordinates of the kernel centre for each post neuron; by
+            default the stride ``pre/post`` per axis (exact division required),
+            centre ``int((s - 1) / 2) + s * i``.
+        """
+        return self._connect_kernel(weights, False, delays, keep_last_dimension, padding, subsampling)
+
+    def connect_filters(self, weights: Any, delays: float = 0.0, keep_last_dimension: bool = False,
+                        padding: float | str = 0.0, subsampling: Sequence[Sequence[int]] | None = None
+                        ) -> "Convolution":
+        """Apply a bank of filters: ``weights[f]`` is filter f and fills ``post[..., f]``."""
+        return self._connect_kernel(weights, True, delays, keep_last_dimension, padding, subsampling)
+
+    filter = connect_filter
+    filters = connect_filters
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The filter (or bank); assign to change it during a simulation."""
+        return self._require_kernel().weights.copy()
+
+    @weights.setter
+    def weights(self, value: Any) -> None:
+        self._require_kernel().weights = value
+        self.network._changed()
+
+    w = weights
+
+    def _pre_values(self) -> Callable[[], np.ndarray]:
+        return self._pre_array("r")
+
+    def _receptive_field(self, post_rank: int) -> np.ndarray:
+        return self._require_kernel().receptive_field(post_rank)[0]
+
+    def _describe(self) -> str:
+        kernel = self._require_kernel()
+        return f"correlation of pre.r with a {'bank ' if getattr(kernel, 'bank', False) else ''}" \
+               f"{tuple(np.shape(kernel.weights))} kernel ({self.operation})"
