@@ -22,6 +22,7 @@ namespace, as it does for ANNarchy users.
 from __future__ import annotations
 
 from .exceptions import EquationError, RatenetError, ValidationError
+from .io import load, save
 from .monitor import Monitor
 from .network import (
     Network,
@@ -81,6 +82,8 @@ __all__ = [
     "dt",
     "enable_learning",
     "disable_learning",
+    "save",
+    "load",
     "get_population",
     "get_projection",
     "populations",

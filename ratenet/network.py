@@ -411,7 +411,7 @@ class Network:
         for proj in self.projections:
             fn = proj._learning_function() if hasattr(proj, "_learning_function") else None
             if fn is not None:
-                plan.append(_Step(fn, f"{proj.name}: learning"))
+                plan.append(_Step(fn, f"{proj.name}: learning {fn.__doc__}"))
         # phase 6: monitors
         for monitor in self.monitors:
             fn = monitor._record_function()

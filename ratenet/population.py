@@ -457,6 +457,19 @@ class Population(_Attributes):
             self._ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
         self.network._changed()
 
+    def save(self, filename: str) -> None:
+        """Save this population's parameters and variables to an ``.npz`` file."""
+        from .io import save_objects
+
+        save_objects(filename, [self], [])
+
+    def load(self, filename: str) -> None:
+        """Load values saved by :meth:`save` (or by :func:`ratenet.save` for one population)."""
+        from .io import load_objects
+
+        load_objects(filename, [self], None)
+        self.network._changed()
+
     # ---------------------------------------------------------- simulation
     def _parse_stop(self, text: str):
         if not isinstance(text, str):

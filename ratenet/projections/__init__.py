@@ -11,9 +11,9 @@ from typing import Any
 from .connectors import LILConnectivity
 from .projection import Dendrite, Projection
 
-__all__ = ["Projection", "Dendrite", "LILConnectivity", "Convolution", "Pooling"]
+__all__ = ["Projection", "Dendrite", "LILConnectivity", "Convolution", "Pooling", "Copy", "Transpose"]
 
-_LAZY = {"Convolution": ".convolution", "Pooling": ".pooling"}
+_LAZY = {"Convolution": ".convolution", "Pooling": ".pooling", "Copy": ".copy", "Transpose": ".copy"}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from .._codegen import update_code
 from ..equations import build_function, classify, symbols
 from ..exceptions import ValidationError
 from ..neurons import Synapse
@@ -324,22 +325,25 @@ class Projection:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        attrs = self.__dict__.get("_attrs")
-        if attrs is not None and name in attrs:
+        attrs = self.__dict__.get("_attrs", {}) if "_attrs" in self.__dict__ else self._attrs
+        if name in attrs:
             return self._get_attribute(name)
         synapse = self.__dict__.get("synapse_type")
         if synapse is not None and name in synapse.functions:
             return synapse.functions[name]
         if synapse is not None and name in self.attributes:
             self._require_connected()
-        raise AttributeError(f"{self._owner() if '_attrs' in self.__dict__ else 'Projection'} has no attribute "
-                             f"'{name}'")
+        raise AttributeError(f"{self._owner()} has no attribute '{name}'")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        attrs = self.__dict__.get("_attrs")
-        if attrs and name in attrs:
-            self._set_attribute(name, value)
-            return
+        if not name.startswith("_"):
+            try:
+                attrs = self._attrs
+            except AttributeError:  # still in __init__
+                attrs = {}
+            if name in attrs:
+                self._set_attribute(name, value)
+                return
         object.__setattr__(self, name, value)
 
     def _get_attribute(self, name: str) -> Any:
@@ -496,14 +500,55 @@ class Projection:
         matrix = storage.to_matrix(self._attrs["w"], fill)
         return matrix.astype(np.float64) if np.isnan(fill) else matrix
 
+    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True) -> np.ndarray:
+        """All receptive fields tiled in one 2-D array (for ``imshow``).
+
+        Each post neuron's values of ``variable`` are laid out in the pre
+        geometry (2-D, or one row for 1-D pre); the tiles are arranged like the
+        post geometry (``in_post_geometry``) or in a near-square grid.  Missing
+        synapses show as 0.  (ANNarchy prepends a row of zeros; ratenet does
+        not.)
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create((2, 2), Neuron(parameters="r = 0.0"))
+        >>> b = net.create((1, 3), Neuron(equations="r = sum(exc)"))
+        >>> net.connect(a, b).connect_all_to_all(1.0).receptive_fields().shape
+        (2, 6)
+        """
+        storage = self._require_connected()
+        if variable not in self._attrs or self._locality[variable] != "local":
+            raise ValidationError(self._owner(), "variable", "must be a per-synapse attribute such as 'w'",
+                                  got=variable)
+        pre_geo = self.pre.population.geometry if self.pre.population is self.pre else (self.pre.size,)
+        if len(pre_geo) == 1:
+            pre_geo = (1, pre_geo[0])
+        if len(pre_geo) != 2:
+            raise ValidationError(self._owner(), "receptive_fields", f"needs a 1-D or 2-D pre-synaptic geometry "
+                                                                     f"(got {pre_geo})")
+        post_geo = self.post.geometry
+        if in_post_geometry and len(post_geo) <= 2:
+            rows, cols = (1, post_geo[0]) if len(post_geo) == 1 else post_geo
+        else:
+            cols = int(np.floor(np.sqrt(self.post.size)))
+            rows = int(np.ceil(self.post.size / cols))
+        matrix = storage.to_matrix(self._attrs[variable], 0.0)
+        columns = matrix
+        tiles = np.zeros((rows * cols, pre_geo[0], pre_geo[1]))
+        tiles[:self.post.size] = columns.reshape(self.post.size, *pre_geo)
+        return tiles.reshape(rows, cols, *pre_geo).transpose(0, 2, 1, 3).reshape(rows * pre_geo[0],
+                                                                                  cols * pre_geo[1])
+
     def dendrite(self, post: int | Sequence[int]) -> "Dendrite":
         """The synapses of one post-synaptic neuron (population rank or coordinates)."""
         storage = self._require_connected()
         rank = post if isinstance(post, numbers.Integral) else self.post.population.rank_from_coordinates(post)
         rows = np.flatnonzero(self.post.ranks == rank)
-        if len(rows) == 0 or storage.row_sizes()[rows[0]] == 0:
-            raise ValidationError(self._owner(), "post", "has no synapse onto this post-synaptic neuron",
-                                  got=post)
+        if len(rows) == 0:
+            raise ValidationError(self._owner(), "post", f"is not a neuron of the post-synaptic side "
+                                                         f"'{self.post.name}'", got=post)
         return Dendrite(self, int(rows[0]))
 
     def __getitem__(self, post: int) -> "Dendrite":
@@ -516,6 +561,143 @@ class Projection:
     @property
     def dendrites(self) -> list["Dendrite"]:
         return list(self)
+
+    def save(self, filename: str) -> None:
+        """Save the connectivity, synaptic attributes and delays to an ``.npz`` file."""
+        from ..io import save_objects
+
+        self._require_connected()
+        save_objects(filename, [], [self])
+
+    def load(self, filename: str) -> None:
+        """Load what :meth:`save` wrote (the connectivity included)."""
+        from ..io import load_objects
+
+        load_objects(filename, None, [self])
+        self.network._changed(structure=True)
+
+    # ------------------------------------------------- structural plasticity
+    def _column_of(self, rank: Any) -> int:
+        pre = self.pre
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
+            raise ValidationError(self._owner(), "rank", "must be the integer rank of a pre-synaptic neuron",
+                                  got=rank)
+        cols = np.flatnonzero(pre.ranks == rank)
+        if len(cols) == 0:
+            raise ValidationError(self._owner(), "rank", f"is not a neuron of the pre-synaptic side "
+                                                         f"'{pre.name}'", got=rank)
+        return int(cols[0])
+
+    def _exists(self, row: int, col: int) -> bool:
+        storage = self._storage
+        if storage.kind == "dense":
+            return storage.mask is None or bool(storage.mask[row, col])
+        found = storage.indices[storage.indptr[row]:storage.indptr[row + 1]]
+        return bool(np.any(found == col))
+
+    def _new_values(self, name: str, count: int) -> np.ndarray:
+        """Initial values of attribute ``name`` for ``count`` new synapses."""
+        synapse = self.synapse_type
+        dtype = self._attrs[name].dtype
+        for p in synapse.parameters:
+            if p.name == name:
+                return self._initial(p.value, (count,), p.dtype, self._attrs)
+        for eq in synapse.equations:
+            if eq.target == name:
+                init = eq.init if eq.init is not None else 0.0
+                return self._initial(init, (count,), eq.dtype, self._attrs)
+        return np.zeros(count, dtype=dtype)
+
+    def _create_synapses(self, row: int, ranks: Any, weights: Any, delays: Any) -> None:
+        storage = self._require_connected()
+        owner = self._owner()
+        if self._shares_weights():
+            raise ValidationError(owner, "create_synapse", "cannot change the synapses of a projection that "
+                                                           "shares another's weights")
+        cols = [self._column_of(r) for r in np.atleast_1d(np.asarray(ranks)).tolist()]
+        if len(set(cols)) != len(cols):
+            raise ValidationError(owner, "ranks", "must not repeat a neuron", got=ranks)
+        for col, rank in zip(cols, np.atleast_1d(ranks)):
+            if self._exists(row, col):
+                raise ValidationError(owner, "rank", f"already has a synapse onto post rank "
+                                                     f"{int(self.post.ranks[row])}", got=int(rank))
+        n = len(cols)
+        w = np.broadcast_to(_numbers(owner, "w", weights), (n,))
+        d = np.broadcast_to(_numbers(owner, "delay", delays), (n,))
+        if (d < 0).any():
+            raise ValidationError(owner, "delay", "must be >= 0", got=delays)
+        local = [name for name, loc in self._locality.items() if loc == "local"]
+        values = {name: (w if name == "w" else self._new_values(name, n)) for name in local}
+        uniform = np.ndim(self._delays) == 0
+        if uniform and np.all(d == float(self._delays)):
+            new_delays = None
+        else:
+            if uniform:
+                self._delays = storage.empty(np.float64, float(self._delays)) if storage.kind == "csr" else \
+                    np.full(storage.shape, float(self._delays))
+            new_delays = d
+        cols_arr = np.asarray(cols)
+        if storage.kind == "dense":
+            if storage.mask is None:
+                storage.mask = np.ones(storage.shape, dtype=bool)
+            storage.mask[row, cols_arr] = True
+            for name in local:
+                self._attrs[name][row, cols_arr] = values[name]
+            if new_delays is not None:
+                self._delays[row, cols_arr] = new_delays
+            if storage.mask.all():
+                storage.mask = None
+        else:
+            start, stop = storage.indptr[row], storage.indptr[row + 1]
+            existing = storage.indices[start:stop]
+            positions = start + np.searchsorted(existing, cols_arr)
+            order = np.argsort(positions, kind="stable")
+            positions = positions[order]
+            new_indices = np.insert(storage.indices, positions, cols_arr[order])
+            for name in local:
+                self._attrs[name] = np.insert(self._attrs[name], positions, np.asarray(values[name])[order])
+            if new_delays is not None:
+                self._delays = np.insert(self._delays, positions, new_delays[order])
+            indptr = storage.indptr.copy()
+            indptr[row + 1:] += n
+            self._storage = Sparse(storage.n_post, storage.n_pre, indptr, new_indices)
+        self.network._changed(structure=True)
+
+    def _prune_synapses(self, row: int, ranks: Any) -> None:
+        storage = self._require_connected()
+        owner = self._owner()
+        if self._shares_weights():
+            raise ValidationError(owner, "prune_synapse", "cannot change the synapses of a projection that "
+                                                          "shares another's weights")
+        cols = [self._column_of(r) for r in np.atleast_1d(np.asarray(ranks)).tolist()]
+        for col, rank in zip(cols, np.atleast_1d(ranks)):
+            if not self._exists(row, col):
+                raise ValidationError(owner, "rank", f"has no synapse onto post rank {int(self.post.ranks[row])}",
+                                      got=int(rank))
+        cols_arr = np.asarray(cols)
+        local = [name for name, loc in self._locality.items() if loc == "local"]
+        if storage.kind == "dense":
+            if storage.mask is None:
+                storage.mask = np.ones(storage.shape, dtype=bool)
+            storage.mask[row, cols_arr] = False
+            self._attrs["w"][row, cols_arr] = 0
+        else:
+            start, stop = storage.indptr[row], storage.indptr[row + 1]
+            existing = storage.indices[start:stop]
+            positions = start + np.searchsorted(existing, cols_arr)
+            new_indices = np.delete(storage.indices, positions)
+            for name in local:
+                self._attrs[name] = np.delete(self._attrs[name], positions)
+            if np.ndim(self._delays):
+                self._delays = np.delete(self._delays, positions)
+            indptr = storage.indptr.copy()
+            indptr[row + 1:] -= len(cols)
+            self._storage = Sparse(storage.n_post, storage.n_pre, indptr, new_indices)
+        self.network._changed(structure=True)
+
+    def _shares_weights(self) -> bool:
+        net = self.network
+        return any(getattr(p, "_original", None) is self for p in net.projections)
 
     # ------------------------------------------------------------ learning
     def enable_learning(self, period: float | None = None, offset: float | None = None) -> None:
@@ -558,14 +740,23 @@ class Projection:
         self._delays = value
 
     def _delay_steps(self) -> int | np.ndarray:
-        """Delays in steps; 1 is the ordinary lag (``delays`` of 0 or dt)."""
+        """Delays in steps; 1 is the ordinary lag (``delays`` of 0 or dt).
+
+        Per-synapse delays that are all equal are reported as one number, so
+        they take the fast path.
+        """
         dt = self.network.dt
         if np.ndim(self._delays) == 0:
             return max(1, int(round(float(self._delays) / dt)))
-        return np.maximum(1, np.rint(np.asarray(self._delays) / dt)).astype(np.int64)
+        steps = np.maximum(1, np.rint(np.asarray(self._delays) / dt)).astype(np.int64)
+        storage = self._storage
+        existing = steps[storage.mask] if storage.kind == "dense" and storage.mask is not None else steps
+        if existing.size == 0 or bool((existing == existing.flat[0]).all()):
+            return int(existing.flat[0]) if existing.size else 1
+        return steps
 
     def _uniform_delay(self) -> bool:
-        return np.ndim(self._delays) == 0
+        return np.ndim(self._delay_steps()) == 0
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
         """(population, variable, depth) ring buffers this projection reads."""
@@ -628,7 +819,11 @@ class Projection:
                 compute(buffer)
                 out[rows_out] += buffer
 
-        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= {self.synapse_type.psp_text}"
+        delay = self._delay_steps()
+        late = "" if np.ndim(delay) == 0 and delay == 1 else (
+            f" (delay {delay} steps)" if np.ndim(delay) == 0 else " (per-synapse delays)")
+        op = "" if self.synapse_type.operation == "sum" else f" [{self.synapse_type.operation}]"
+        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= {self.synapse_type.psp_text}{op}{late}"
         return step
 
     def _generic_psp(self) -> Callable[[np.ndarray], None]:
@@ -673,6 +868,58 @@ class Projection:
                     target[nonempty] = reduced
 
         return compute
+
+    def _learning_function(self) -> Callable[[], None] | None:
+        """The phase-5 step: the synapse's equations, or None when not learning.
+
+        Equations run grouped by locality (projection-level ones, then
+        postsynaptic ones, then per-synapse ones), each group in declaration
+        order with the usual ODE-block semantics; per-synapse equations see the
+        shared values already updated this step.
+        """
+        synapse = self.synapse_type
+        if not self.learning or not synapse.equations:
+            return None
+        trees = [eq.rhs for eq in synapse.equations]
+        names = set().union(*(symbols(t) for t in trees))
+        context = SynapseContext(self, names)
+        stages: list[Callable[[], None]] = []
+        for level in ("projection", "postsynaptic", "local"):
+            group = [eq for eq in synapse.equations if (eq.locality if eq.target != "w" else "local") == level]
+            if not group:
+                continue
+            code = update_code(group, lambda name: False)
+            fn = build_function(code.statements, context.namespaces[level], f"learning of {self.name} ({level})")
+            refresh = context.refresher(level)
+            if refresh is not None:
+                stages.append(refresh)
+            stages.append(fn)
+        storage = self._storage
+        w = self._attrs["w"]
+        if storage.kind == "dense" and storage.mask is not None and any(eq.target == "w" for eq in synapse.equations):
+            mask = storage.mask
+            stages.append(lambda: np.multiply(w, mask, out=w))  # keep absent synapses at 0
+        net, period, offset = self.network, self._learning_period, self._learning_offset
+
+        def learn() -> None:
+            if period > 1 or offset:
+                k = net._step - offset
+                if k < 0 or k % period:
+                    return
+            for stage in stages:
+                stage()
+
+        learn.__doc__ = "; ".join(eq.text for eq in synapse.equations)
+        return learn
+
+    def _monitor_source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
+        """(getter, sample shape, dtype) for a Monitor of a synaptic attribute."""
+        self._require_connected()
+        if var not in self._attrs:
+            raise ValidationError("Monitor", "variables", f"'{self.name}' has no synaptic attribute of that name "
+                                                          f"(attributes: {', '.join(self._attrs)})", got=var)
+        array = self._attrs[var]
+        return (lambda: array), array.shape, array.dtype
 
     def _synaptic_pre_reader(self) -> Callable[[str], Callable[[], np.ndarray]] | None:
         """Per-synapse pre values for non-uniform delays (None: the ordinary broadcast)."""
@@ -800,6 +1047,22 @@ class Dendrite:
                                       got=f"shape {values.shape}", got_repr=False)
             proj._storage.set_row_values(array, self.row, values)
         proj.network._changed()
+
+    def create_synapse(self, rank: int, w: float = 0.0, delay: float = 0.0) -> None:
+        """Add a synapse from pre neuron ``rank`` (population rank) with weight ``w``."""
+        self.proj._create_synapses(self.row, [rank], w, delay)
+
+    def create_synapses(self, ranks: Sequence[int], weights: Any = 0.0, delays: Any = 0.0) -> None:
+        """Add synapses from several pre neurons."""
+        self.proj._create_synapses(self.row, list(ranks), weights, delays)
+
+    def prune_synapse(self, rank: int) -> None:
+        """Remove the synapse from pre neuron ``rank``."""
+        self.proj._prune_synapses(self.row, [rank])
+
+    def prune_synapses(self, ranks: Sequence[int]) -> None:
+        """Remove the synapses from several pre neurons."""
+        self.proj._prune_synapses(self.row, list(ranks))
 
     def receptive_field(self, variable: str = "w", fill: float = 0.0) -> np.ndarray:
         """The values of ``variable`` laid out in the pre-synaptic geometry."""

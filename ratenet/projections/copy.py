@@ -1,0 +1,200 @@
+"""Weight sharing: Copy (same weights, other populations) and Transpose (back through W^T)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from ..exceptions import ValidationError
+from ..neurons import Synapse
+from .projection import Projection
+from .storage import csr_matvec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..population import Population, PopulationView
+
+__all__ = ["Copy", "Transpose"]
+
+try:
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # pragma: no cover
+    _csc_matvec = None
+
+
+def _check_source(owner: str, projection: Any) -> Projection:
+    if not isinstance(projection, Projection):
+        raise ValidationError(owner, "projection", "must be a connected Projection", got=projection)
+    if not projection._is_connected() or projection._storage is None:
+        raise ValidationError(owner, "projection", "must be a connected projection with weights (not Convolution "
+                                                   "or Pooling)", got=projection)
+    return projection
+
+
+class Copy(Projection):
+    """A projection that uses another projection's weights (shared, not copied).
+
+    Learning in the original changes what the copy transmits; the copy itself
+    does not learn.
+
+    Parameters
+    ----------
+    pre, post : Population or PopulationView
+        Of the same sizes as the original's.
+    target : str
+    psp : str
+        ``"w * pre.r"`` by default.
+    operation : {"sum", "max", "min", "mean"}
+    name : str, optional
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = (net.create(2, Neuron(parameters="r = 1.0")) for _ in range(2))
+    >>> c, d = (net.create(2, Neuron(equations="r = sum(exc)")) for _ in range(2))
+    >>> original = net.connect(a, c).connect_all_to_all(0.5)
+    >>> copy = net.connect(Copy(b, d, "exc")).connect_copy(original)
+    >>> net.simulate(2.0); d.r.tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(self, pre: "Population | PopulationView", post: "Population | PopulationView", target: str = "exc",
+                 psp: str = "w * pre.r", operation: str = "sum", name: str | None = None) -> None:
+        synapse = Synapse(psp=psp, operation=operation, name="Copy")
+        super().__init__(pre, post, target, synapse, name=name)
+        self._original: Projection | None = None
+
+    def connect_copy(self, projection: Projection) -> "Copy":
+        """Share the weights (and delays) of ``projection``."""
+        self._check_unconnected()
+        original = _check_source(self._owner(), projection)
+        if original.pre.size != self.pre.size or original.post.size != self.post.size:
+            raise ValidationError(self._owner(), "projection", f"connects {original.pre.size} -> "
+                                                               f"{original.post.size} neurons but this copy connects "
+                                  f"{self.pre.size} -> {self.post.size}")
+        self._original = original
+        self._storage = original._storage
+        self._attrs = {"w": original._attrs["w"]}
+        self._locality = {"w": "local"}
+        self._delays = original._delays
+        self.network._changed(structure=True)
+        return self
+
+    copy = connect_copy
+
+    def _snapshot(self) -> None:
+        self._initial_state = {}
+
+    def reset(self, attributes: Any = None) -> None:
+        """Nothing to restore: the weights belong to the original."""
+
+
+class Transpose(Projection):
+    """Send ``projection.post``'s rates back to ``projection.pre`` through the transposed weights.
+
+    ``sum(target)`` of ``projection.pre`` neuron ``j`` receives
+    ``sum_i w[i, j] * r_post[i]``.  The weights stay shared: learning in the
+    original is seen at once.
+
+    Parameters
+    ----------
+    projection : Projection
+    target : str
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a = net.create(3, Neuron(equations="r = sum(back)"))
+    >>> b = net.create(2, Neuron(parameters="r = 1.0"))
+    >>> forward = net.connect(a, b).connect_from_matrix(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    >>> back = Transpose(forward, "back").connect()
+    >>> net.simulate(2.0); a.r.tolist()
+    [5.0, 7.0, 9.0]
+    """
+
+    def __init__(self, projection: Projection, target: str = "exc", name: str | None = None) -> None:
+        original = _check_source("Transpose", projection)
+        super().__init__(original.post, original.pre, target, name=name)
+        self._original = original
+
+    def connect(self) -> "Transpose":
+        """Bind to the original's weights."""
+        self._check_unconnected()
+        self._storage = self._original._storage
+        self._attrs = {"w": self._original._attrs["w"]}
+        self._locality = {"w": "local"}
+        self.network._changed(structure=True)
+        return self
+
+    transpose = connect
+
+    def _snapshot(self) -> None:
+        self._initial_state = {}
+
+    def reset(self, attributes: Any = None) -> None:
+        """Nothing to restore: the weights belong to the original."""
+
+    @property
+    def nb_synapses(self) -> int:
+        return self._require_connected().nnz
+
+    def _get_attribute(self, name: str) -> Any:
+        return self._original._get_attribute(name)
+
+    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
+        return self._original.connectivity_matrix(fill).T.copy()
+
+    def dendrite(self, post: Any) -> Any:
+        raise ValidationError(self._owner(), "dendrite", "is not available on a transposed projection: use the "
+                                                         "original projection's dendrites")
+
+    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
+        # self.pre is the original's post, self.post the original's pre.
+        storage = self._require_connected()
+        original = self._original
+        w = original._attrs["w"]
+        rates = self._pre_rates()
+        post_all = self.post.population is self.post
+        buffer = np.zeros(self.post.size, dtype=w.dtype)
+        if storage.kind == "dense":
+            wt = w.T
+
+            def compute(target: np.ndarray) -> None:
+                np.dot(wt, rates(), out=target)
+        else:
+            indptr, indices = storage.indptr, storage.indices
+
+            def compute(target: np.ndarray) -> None:
+                target[...] = 0.0
+                _transposed_matvec(indptr, indices, w, rates(), target)
+
+        rows_out = None if post_all else self.post.ranks
+        if post_all and not accumulate:
+            def step() -> None:
+                compute(out)
+        elif post_all:
+            def step() -> None:
+                compute(buffer)
+                np.add(out, buffer, out=out)
+        else:
+            def step() -> None:
+                compute(buffer)
+                out[rows_out] += buffer
+        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= transposed weights of {original.name}"
+        return step
+
+    def _history_needs(self) -> list[tuple[Any, str, int]]:
+        return []
+
+
+def _transposed_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
+                       y: np.ndarray) -> None:
+    """``y += A.T @ x`` for the CSR matrix A: A's CSR arrays are A.T's CSC arrays."""
+    if _csc_matvec is not None:
+        _csc_matvec(len(y), len(indptr) - 1, indptr, indices, data, x, y)
+        return
+    np.add.at(y, indices, data * np.repeat(x, np.diff(indptr)))
