@@ -125,6 +125,8 @@ class ValidationError(RatenetError, ValueError):
 
 def _short_repr(value: object, limit: int = 80) -> str:
     """A repr that stays readable for large arrays and long strings."""
+    if isinstance(value, type):
+        return getattr(value, "__name__", repr(value))
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None and getattr(value, "size", 0) > 6:

@@ -93,9 +93,6 @@ class ImagePopulation(Population):
         self._ns["r"][...] = rates
         self.network._changed()
 
-    def _owner(self) -> str:
-        return f"{type(self).__name__} '{self.name}'"
-
 
 class VideoPopulation(ImagePopulation):
     """A population fed with frames from a camera or a video file.

@@ -204,6 +204,7 @@ class Network:
                 raise ValidationError("Network", "seed", "must be a non-negative integer or None", got=seed)
             self.seed = None if seed is None else int(seed)
             self.rng = np.random.default_rng(self.seed)
+            self._changed(structure=True)  # generated code holds the generator
         if dtype is not None:
             try:
                 kind = np.dtype(dtype)
@@ -715,13 +716,20 @@ def get_projection(name: str) -> "Projection":
     return _default.get_projection(name)
 
 
-def populations() -> list["Population"]:
+def populations(net_id: int = 0) -> list["Population"]:
+    """The default network's populations."""
     return list(_default.populations)
 
 
-def projections() -> list["Projection"]:
-    return list(_default.projections)
+def projections(net_id: int = 0, post: Any = None, pre: Any = None, target: str | None = None,
+                suppress_error: bool = False) -> list["Projection"]:
+    """The default network's projections, optionally only those with this post, pre or target."""
+    return [p for p in _default.projections
+            if (post is None or p.post is post or p.post.population is post)
+            and (pre is None or p.pre is pre or p.pre.population is pre)
+            and (target is None or p.target == target)]
 
 
-def monitors() -> list["Monitor"]:
+def monitors(net_id: int = 0) -> list["Monitor"]:
+    """The default network's monitors."""
     return list(_default.monitors)

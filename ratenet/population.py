@@ -40,15 +40,15 @@ def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
     >>> check_geometry(10, "Population"), check_geometry((48, 64, 3), "Population")
     ((10,), (48, 64, 3))
     """
+    given = geometry
     if isinstance(geometry, (numbers.Integral,)) and not isinstance(geometry, bool):
         geometry = (int(geometry),)
+    message = "must be a positive int or a non-empty tuple of positive ints"
     if not isinstance(geometry, (tuple, list)) or not geometry:
-        raise ValidationError(owner, "geometry", "must be a positive int or a non-empty tuple of positive ints",
-                              got=geometry)
+        raise ValidationError(owner, "geometry", message, got=given)
     for g in geometry:
         if isinstance(g, bool) or not isinstance(g, numbers.Integral) or g <= 0:
-            raise ValidationError(owner, "geometry", "must be a positive int or a non-empty tuple of positive ints",
-                                  got=geometry)
+            raise ValidationError(owner, "geometry", message, got=given)
     return tuple(int(g) for g in geometry)
 
 
@@ -173,7 +173,7 @@ class Population(_Attributes):
 
     # ---------------------------------------------------------------- storage
     def _owner(self) -> str:
-        return f"Population '{self.name}'"
+        return f"{type(self).__name__} '{self.name}'"
 
     @property
     def dtype(self) -> np.dtype:
@@ -222,8 +222,14 @@ class Population(_Attributes):
         self._initial_state: dict[str, Any] | None = None
 
     def _allocate_for(self, network: "Network") -> None:
-        """Allocate again for another network (its dtype and generator)."""
-        self._allocate()
+        """Move to another network: keep the values, in that network's dtype."""
+        for name, kind in self._kinds.items():
+            value = self._ns[name]
+            dtype = self._dtype_of(kind)
+            self._ns[name] = value.astype(dtype) if isinstance(value, np.ndarray) else np.dtype(dtype).type(value)
+        for target in list(self._sums):
+            self._sums[target] = self._sums[target].astype(self.dtype)
+            self._ns[f"_sum_{target}"] = self._sums[target]
 
     def _initial(self, value: Any, locality: str, kind: str, ns: Mapping[str, Any], rng: np.random.Generator) -> Any:
         dtype = self._dtype_of(kind)
@@ -283,8 +289,9 @@ class Population(_Attributes):
             raise self._unknown(name)
         self._assign(name, value, self.ranks)
 
-    def _assign(self, name: str, value: Any, ranks: np.ndarray | slice | None) -> None:
-        """Write ``value`` into attribute ``name`` for the neurons ``ranks``."""
+    def _assign(self, name: str, value: Any, ranks: np.ndarray | slice | None,
+                shape: tuple[int, ...] | None = None, owner: str | None = None) -> None:
+        """Write ``value`` into attribute ``name`` for the neurons ``ranks`` (laid out as ``shape``)."""
         ns = self._ns
         kind = self._kinds[name]
         dtype = self._dtype_of(kind)
@@ -301,7 +308,7 @@ class Population(_Attributes):
         count = self.size if isinstance(ranks, slice) or ranks is None else len(ranks)
         if isinstance(value, Distribution):
             value = value.sample(count, self.network.rng, dtype)
-        array = self._checked_array(name, value, count, ranks)
+        array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
         flat[ranks] = array
         self.network._changed()
 
@@ -314,20 +321,19 @@ class Population(_Attributes):
             raise ValidationError(self._owner(), name, "expected a number", got=value) from None
         return number.item()
 
-    def _checked_array(self, name: str, value: Any, count: int, ranks: Any) -> np.ndarray:
+    def _checked_array(self, name: str, value: Any, count: int, shape: tuple[int, ...], owner: str) -> np.ndarray:
         try:
             array = np.asarray(value)
         except (TypeError, ValueError):
             array = None
         if array is None or array.dtype.kind not in "biuf":
-            raise ValidationError(self._owner(), name, "expected numbers", got=value)
+            raise ValidationError(owner, name, "expected numbers", got=value)
         if array.ndim == 0:
             return array
-        shape = self._shape_of(ranks)
-        if array.shape == shape or array.shape == (count,) or (array.size == count and array.shape == shape):
+        if array.shape == shape or array.shape == (count,):
             return array.reshape(-1)
         expected = f"{shape} or ({count},)" if shape != (count,) else f"({count},)"
-        raise ValidationError(self._owner(), name, f"expected a number or an array of shape {expected}",
+        raise ValidationError(owner, name, f"expected a number or an array of shape {expected}",
                               got=f"shape {array.shape}", got_repr=False)
 
     def _shape_of(self, ranks: Any) -> tuple[int, ...]:
@@ -554,6 +560,9 @@ def _index(pop: Population, geometry: tuple[int, ...], ranks: np.ndarray, index:
             return IndividualNeuron(pop, int(grid[index]))
         if isinstance(index, (list, np.ndarray)) and np.asarray(index).dtype.kind in "iu":
             selected = ranks[np.asarray(index)]
+        elif isinstance(index, slice):
+            # As in ANNarchy, a single slice is a range of ranks, whatever the geometry.
+            selected = ranks[index]
         else:
             selected = grid[index]
     except (IndexError, TypeError) as exc:
@@ -629,7 +638,7 @@ class PopulationView(_Attributes):
         if pop._locality[name] != "local":
             raise ValidationError(self._owner(), name, "is shared by the whole population: set it on the "
                                                        "population itself")
-        pop._assign(name, value, self.ranks)
+        pop._assign(name, value, self.ranks, shape=self.geometry, owner=self._owner())
 
     def sum(self, target: str) -> np.ndarray:
         """``sum(target)`` of the neurons in the view."""
@@ -713,7 +722,7 @@ class IndividualNeuron:
             raise ValidationError(pop._owner(), name, "is shared by the whole population: set it on the "
                                                       "population itself")
         if np.ndim(value) != 0:
-            raise ValidationError(f"neuron {self.rank} of {pop._owner()}", name, "expected a single number",
+            raise ValidationError(f"{pop._owner()} (neuron {self.rank})", name, "expected a single number",
                                   got=value)
         pop._assign(name, value, np.array([self.rank]))
 
@@ -802,9 +811,19 @@ class TimedArray(Population):
     def __init__(self, rates: Any = None, geometry: int | Sequence[int] | None = None, schedule: float = 0.0,
                  period: float = -1.0, name: str | None = None, network: "Network | None" = None) -> None:
         array = self._check_rates(rates, geometry, name)
+        self._check_timing(schedule, period, f"TimedArray '{name}'" if name else "TimedArray")
         super().__init__(geometry if geometry is not None else array.shape[1:], _input_neuron(), name=name,
                          network=network)
         self.update(array, schedule, period)
+
+    @staticmethod
+    def _check_timing(schedule: Any, period: Any, owner: str) -> None:
+        for arg, value in (("schedule", schedule), ("period", period)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValidationError(owner, arg, "must be a finite number of ms", got=value)
+        if schedule < 0:
+            raise ValidationError(owner, "schedule", "must be >= 0", got=schedule)
+
 
     @staticmethod
     def _check_rates(rates: Any, geometry: Any, name: str | None) -> np.ndarray:
@@ -819,7 +838,8 @@ class TimedArray(Population):
         if geometry is not None:
             geo = check_geometry(geometry, owner)
             if array.shape[1:] != geo and int(np.prod(array.shape[1:])) != int(np.prod(geo)):
-                raise ValidationError(owner, "rates", f"must have shape (steps, *{geo})",
+                expected = ", ".join(["steps"] + [str(g) for g in geo])
+                raise ValidationError(owner, "rates", f"must have shape ({expected})",
                                       got=f"shape {array.shape}", got_repr=False)
             array = array.reshape((array.shape[0],) + geo)
         return array
@@ -827,12 +847,7 @@ class TimedArray(Population):
     def update(self, rates: Any, schedule: float = 0.0, period: float = -1.0) -> None:
         """Replace the sequence (and its timing)."""
         array = self._check_rates(rates, self.geometry, self.name)
-        dt = self.network.dt
-        for arg, value in (("schedule", schedule), ("period", period)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise ValidationError(self._owner(), arg, "must be a finite number of ms", got=value)
-        if schedule < 0:
-            raise ValidationError(self._owner(), "schedule", "must be >= 0", got=schedule)
+        self._check_timing(schedule, period, self._owner())
         object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))
         object.__setattr__(self, "_schedule", float(schedule))
         object.__setattr__(self, "_period", float(period))
