@@ -9,18 +9,12 @@ import numpy as np
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from .projection import Projection
-from .storage import csr_matvec
+from .storage import sparsetools
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population, PopulationView
 
 __all__ = ["Copy", "Transpose"]
-
-try:
-    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
-except ImportError:  # pragma: no cover
-    _csc_matvec = None
-
 
 def _check_source(owner: str, projection: Any) -> Projection:
     if not isinstance(projection, Projection):
@@ -194,7 +188,8 @@ class Transpose(Projection):
 def _transposed_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
                        y: np.ndarray) -> None:
     """``y += A.T @ x`` for the CSR matrix A: A's CSR arrays are A.T's CSC arrays."""
-    if _csc_matvec is not None:
-        _csc_matvec(len(y), len(indptr) - 1, indptr, indices, data, x, y)
+    kernel = sparsetools("csc_matvec")
+    if kernel is not None:
+        kernel(len(y), len(indptr) - 1, indptr, indices, data, x, y)
         return
     np.add.at(y, indices, data * np.repeat(x, np.diff(indptr)))

@@ -15,10 +15,22 @@ import numpy as np
 
 __all__ = ["Dense", "Sparse", "csr_matvec"]
 
-try:  # scipy's kernel adds A @ x into y in place, with no allocation per call
-    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
-except ImportError:  # pragma: no cover - older or future scipy layouts
-    _csr_matvec = None
+_KERNELS: dict[str, Any] = {}
+
+
+def sparsetools(name: str) -> Any:
+    """scipy's in-place sparse kernel ``name`` (None if scipy does not provide it).
+
+    Imported on first use: ``import ratenet`` does not pay for scipy.sparse.
+    """
+    if name not in _KERNELS:
+        try:  # these kernels add A @ x into y in place, with no allocation per call
+            from scipy.sparse import _sparsetools
+
+            _KERNELS[name] = getattr(_sparsetools, name)
+        except (ImportError, AttributeError):  # pragma: no cover - older or future scipy layouts
+            _KERNELS[name] = None
+    return _KERNELS[name]
 
 
 def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
@@ -32,8 +44,9 @@ def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.
     >>> y.tolist()
     [3.0, 3.0]
     """
-    if _csr_matvec is not None:
-        _csr_matvec(len(indptr) - 1, len(x), indptr, indices, data, x, y)
+    kernel = sparsetools("csr_matvec")
+    if kernel is not None:
+        kernel(len(indptr) - 1, len(x), indptr, indices, data, x, y)
         return
     import scipy.sparse as sp
 
