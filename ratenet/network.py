@@ -339,6 +339,10 @@ class Network:
             return pre
         if post is None:
             raise ValidationError("Network.connect", "post", "is required")
+        from .projections.projection import _check_end
+
+        _check_end("Network.connect", "pre", pre)
+        _check_end("Network.connect", "post", post)
         if pre.network is not self:
             raise ValidationError("Network.connect", "pre", "belongs to another network", got=pre)
         return Projection(pre, post, target, synapse, name)

@@ -101,30 +101,55 @@ def _choose_storage(storage_format: str | None, density: float, owner: str) -> s
 
 def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray] | None,
                weights: Any, delays: Any, rng: np.random.Generator, dtype: Any, storage_format: str | None,
-               owner: str) -> Connectivity:
-    """Assemble (row, col[, w]) blocks, sorted by row then column, into storage."""
+               owner: str, extra: np.ndarray | None = None) -> Connectivity:
+    """Assemble (row, col[, w]) blocks into storage, in (row, col) order.
+
+    Blocks that arrive already in order (every connector but user functions)
+    are not sorted again.  ``extra``, when given, holds per-synapse delays in
+    the order of the blocks.
+    """
     n_post, n_pre = post.size, pre.size
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     val = np.concatenate(vals) if vals else None
-    order = np.lexsort((col, row))
-    row, col = row[order], col[order]
-    if val is not None:
-        val = val[order]
-    nnz = len(row)
+    key = row.astype(np.int64) * n_pre + col
+    if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
+        order = np.argsort(key, kind="stable")
+        key, row, col = key[order], row[order], col[order]
+        val = val[order] if val is not None else None
+        extra = extra[order] if extra is not None else None
+        if bool(np.any(key[1:] == key[:-1])):
+            raise ValidationError(owner, "connect", "creates the same synapse twice")
+    nnz = len(key)
     fmt = _choose_storage(storage_format, nnz / max(n_post * n_pre, 1), owner)
     if fmt == "dense":
         mask = np.zeros((n_post, n_pre), dtype=bool)
-        mask[row, col] = True
+        mask.reshape(-1)[key] = True
         storage = Dense(n_post, n_pre, mask)
         w = np.zeros((n_post, n_pre), dtype=dtype)
-        w[row, col] = val if val is not None else fill(weights, (nnz,), rng, dtype)
+        w.reshape(-1)[key] = val if val is not None else fill(weights, (nnz,), rng, dtype)
+        if extra is not None:
+            full = np.zeros((n_post, n_pre))
+            full.reshape(-1)[key] = extra
+            extra = full
     else:
         indptr = np.zeros(n_post + 1, dtype=np.int64)
         np.cumsum(np.bincount(row, minlength=n_post), out=indptr[1:])
         storage = Sparse(n_post, n_pre, indptr, col)
         w = np.ascontiguousarray(val, dtype=dtype) if val is not None else fill(weights, (nnz,), rng, dtype)
+    if extra is not None:
+        return Connectivity(storage, w, _uniform_or(extra, storage))
     return Connectivity(storage, w, _delays(delays, owner, storage, rng))
+
+
+def _uniform_or(delays: np.ndarray, storage: Dense | Sparse) -> float | np.ndarray:
+    """One number when every existing synapse has the same delay, else the array."""
+    existing = delays[storage.mask] if storage.kind == "dense" and storage.mask is not None else delays
+    if existing.size == 0:
+        return 0.0
+    if bool(np.all(existing == existing.flat[0])):
+        return float(existing.flat[0])
+    return delays
 
 
 def all_to_all(pre, post, weights, delays, allow_self_connections, storage_format, rng, dtype, owner) -> Connectivity:
@@ -138,12 +163,13 @@ def all_to_all(pre, post, weights, delays, allow_self_connections, storage_forma
         if hit.any():
             mask = np.ones((n_post, n_pre), dtype=bool)
             mask[np.flatnonzero(hit), cols[hit]] = False
+    # The same draws whatever the storage: the full matrix, then the existing synapses.
+    w = fill(weights, (n_post, n_pre), rng, dtype)
     if fmt == "csr":
         full = mask if mask is not None else np.ones((n_post, n_pre), dtype=bool)
         row, col = np.nonzero(full)
-        return _from_rows(pre, post, [row], [col], None, weights, delays, rng, dtype, "csr", owner)
+        return _from_rows(pre, post, [row], [col], [w[row, col]], None, delays, rng, dtype, "csr", owner)
     storage = Dense(n_post, n_pre, mask)
-    w = fill(weights, (n_post, n_pre), rng, dtype)
     if storage.mask is not None:
         w[~storage.mask] = 0
     return Connectivity(storage, w, _delays(delays, owner, storage, rng))
@@ -330,20 +356,26 @@ def from_matrix(pre, post, weights, delays, pre_post, storage_format, rng, dtype
     values, exists = _matrix(owner, "weights", weights, shape)
     if pre_post:
         values, exists = values.T, exists.T
-    row, col = np.nonzero(exists)
-    conn = _from_rows(pre, post, [row], [col], [values[row, col]], None, 0.0, rng, dtype, storage_format, owner)
-    if isinstance(delays, (numbers.Real, Distribution)) and not isinstance(delays, bool):
-        conn.delays = _delays(delays, owner, conn.storage, rng)
+    fmt = _choose_storage(storage_format, exists.mean() if exists.size else 0.0, owner)
+    if fmt == "dense":
+        storage: Dense | Sparse = Dense(n_post, n_pre, np.ascontiguousarray(exists))
+        w = np.where(exists, values, 0.0).astype(dtype)
     else:
-        d_values, d_exists = _matrix(owner, "delays", delays, shape)
-        if pre_post:
-            d_values, d_exists = d_values.T, d_exists.T
-        if not np.array_equal(d_exists, exists):
-            raise ValidationError(owner, "delays", "must have a value exactly where weights has one")
-        if (d_values[exists] < 0).any():
-            raise ValidationError(owner, "delays", "must be >= 0")
-        conn.delays = conn.storage.from_matrix(d_values, np.float64)
-    return conn
+        row, col = np.nonzero(exists)  # row-major: already in order
+        indptr = np.zeros(n_post + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n_post), out=indptr[1:])
+        storage = Sparse(n_post, n_pre, indptr, col)
+        w = np.ascontiguousarray(values[row, col], dtype=dtype)
+    if isinstance(delays, (numbers.Real, Distribution)) and not isinstance(delays, bool):
+        return Connectivity(storage, w, _delays(delays, owner, storage, rng))
+    d_values, d_exists = _matrix(owner, "delays", delays, shape)
+    if pre_post:
+        d_values, d_exists = d_values.T, d_exists.T
+    if not np.array_equal(d_exists, exists):
+        raise ValidationError(owner, "delays", "must have a value exactly where weights has one")
+    if (d_values[exists] < 0).any():
+        raise ValidationError(owner, "delays", "must be >= 0")
+    return Connectivity(storage, w, _uniform_or(storage.from_matrix(d_values, np.float64), storage))
 
 
 def from_sparse(pre, post, weights, delays, storage_format, rng, dtype, owner) -> Connectivity:
@@ -379,6 +411,7 @@ class LILConnectivity:
 
     def __init__(self, dt: float | None = None) -> None:
         self.post_rank: list[int] = []
+        self._seen: set[int] = set()
         self.pre_rank: list[list[int]] = []
         self.w: list[list[float]] = []
         self.d: list[list[float]] = []
@@ -388,7 +421,7 @@ class LILConnectivity:
         owner = "LILConnectivity"
         if isinstance(post_rank, bool) or not isinstance(post_rank, numbers.Integral):
             raise ValidationError(owner, "post_rank", "must be an integer", got=post_rank)
-        if int(post_rank) in self.post_rank:
+        if int(post_rank) in self._seen:
             raise ValidationError(owner, "post_rank", "was already added", got=post_rank)
         ranks = [int(r) for r in np.atleast_1d(np.asarray(pre_ranks, dtype=np.int64))]
         if len(set(ranks)) != len(ranks):
@@ -396,6 +429,7 @@ class LILConnectivity:
         w = self._per_synapse("weights", weights, len(ranks))
         d = self._per_synapse("delays", delays, len(ranks))
         self.post_rank.append(int(post_rank))
+        self._seen.add(int(post_rank))
         self.pre_rank.append(ranks)
         self.w.append(w)
         self.d.append(d)
@@ -415,33 +449,37 @@ class LILConnectivity:
         return sum(len(r) for r in self.pre_rank)
 
 
+def _positions(view: Any) -> np.ndarray:
+    """Population rank -> position in the view (-1 outside it)."""
+    lookup = np.full(view.population.size, -1, dtype=np.int64)
+    lookup[view.ranks] = np.arange(view.size)
+    return lookup
+
+
 def from_lil(pre, post, lil: LILConnectivity, storage_format, rng, dtype, owner) -> Connectivity:
+    """Connectivity from a LIL whose ranks are population ranks (as ANNarchy's)."""
     if not isinstance(lil, LILConnectivity):
         raise ValidationError(owner, "method", "must return a LILConnectivity", got=lil)
+    post_at, pre_at = _positions(post), _positions(pre)
     rows, cols, vals, dels = [], [], [], []
     for post_rank, pre_ranks, w, d in zip(lil.post_rank, lil.pre_rank, lil.w, lil.d):
-        if not 0 <= post_rank < post.size:
-            raise ValidationError(owner, "method", f"returned post rank {post_rank}, outside [0, {post.size})")
-        bad = [r for r in pre_ranks if not 0 <= r < pre.size]
-        if bad:
-            raise ValidationError(owner, "method", f"returned pre rank {bad[0]}, outside [0, {pre.size})")
-        rows.append(np.full(len(pre_ranks), post_rank))
-        cols.append(np.asarray(pre_ranks, dtype=np.int64))
+        if not 0 <= post_rank < len(post_at) or post_at[post_rank] < 0:
+            raise ValidationError(owner, "method", f"returned post rank {post_rank}, which is not a neuron of "
+                                                   f"'{post.name}'")
+        ranks = np.asarray(pre_ranks, dtype=np.int64)
+        bad = ranks[(ranks < 0) | (ranks >= len(pre_at))]
+        if len(bad) == 0:
+            bad = ranks[pre_at[ranks] < 0]
+        if len(bad):
+            raise ValidationError(owner, "method", f"returned pre rank {int(bad[0])}, which is not a neuron of "
+                                                   f"'{pre.name}'")
+        rows.append(np.full(len(ranks), post_at[post_rank]))
+        cols.append(pre_at[ranks])
         vals.append(np.asarray(w, dtype=np.float64))
         dels.append(np.asarray(d, dtype=np.float64))
-    if any((d < 0).any() for d in dels):
-        raise ValidationError(owner, "method", "returned negative delays")
-    conn = _from_rows(pre, post, rows, cols, vals, None, 0.0, rng, dtype, storage_format, owner)
-    if dels:
-        delays = np.concatenate(dels)
-        order = np.lexsort((np.concatenate(cols), np.concatenate(rows)))
-        delays = delays[order]
-        if np.all(delays == delays[0]):
-            conn.delays = float(delays[0]) if len(delays) else 0.0
-        elif conn.storage.kind == "csr":
-            conn.delays = delays
-        else:
-            full = np.zeros(conn.storage.shape)
-            full[conn.storage.mask] = delays
-            conn.delays = full
-    return conn
+    if vals and not all(np.isfinite(v).all() for v in vals):
+        raise ValidationError(owner, "method", "returned weights that are not finite")
+    if any((d < 0).any() or not np.isfinite(d).all() for d in dels):
+        raise ValidationError(owner, "method", "returned negative or non-finite delays")
+    delays = np.concatenate(dels) if dels else None
+    return _from_rows(pre, post, rows, cols, vals, None, 0.0, rng, dtype, storage_format, owner, extra=delays)

@@ -340,10 +340,12 @@ class Projection:
             try:
                 attrs = self._attrs
             except AttributeError:  # still in __init__
-                attrs = {}
-            if name in attrs:
+                attrs = None
+            if attrs is not None and name in attrs:
                 self._set_attribute(name, value)
                 return
+            if attrs is not None and "synapse_type" in self.__dict__ and name in self.attributes:
+                self._require_connected()  # a synaptic attribute of a projection not connected yet
         object.__setattr__(self, name, value)
 
     def _get_attribute(self, name: str) -> Any:
@@ -392,14 +394,16 @@ class Projection:
     def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
         storage = self._storage
         owner = self._owner()
+        full_matrix = isinstance(value, list) and len(value) == storage.n_post and all(
+            np.ndim(v) == 1 and len(v) == storage.n_pre for v in value)
         if isinstance(value, list) and value and all(np.ndim(v) == 1 for v in value) and \
-                len(value) == len(self.post_rows) and not (storage.kind == "dense" and storage.mask is None and
-                                                         np.shape(value) == storage.shape):
+                len(value) == len(self.post_rows) and not full_matrix:
             sizes = storage.row_sizes()[self.post_rows]
             for row, size, row_values in zip(self.post_rows, sizes, value):
                 values = _numbers(owner, name, row_values)
                 if values.shape != (size,):
-                    raise ValidationError(owner, name, f"dendrite of post rank {row} has {size} synapses",
+                    raise ValidationError(owner, name, f"the dendrite of post rank {int(self.post.ranks[row])} has "
+                                                       f"{size} synapses",
                                           got=f"{values.shape[0]} values", got_repr=False)
                 storage.set_row_values(array, row, values)
             return
@@ -442,6 +446,11 @@ class Projection:
             self._set_attribute(name, value)
 
     # ---------------------------------------------------------- inspection
+    @property
+    def storage_format(self) -> str:
+        """How the weights are stored: ``"dense"`` or ``"csr"``."""
+        return self._require_connected().kind
+
     @property
     def post_rows(self) -> np.ndarray:
         """Rows (post indices within ``post``) that have at least one synapse."""
@@ -976,6 +985,8 @@ def _numbers(owner: str, name: str, value: Any) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValidationError(owner, name, "expected numbers", got=value) from None
+    if not np.isfinite(array).all():
+        raise ValidationError(owner, name, "must be finite numbers", got=value)
     return array
 
 
