@@ -288,6 +288,11 @@ class ConvolutionKernel:
         return self._post_shape
 
     @property
+    def bank(self) -> bool:
+        """Whether ``weights`` is a bank of filters (``weights[f]`` fills ``post[..., f]``)."""
+        return self._bank
+
+    @property
     def n_filters(self) -> int:
         """Number of filters (1 unless ``bank``)."""
         return self._n_filters
