@@ -151,7 +151,7 @@ def _linear_parts(eq: EquationDef, semi: bool) -> tuple[ast.expr | None, ast.exp
         return linear_split(eq.rhs, eq.target)
     a_total: ast.expr | None = None
     b_total: ast.expr | None = None
-    for term in additive_terms(eq.rhs):
+    for term in additive_terms(eq.rhs, eq.target):
         try:
             a, b = linear_split(term, eq.target)
         except NonLinear:

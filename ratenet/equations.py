@@ -20,6 +20,7 @@ text ever reaches :func:`eval` or :func:`exec`.
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import keyword
 import math
@@ -56,7 +57,7 @@ _VALUE_FLAGS = ("init", "min", "max")
 _RESERVED = {"t", "dt", "pi", "e", "sum", "pre", "post", "True", "False", "None"}
 #: Deeper trees than this are refused: they are never written by hand and
 #: would otherwise exhaust Python's recursion limit inside the parser.
-MAX_DEPTH = 100
+MAX_DEPTH = 300
 MAX_LENGTH = 10_000
 
 #: name -> (numpy attribute or internal helper, allowed argument counts)
@@ -83,7 +84,7 @@ BUILTIN_FUNCTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "tanh": ("tanh", (1,)),
     "floor": ("floor", (1,)),
     "ceil": ("ceil", (1,)),
-    "round": ("rint", (1,)),
+    "round": ("_round", (1,)),
     "sign": ("sign", (1,)),
     "pos": ("_pos", (1,)),
     "positive": ("_pos", (1,)),
@@ -308,7 +309,7 @@ def _scan(text: str) -> _Scan:
             elif state.flags_colon is None:
                 state.flags_colon = i
                 return state
-        elif ch.isalpha() or ch == "_":
+        elif (ch.isalpha() or ch == "_") and ch.isascii():
             match = _IDENT.match(text, i)
             word = match.group()
             if state.depth == 0 and word == "if":
@@ -341,6 +342,10 @@ def _logical_lines(text: str, where: str) -> list[tuple[str, str]]:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
+        if not line.isascii():
+            column = next(i for i, ch in enumerate(line) if not ch.isascii())
+            raise EquationError(f"non-ASCII character {line[column]!r}: names and operators must be ASCII",
+                                text=line, column=column, owner=f"{where}, line {number}")
         if buffer:
             buffer += " " + line
         else:
@@ -405,6 +410,7 @@ def _parse_flags(flags: str | None, offset: int, source: Source) -> list[_Flag]:
         elif ch == "," and depth == 0:
             pieces.append((flags[start:i], offset + start))
             start = i + 1
+    seen: set[str] = set()
     for piece, column in pieces:
         stripped = piece.strip()
         column += len(piece) - len(piece.lstrip())
@@ -417,9 +423,13 @@ def _parse_flags(flags: str | None, offset: int, source: Source) -> list[_Flag]:
             name = name.strip()
             value_column = column + stripped.index("=") + 1
             value = _parse_expression(source.text, value_column, value_column + len(value_text), source)
-            result.append(_Flag(name, value, column))
+            flag = _Flag(name, value, column)
         else:
-            result.append(_Flag(stripped, None, column))
+            flag = _Flag(stripped, None, column)
+        if flag.name in seen:
+            raise source.error(f"the flag '{flag.name}' is given twice", column)
+        seen.add(flag.name)
+        result.append(flag)
     return result
 
 
@@ -437,19 +447,21 @@ def _parse_expression(line: str, start: int, end: int, source: Source) -> ast.ex
         return _parse_conditional(line, stripped_start, end, source)
     # ANNarchy writes powers as x^2; Python's '^' binds looser than '+', so
     # rewrite it to '**' before parsing and map the columns back afterwards.
-    carets = [start + i for i, ch in enumerate(piece) if ch == "^"]
+    # Caret k sits at carets[k] in the line and at carets[k] + k in the rewritten text.
+    shifted = [start + i + k for k, i in enumerate(i for i, ch in enumerate(piece) if ch == "^")]
     code = piece.replace("^", "**")
 
     def original(column: int) -> int:
-        return column - sum(1 for c in carets if c + carets.index(c) < column)
+        return column - bisect.bisect_left(shifted, column)
 
     try:
         # Parentheses let the piece keep its columns: pad with spaces up to it.
         tree = ast.parse("(" + " " * start + code + "\n)", mode="eval")
     except SyntaxError as exc:
         message = exc.msg
+        first = start + len(piece) - len(piece.lstrip())
         if "nested" in message:
-            message, column = "expression too deeply nested", start
+            message, column = "expression too deeply nested", first
         elif "never closed" in message:
             column = _unclosed_bracket(line, start, end)
             message = f"syntax error: {message}"
@@ -458,7 +470,7 @@ def _parse_expression(line: str, start: int, end: int, source: Source) -> ast.ex
             message = f"syntax error: {message}"
         raise source.error(message, max(min(column, len(line)), 0)) from None
     except (RecursionError, MemoryError):
-        raise source.error("expression too deeply nested", start) from None
+        raise source.error("expression too deeply nested", start + len(piece) - len(piece.lstrip())) from None
     body = tree.body
     for node in ast.walk(body):
         if hasattr(node, "col_offset"):
@@ -480,10 +492,14 @@ def _unclosed_bracket(line: str, start: int, end: int) -> int:
 
 
 def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.expr:
-    """Parse ``if cond: a else: b`` (``start`` points at ``if``)."""
+    """Parse ``if cond: a else: b`` (``start`` points at ``if``).
+
+    Conditionals nested in ``a`` (ANNarchy's or Python's form) are skipped by
+    counting their ``if``/``else`` pairs; one in ``b`` is parsed recursively.
+    """
     text = line[:end]
     i = start + 2
-    depth, pending = 0, 0
+    depth = nest = 0
     colon = else_at = else_colon = None
     while i < end:
         ch = text[i]
@@ -494,19 +510,17 @@ def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.e
         elif depth == 0 and ch == ":":
             if colon is None:
                 colon = i
-            elif else_at is not None and else_colon is None:
+            elif else_at is not None:
                 else_colon = i
                 break
-            elif pending:
-                pending -= 1
-        elif depth == 0 and (ch.isalpha() or ch == "_"):
+        elif depth == 0 and (ch.isalpha() or ch == "_") and ch.isascii():
             word = _IDENT.match(text, i).group()
             if colon is not None and word == "if":
-                pending += 1
+                nest += 1
             elif colon is not None and word == "else":
-                if pending:
-                    pending -= 1
-                elif else_at is None:
+                if nest:
+                    nest -= 1
+                else:
                     else_at = i
             i += len(word)
             continue
@@ -519,7 +533,7 @@ def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.e
     body = _parse_expression(line, colon + 1, else_at, source)
     orelse = _parse_expression(line, else_colon + 1, end, source)
     node = ast.IfExp(test=test, body=body, orelse=orelse)
-    node.lineno, node.col_offset = 1, start
+    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, start, 1, end
     return node
 
 
@@ -569,7 +583,7 @@ class _Resolver:
     def __call__(self, node: ast.expr) -> ast.expr:
         handler = getattr(self, "visit_" + type(node).__name__, None)
         if handler is None:
-            what = _NODE_NAMES.get(type(node), type(node).__name__)
+            what = _describe_node(node)
             raise self.source.error(f"{what} is not allowed in equations", node.col_offset)
         result = handler(node)
         return ast.copy_location(result, node)
@@ -579,10 +593,17 @@ class _Resolver:
 
     def visit_Constant(self, node: ast.Constant) -> ast.expr:
         value = node.value
-        if isinstance(value, bool) or (isinstance(value, (int, float)) and not isinstance(value, complex)):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise self.fail(node, "numbers must be finite")
+        if isinstance(value, bool):
             return ast.Constant(value=value)
+        if isinstance(value, (int, float)):
+            # Every number is a double, as in C: 2^-1 is 0.5, 1/0 is inf.
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise self.fail(node, "numbers must be finite")
+            return ast.Constant(value=number)
         if isinstance(value, str):
             raise self.fail(node, "strings are not allowed in equations")
         raise self.fail(node, f"the constant {value!r} is not allowed in equations")
@@ -595,8 +616,10 @@ class _Resolver:
             raise self.fail(node, f"names starting with '_' are reserved (got '{name}')")
         if name in self.scope.args or name in self.scope.locals:
             return ast.Name(id=name, ctx=ast.Load())
-        if name in ("t", "dt") and self.scope.kind not in ("value",):
+        if name in ("t", "dt") and self.scope.kind not in ("value", "function"):
             return ast.Name(id=name, ctx=ast.Load())
+        if name in ("t", "dt") and self.scope.kind == "function":
+            raise self.fail(node, f"'{name}' is not available in functions: pass it as an argument")
         if name == "w" and self.scope.kind == "synapse":
             return ast.Name(id="w", ctx=ast.Load())
         if name == "pi":
@@ -610,7 +633,7 @@ class _Resolver:
         raise self.unknown(node, name)
 
     def unknown(self, node: ast.AST, name: str) -> EquationError:
-        close = difflib.get_close_matches(name, self.scope.known(), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, [k for k in self.scope.known() if k != name], n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else None
         return self.fail(node, f"unknown name '{name}'", hint)
 
@@ -620,9 +643,19 @@ class _Resolver:
             hint = _BINOP_HINTS.get(op)
             symbol = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
                       ast.LShift: "<<", ast.RShift: ">>"}.get(op, op.__name__)
-            raise self.fail(node, f"the operator '{symbol}' is not allowed", hint)
+            raise self.source.error(f"the operator '{symbol}' is not allowed",
+                                    self._operator_column(node, symbol), hint)
         new_op = ast.Pow() if op is ast.BitXor else op()
         return ast.BinOp(left=self(node.left), op=new_op, right=self(node.right))
+
+    def _operator_column(self, node: ast.BinOp, symbol: str) -> int:
+        """Column of a binary operator: the first occurrence after the left operand."""
+        after = getattr(node.left, "end_col_offset", None)
+        if after is not None:
+            found = self.source.text.find(symbol, after)
+            if found >= 0:
+                return found
+        return node.col_offset
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
         if isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -644,8 +677,8 @@ class _Resolver:
         parts = []
         for op, left, right in zip(node.ops, operands, operands[1:]):
             if not isinstance(op, _COMPARE):
-                raise self.fail(node, f"the comparison '{type(op).__name__}' is not allowed",
-                                "use <, <=, >, >=, == or !=")
+                word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}.get(type(op), "?")
+                raise self.fail(node, f"the comparison '{word}' is not allowed", "use <, <=, >, >=, == or !=")
             parts.append(ast.Compare(left=left, ops=[type(op)()], comparators=[right]))
         result = parts[0]
         for part in parts[1:]:
@@ -667,8 +700,8 @@ class _Resolver:
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         if node.keywords:
-            raise self.fail(node.keywords[0].value if node.keywords[0].value else node,
-                            "keyword arguments are not allowed in equations", "pass arguments by position")
+            raise self.fail(node.keywords[0], "keyword arguments are not allowed in equations",
+                            "pass arguments by position")
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "starred arguments are not allowed in equations")
@@ -687,6 +720,8 @@ class _Resolver:
         if name == "sum":
             if self.scope.kind in ("function", "value"):
                 raise self.fail(node, "sum(target) is not available here")
+            if self.scope.kind == "synapse":
+                raise self.fail(node, "in a synapse, write post.sum(target) or pre.sum(target)")
             if nargs == 0:
                 return ast.Name(id="_sumall", ctx=ast.Load())
             return ast.Name(id=f"_sum_{self._target(node)}", ctx=ast.Load())
@@ -718,6 +753,9 @@ class _Resolver:
             raise self.fail(node, f"{name}() takes one variable name, got {nargs} arguments")
         if name.startswith("_"):
             raise self.fail(node, f"names starting with '_' are reserved (got '{name}')")
+        if name in self.scope.locals or name in self.scope.args or name in self.constants or \
+                name in ("t", "dt", "pi", "e", "w", "pre", "post"):
+            raise self.fail(node, f"'{name}' is not a function and cannot be called")
         raise self.unknown(func, name)
 
     def _target(self, node: ast.Call) -> str:
@@ -741,6 +779,8 @@ class _Resolver:
             raise self.fail(node, f"{op}() with one argument is a global operation and needs a variable name"
                                   + (" such as pre.r" if self.scope.kind == "synapse" else ""),
                             f"for an elementwise {op} use {op}(a, b)")
+        if isinstance(arg, ast.Name) and arg.id in ("pre", "post"):
+            raise self.fail(node, f"{op}({arg.id}) needs a variable, e.g. {op}({arg.id}.r)")
         if isinstance(arg, ast.Name) and arg.id not in self.scope.locals:
             raise self.unknown(arg, arg.id)
         raise self.fail(node, f"{op}() takes one variable name"
@@ -904,14 +944,25 @@ def linear_split(node: ast.expr, name: str) -> tuple[ast.expr | None, ast.expr |
     raise NonLinear(name)
 
 
-def additive_terms(node: ast.expr) -> list[ast.expr]:
-    """Split a sum into its terms (signs folded into the terms)."""
+def additive_terms(node: ast.expr, name: str | None = None) -> list[ast.expr]:
+    """Split a sum into its terms (signs folded into the terms).
+
+    With ``name``, products and quotients by factors free of ``name`` are
+    distributed too: ``(a - x) / tau`` gives ``a / tau`` and ``-x / tau``.
+    """
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return additive_terms(node.left) + additive_terms(node.right)
+        return additive_terms(node.left, name) + additive_terms(node.right, name)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
-        return additive_terms(node.left) + [neg(t) for t in additive_terms(node.right)]
+        return additive_terms(node.left, name) + [neg(t) for t in additive_terms(node.right, name)]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return [neg(t) for t in additive_terms(node.operand)]
+        return [neg(t) for t in additive_terms(node.operand, name)]
+    if name is not None and isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div) and not _contains(node.right, name):
+            return [div(t, node.right) for t in additive_terms(node.left, name)]
+        if isinstance(node.op, ast.Mult) and not _contains(node.left, name):
+            return [mul(node.left, t) for t in additive_terms(node.right, name)]
+        if isinstance(node.op, ast.Mult) and not _contains(node.right, name):
+            return [mul(t, node.right) for t in additive_terms(node.left, name)]
     return [node]
 
 
@@ -937,15 +988,29 @@ def _check_new_name(name: str, column: int, source: Source, kind: str) -> None:
     if name.startswith("_"):
         raise source.error(f"names starting with '_' are reserved (got '{name}')", column)
     if keyword.iskeyword(name) or name in _RESERVED:
-        raise source.error(f"'{name}' is reserved and cannot be used as a {kind} name", column)
+        raise source.error(f"'{name}' is reserved and cannot be used as {_article(kind)} name", column)
     if name in BUILTIN_FUNCTIONS or name in GLOBAL_OPERATIONS or name in DISTRIBUTIONS:
-        raise source.error(f"'{name}' is a built-in function and cannot be used as a {kind} name", column)
+        raise source.error(f"'{name}' is a built-in function and cannot be used as {_article(kind)} name", column)
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
 def _flag_error(flag: _Flag, allowed: Sequence[str], source: Source, what: str) -> EquationError:
     close = difflib.get_close_matches(flag.name, allowed, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'?" if close else "known flags: " + ", ".join(allowed)
     return source.error(f"unknown flag '{flag.name}' for {what}", flag.column, hint)
+
+
+def _describe_node(node: ast.AST) -> str:
+    """How to name a syntax node in a message."""
+    if isinstance(node, ast.Constant):
+        return "a string" if isinstance(node.value, (str, bytes)) else f"the constant {node.value!r}"
+    extra = {ast.Call: "a function call", ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'",
+             ast.IfExp: "a conditional", ast.UnaryOp: "this operator", ast.BinOp: "this operator",
+             ast.Name: "a name"}
+    return _NODE_NAMES.get(type(node)) or extra.get(type(node), type(node).__name__)
 
 
 def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float] | None = None) -> Any:
@@ -957,8 +1022,17 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
     constants = dict(constants or {})
 
     def value(node: ast.expr) -> Any:
-        if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return node.value
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            # doubles, as everywhere in the language (exact integers could grow without bound)
+            try:
+                number = float(node.value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise source.error("numbers must be finite", node.col_offset)
+            return number
         if isinstance(node, ast.Name):
             if node.id == "pi":
                 return math.pi
@@ -978,14 +1052,16 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
             try:
                 result = {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
                           "/": lambda: left / right, "**": lambda: left ** right}[_BINOPS[type(node.op)]]()
-            except (ZeroDivisionError, OverflowError) as exc:
-                raise source.error(f"cannot compute this value: {exc}", node.col_offset) from None
+            except ZeroDivisionError:
+                raise source.error("this value divides by zero", node.col_offset) from None
+            except OverflowError:
+                raise source.error("this value is too large", node.col_offset) from None
             if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
                 raise source.error("this value is not a finite real number", node.col_offset)
             return result
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DISTRIBUTIONS:
             if node.keywords:
-                raise source.error("keyword arguments are not allowed here", node.col_offset)
+                raise source.error("keyword arguments are not allowed here", node.keywords[0].col_offset)
             cls, low, high = DISTRIBUTIONS[node.func.id]
             if not low <= len(node.args) <= high:
                 raise source.error(f"{node.func.id}() takes {low} to {high} arguments", node.col_offset)
@@ -994,7 +1070,7 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
                 return cls(*args)
             except ValueError as exc:
                 raise source.error(str(exc), node.col_offset) from None
-        what = _NODE_NAMES.get(type(node), type(node).__name__)
+        what = _describe_node(node)
         raise source.error(f"{what} is not allowed in a value", getattr(node, "col_offset", 0),
                            "values must be numbers, True/False or distributions")
 
@@ -1070,8 +1146,14 @@ def parse_parameters(
                 dtype = flag.name
             else:
                 raise _flag_error(flag, allowed_locality + _TYPE_FLAGS, source, "a parameter")
-        if dtype == "bool" and not isinstance(value, (bool, int)):
-            raise source.error(f"the bool parameter '{name}' needs True, False, 0 or 1", eq + 1)
+        if dtype == "bool" and not (isinstance(value, bool) or value in (0.0, 1.0)):
+            value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
+            raise source.error(f"the bool parameter '{name}' needs True, False, 0 or 1", value_at)
+        if dtype == "bool":
+            value = bool(value)
+        if dtype == "int" and isinstance(value, float) and value != int(value):
+            value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
+            raise source.error(f"the int parameter '{name}' needs a whole number", value_at)
         if isinstance(value, bool) and dtype == "float":
             value = float(value)
         result.append(ParameterDef(name, value, locality, dtype, source))
@@ -1158,6 +1240,11 @@ def parse_equations(
                 raise source.error(f"an ODE is written with '=', not '{found[1]}'", found[0])
             target = spans[0][1]
             _check_new_name(target, spans[0][0] + 1, source, "variable")
+            lhs_text = replaced[: found[0]].strip()
+            if _IDENT.fullmatch(lhs_text) and lhs_text != target and spans[0][0] > found[0]:
+                raise source.error(f"d{target}/dt cannot be assigned to '{lhs_text}': derivatives appear only in "
+                                   f"the ODE of their variable", spans[0][0],
+                                   f"write it as 'd{target}/dt = ...'")
             kind = "ode"
         else:
             target = replaced[: found[0]].strip()
@@ -1169,11 +1256,12 @@ def parse_equations(
         if target in variables and kind == "ode":
             raise source.error(f"the variable '{target}' has two ODEs", spans[0][0])
         variables.setdefault(target, locality)
-        parsed.append((source, replaced, placeholders, found, flags, kind, target, locality))
+        parsed.append((source, replaced, placeholders, found, flags, kind, target, locality,
+                       spans[0][0] if spans else 0))
 
     inner = Scope(scope.kind, {**scope.locals, **variables}, scope.functions, scope.constants, scope.args)
     equations: list[EquationDef] = []
-    for source, replaced, placeholders, found, flags, kind, target, locality in parsed:
+    for source, replaced, placeholders, found, flags, kind, target, locality, deriv_at in parsed:
         line_for_parse = replaced + source.text[len(replaced):]
         eq_at, op = found
         rhs_start = eq_at + len(op)
@@ -1187,15 +1275,17 @@ def parse_equations(
                 a, b = linear_split(sub(lhs, rhs), symbol)
             except NonLinear:
                 raise source.error(f"d{target}/dt must appear linearly (e.g. tau * d{target}/dt + {target} = I)",
-                                   0) from None
+                                   deriv_at) from None
             if _is_zero(a):
-                raise source.error(f"d{target}/dt cancels out of this equation", 0)
+                raise source.error(f"d{target}/dt cancels out of this equation", deriv_at)
             rhs = div(neg(b), a) if b is not None else ast.Constant(value=0.0)
             if rhs is None:
                 rhs = ast.Constant(value=0.0)
         options: dict[str, Any] = {"method": "explicit", "init": None, "min": None, "max": None,
                                    "dtype": "float"}
+        columns: dict[str, int] = {}
         for flag in flags:
+            columns["method" if flag.name in METHODS else flag.name] = flag.column
             if flag.value is None and flag.name in METHODS:
                 options["method"] = flag.name
             elif flag.value is None and flag.name in allowed_locality:
@@ -1210,13 +1300,19 @@ def parse_equations(
                 raise source.error(f"the flag '{flag.name}' takes no value", flag.column)
             elif flag.name == "method" and isinstance(flag.value, ast.Name) and flag.value.id in METHODS:
                 options["method"] = flag.value.id
+            elif flag.name == "method":
+                shown = flag.value.id if isinstance(flag.value, ast.Name) else ast.unparse(flag.value)
+                close = difflib.get_close_matches(shown, METHODS, n=1)
+                raise source.error(f"unknown method '{shown}'", flag.value.col_offset,
+                                   f"did you mean '{close[0]}'?" if close else "methods: " + ", ".join(METHODS))
             else:
                 raise _flag_error(flag, list(METHODS) + list(allowed_locality) + list(_TYPE_FLAGS)
                                   + ["init=", "min=", "max="], source, "an equation")
         if kind == "ode" and options["dtype"] != "float":
-            raise source.error(f"an ODE variable cannot have the '{options['dtype']}' flag", 0)
+            raise source.error(f"an ODE variable cannot have the '{options['dtype']}' flag",
+                               columns.get(options["dtype"], 0))
         if kind == "assign" and options["method"] != "explicit":
-            raise source.error(f"the method '{options['method']}' only applies to ODEs", 0)
+            raise source.error(f"the method '{options['method']}' only applies to ODEs", columns.get("method", 0))
         equations.append(EquationDef(target, kind, rhs, op if kind == "assign" else "=", options["method"],
                                      options["init"], options["min"], options["max"], locality,
                                      options["dtype"], source))
@@ -1369,7 +1465,14 @@ def _heaviside(x: Any) -> Any:
     return np.where(np.asarray(x) > 0, 1.0, 0.0)
 
 
-_HELPERS = {"_pos": _pos, "_neg": _neg, "_heaviside": _heaviside}
+def _round(x: Any) -> Any:
+    """Round half away from zero, as C's ``round``."""
+    import numpy as np
+
+    return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+_HELPERS = {"_pos": _pos, "_neg": _neg, "_heaviside": _heaviside, "_round": _round}
 
 
 def expm1_ratio(a: Any, dt: float) -> Any:
@@ -1400,6 +1503,7 @@ def build_function(
     *,
     args: Sequence[str] = (),
     globals_: Iterable[str] = (),
+    dtype: Any = None,
 ) -> Callable[..., Any]:
     """Compile generated statements into a function whose globals are ``namespace``.
 
@@ -1407,16 +1511,44 @@ def build_function(
     compiled as a function body, and the function object is created from the
     resulting code object directly (no ``exec``).  ``globals_`` lists the
     namespace entries the body rebinds.
+
+    Numbers become NumPy scalars of ``dtype`` (float64 by default), bound in
+    the namespace: arithmetic then follows C doubles (``1/0`` is ``inf``, not
+    an exception) and a float32 network stays in float32.
     """
+    import copy
+
+    import numpy as np
+
+    scalar = np.dtype(dtype or np.float64).type
+    literals: dict[float, str] = {}
+
+    class _Literals(ast.NodeTransformer):
+        def visit_Constant(self, node: ast.Constant) -> ast.AST:
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return node
+            symbol = literals.get(value)
+            if symbol is None:
+                # Named by the value itself, so functions sharing a namespace agree on it.
+                text = float(value).hex().replace("-", "m").replace("+", "p").replace(".", "_")
+                symbol = literals[value] = f"_lit_{text}"
+                namespace[symbol] = scalar(value)
+            return ast.Name(id=symbol, ctx=ast.Load())
+
+    body = [_Literals().visit(copy.deepcopy(stmt)) for stmt in (body or [ast.Pass()])]
     declared = sorted(set(globals_))
-    stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + list(body or [ast.Pass()])
+    stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
                               kw_defaults=[], kwarg=None, defaults=[])
     extra = {"type_params": []} if sys.version_info >= (3, 12) else {}
     fdef = ast.FunctionDef(name="_generated", args=arguments, body=stmts, decorator_list=[], returns=None,
                            **extra)
     module = ast.Module(body=[fdef], type_ignores=[])
-    ast.fix_missing_locations(module)
+    # Positions came from user text and no longer mean anything here.
+    for node in ast.walk(module):
+        if "lineno" in node._attributes:
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, 0, 1, 0
     namespace.setdefault("__builtins__", {})
     code = compile(module, f"<ratenet {name}>", "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))

@@ -27,6 +27,7 @@ from .equations import (
     symbols,
     _parse_expression,
 )
+from ._codegen import check_methods
 from .exceptions import EquationError, ValidationError
 
 __all__ = [
@@ -210,6 +211,7 @@ class _Model:
             scope = Scope(self._kind, {**params, **(extra_locals or {})}, self.functions, set(_CONSTANTS))
             self.equations: list[EquationDef] = parse_equations(equations, scope, where="equations")
             self._check(params)
+            check_methods(self.equations)
         except EquationError as exc:
             raise exc.with_owner(label) from None
         self.constants = {name: _CONSTANTS[name] for name in self._used_names() if name in _CONSTANTS}
@@ -270,11 +272,12 @@ class _Model:
 
     def _symbol_level(self, name: str, rank: Mapping[str, int]) -> int | None:
         kind = classify(name)
+        # Random draws are made at the level of the equation that contains them.
         if self._kind == "neuron":
-            if kind[0] in ("sum", "sumall", "random"):
+            if kind[0] in ("sum", "sumall"):
                 return 2
         else:
-            if kind[0] in ("pre", "sumpre", "random"):
+            if kind[0] in ("pre", "sumpre"):
                 return 2
             if kind[0] in ("post", "sumpost"):
                 return 1

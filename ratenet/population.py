@@ -527,7 +527,8 @@ class Population(_Attributes):
             prelude.append(ast.Assign(targets=[ast.Name(id="_sumall", ctx=ast.Store())], value=total))
         after = global_operation_code((f"_g_{op}_{var}", op, var) for _, op, var in self._globals)
         rebinds = set(code.rebinds) | {f"_g_{op}_{var}" for _, op, var in self._globals}
-        return build_function(prelude + code.statements + after, ns, f"update {self.name}", globals_=rebinds)
+        return build_function(prelude + code.statements + after, ns, f"update {self.name}", globals_=rebinds,
+                              dtype=self.dtype)
 
     def _stop_function(self):
         if self._stop is None:
@@ -537,7 +538,7 @@ class Population(_Attributes):
         ns["_np_any"] = np.any
         ns["_np_all"] = np.all
         body = [ast.Return(value=ast.Call(func=ast.Name(id=f"_np_{mode}", ctx=ast.Load()), args=[tree], keywords=[]))]
-        return build_function(body, ns, f"stop condition of {self.name}")
+        return build_function(body, ns, f"stop condition of {self.name}", dtype=self.dtype)
 
     def __repr__(self) -> str:
         return f"Population(name={self.name!r}, geometry={self.geometry}, neuron={self.neuron_type.name!r})"

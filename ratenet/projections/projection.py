@@ -841,7 +841,8 @@ class Projection:
         synapse = self.synapse_type
         context = SynapseContext(self, symbols(synapse.psp), pre_reader=self._synaptic_pre_reader())
         ns = context.namespaces["local"]
-        evaluate = build_function([ast.Return(value=synapse.psp)], ns, f"psp of {self.name}")
+        evaluate = build_function([ast.Return(value=synapse.psp)], ns, f"psp of {self.name}",
+                                  dtype=self.network.dtype)
         refresh = context.refresher("local")
         op = synapse.operation
         sizes = storage.row_sizes()
@@ -898,7 +899,8 @@ class Projection:
             if not group:
                 continue
             code = update_code(group, lambda name: False)
-            fn = build_function(code.statements, context.namespaces[level], f"learning of {self.name} ({level})")
+            fn = build_function(code.statements, context.namespaces[level], f"learning of {self.name} ({level})",
+                                dtype=self.network.dtype)
             refresh = context.refresher(level)
             if refresh is not None:
                 stages.append(refresh)
