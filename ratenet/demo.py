@@ -24,7 +24,18 @@ __all__ = ["default_image", "build_network", "plot_stages", "main"]
 
 
 def default_image() -> str:
-    """Path of ``grace_hopper.jpg``, which ships with matplotlib."""
+    """Path of ``grace_hopper.jpg``, which ships with matplotlib.
+
+    Found without importing matplotlib (which takes longer than the whole
+    simulation): its data directory sits inside the package.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = os.path.join(folder, "mpl-data", "sample_data", "grace_hopper.jpg")
+        if os.path.exists(candidate):
+            return candidate
     import matplotlib
 
     return os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")

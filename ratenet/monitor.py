@@ -196,7 +196,8 @@ class Monitor:
         self._recording = True
         self._start_step = self.network.get_current_step()
         self._sessions.append([self.network.t, math.nan])
-        self.network._changed(structure=True)
+        if variables is not None:
+            self.network._changed(structure=True)  # the recording function reads other arrays
 
     def pause(self) -> None:
         """Stop recording until :meth:`resume`."""

@@ -167,7 +167,12 @@ class Network:
         self._step = 0
         self._plan: list[_Step] | None = None
         self._histories: dict[tuple[int, str], _History] = {}
+        self._blocks: dict[tuple[int, ...], Any] = {}
+        self._block_list: list[Any] = []
+        self._contributions: list[Any] = []
         self._compiled = False
+        #: Reuse results whose inputs did not change (see ratenet._plan); False recomputes everything.
+        self.skip_unchanged = True
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
         self.setup(dt=dt, seed=seed, dtype=dtype)
@@ -387,28 +392,22 @@ class Network:
             if not proj._is_connected():
                 raise ValidationError(proj._owner(), "connect", "is not connected: call a connector such as "
                                                                 "connect_all_to_all() before simulating")
+        from ._plan import form_blocks, transmission_steps
+
+        for proj in self.projections:  # every target a projection feeds has its sum array
+            proj.post.population._sum_array(proj.target)
+        blocks, blocks_of = form_blocks(self, self._blocks)
+        self._blocks = {tuple(id(p) for p in b.members): b for b in blocks}
+        self._block_list = blocks
         self._build_histories()
-        plan: list[_Step] = []
-        # phase 1-2: transmission; the first projection into a whole target writes, the others add
-        written: set[tuple[int, str]] = set()
-        zeroed: set[tuple[int, str]] = set()
-        for proj in self.projections:
-            post = proj.post.population
-            key = (id(post), proj.target)
-            out = post._sum_array(proj.target).reshape(-1)
-            covers = proj.post is post
-            if key not in written and not covers and key not in zeroed:
-                zeroed.add(key)
-                plan.append(_Step((lambda a: lambda: a.fill(0.0))(out), f"{post.name}: sum({proj.target}) = 0"))
-            accumulate = key in written or key in zeroed
-            written.add(key)
-            fn = proj._transmission(out, accumulate)
-            plan.append(_Step(fn, f"{proj.name}: {post.name}.sum({proj.target}) {fn.__doc__}"))
-        # phase 3: populations
-        for pop in self.populations:
-            fn = pop._update_function()
+        # phase 1-2: transmission, one entry per (block, target)
+        plan, self._contributions = transmission_steps(self, blocks_of)
+        # phase 3: populations, block by block
+        for block in blocks:
+            fn = block.step()
             if fn is not None:
-                plan.append(_Step(fn, f"{pop.name}: {_summary(pop, fn)}"))
+                plan.append(_Step(fn, f"{block.name}: {_summary(block.members[0], fn)}"
+                                  + (" (skipped when its inputs did not change)" if block.pure else "")))
         for (pop_id, var), history in self._histories.items():
             plan.append(_Step((lambda h: lambda: h.push(self._step))(history),
                               f"{history.name}: keep {var} for delayed projections ({history.depth} steps)"))
@@ -485,8 +484,19 @@ class Network:
         """Simulate one step."""
         self._run(1)
 
+    def _invalidate(self) -> None:
+        """Values may have been changed from Python: the next step recomputes everything once."""
+        n = self._step
+        for block in self._block_list:
+            block.valid = False
+            for pop in block.members:
+                pop._changed_at = max(pop._changed_at, n)
+        for contribution in self._contributions:
+            contribution.valid = False
+
     def _run(self, steps: int, stop: Callable[[], bool] | None = None, progress: bool = False) -> int:
         plan = [s.function for s in self._build()]
+        self._invalidate()
         dt = self._dt
         t = self._t
         bar = _ProgressBar(steps) if progress else None

@@ -302,7 +302,8 @@ class Population(_Attributes):
                 raise ValidationError(self._owner(), name, "is one value for the whole population: expected a "
                                                            "single number", got=value)
             ns[name] = np.dtype(dtype).type(self._checked_number(name, value))
-            self.network._changed()
+            # a stacked block holds its own copy of shared values: rebuild it
+            self.network._changed(structure=self.__dict__.get("_stacked", False))
             return
         flat = ns[name].reshape(-1)
         count = self.size if isinstance(ranks, slice) or ranks is None else len(ranks)
@@ -491,44 +492,25 @@ class Population(_Attributes):
             raise exc.with_owner(self._owner()) from None
 
     def _namespace(self) -> dict[str, Any]:
-        """Bind everything the generated code may read."""
-        net = self.network
-        ns = self._ns
-        ns.update(numpy_namespace())
-        ns["t"] = net._t
-        ns["dt"] = net.dt
-        for name, constant in self.neuron_type.constants.items():
-            if name not in self._locality:
-                ns[name] = constant._array
-        ns.update(user_function_namespace(self.neuron_type.functions.values()))
-        for kind in ("float", "int", "bool"):
-            ns[f"_cast_{kind}"] = _cast(self._dtype_of(kind))
-        for op, fn in _GLOBAL_OPS.items():
-            ns[f"_gop_{op}"] = fn
-        rng = net.rng
-        for dist in eqmod.DISTRIBUTIONS:
-            for locality, shape in (("local", self.geometry), ("population", ())):
-                ns[f"_rnd_{locality}_{dist}"] = (lambda name, shape: lambda *args: draw_in_equation(
-                    name, rng, shape, args))(dist, shape)
-        return ns
+        """Bind everything the generated code may read (into this population's namespace)."""
+        return model_namespace(self.neuron_type, self._ns, self.geometry, self.network, self._locality)
 
     def _update_function(self):
         """The generated update for one step, or None for an input population."""
-        equations = self.neuron_type.equations
-        if not equations:
+        if not self.neuron_type.equations:
             return None
-        ns = self._namespace()
-        code = update_code(equations, lambda name: self._locality.get(name, "local") != "local")
-        prelude: list[ast.stmt] = []
-        if self.neuron_type.uses_sum_all:
-            total: ast.expr = ast.Constant(value=0.0)
-            for target in self.targets:
-                total = ast.BinOp(left=total, op=ast.Add(), right=ast.Name(id=f"_sum_{target}", ctx=ast.Load()))
-            prelude.append(ast.Assign(targets=[ast.Name(id="_sumall", ctx=ast.Store())], value=total))
-        after = global_operation_code((f"_g_{op}_{var}", op, var) for _, op, var in self._globals)
-        rebinds = set(code.rebinds) | {f"_g_{op}_{var}" for _, op, var in self._globals}
-        return build_function(prelude + code.statements + after, ns, f"update {self.name}", globals_=rebinds,
-                              dtype=self.dtype)
+        return update_function(self.neuron_type, self._namespace(), self._locality, self.targets, self._globals,
+                               f"update {self.name}", self.dtype)
+
+    def _stackable(self) -> bool:
+        """Whether this population can share stacked arrays with others of the same model.
+
+        Stacking concatenates neurons, so it needs equations that act neuron
+        by neuron: no population-level variables and no global operations.
+        """
+        neuron = self.neuron_type
+        return (type(self) is Population and bool(neuron.equations) and not self._globals
+                and all(eq.locality == "local" for eq in neuron.equations))
 
     def _stop_function(self):
         if self._stop is None:
@@ -545,6 +527,75 @@ class Population(_Attributes):
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self.attributes) | set(self.neuron_type.functions))
+
+
+def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], net: "Network",
+                    locality: Mapping[str, str]) -> dict[str, Any]:
+    """Add to ``ns`` what a neuron model's generated code reads besides its arrays."""
+    ns.update(numpy_namespace())
+    ns["t"] = net._t
+    ns["dt"] = net.dt
+    for name, constant in neuron.constants.items():
+        if name not in locality:
+            ns[name] = constant._array
+    ns.update(user_function_namespace(neuron.functions.values()))
+    for kind in ("float", "int", "bool"):
+        ns[f"_cast_{kind}"] = _cast(_DTYPES.get(kind, net.dtype))
+    for op, fn in _GLOBAL_OPS.items():
+        ns[f"_gop_{op}"] = fn
+    rng = net.rng
+    for dist in eqmod.DISTRIBUTIONS:
+        for level, size in (("local", shape), ("population", ())):
+            ns[f"_rnd_{level}_{dist}"] = (lambda name, size: lambda *args: draw_in_equation(
+                name, rng, size, args))(dist, size)
+    return ns
+
+
+def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, str], targets: Sequence[str],
+                    globals_: Sequence[tuple[str, str, str]], name: str, dtype: Any):
+    """Compile a neuron model's equations into one update function over ``ns``."""
+    code = update_code(neuron.equations, lambda var: locality.get(var, "local") != "local")
+    prelude: list[ast.stmt] = []
+    if neuron.uses_sum_all:
+        total: ast.expr = ast.Constant(value=0.0)
+        for target in targets:
+            total = ast.BinOp(left=total, op=ast.Add(), right=ast.Name(id=f"_sum_{target}", ctx=ast.Load()))
+        prelude.append(ast.Assign(targets=[ast.Name(id="_sumall", ctx=ast.Store())], value=total))
+    after = global_operation_code((f"_g_{op}_{var}", op, var) for _, op, var in globals_)
+    rebinds = set(code.rebinds) | {f"_g_{op}_{var}" for _, op, var in globals_}
+    return build_function(prelude + code.statements + after, ns, name, globals_=rebinds, dtype=dtype)
+
+
+def is_pure(neuron: Neuron) -> bool:
+    """Whether an update only recomputes values from inputs: same sums and parameters, same result.
+
+    True for assignments (``=`` only) that read parameters, sums, constants,
+    functions and variables assigned earlier in the same update; false as soon
+    as there is an ODE, time, randomness, a global operation or a variable read
+    before it is assigned (state carried from the previous step).
+
+    Examples
+    --------
+    >>> is_pure(Neuron(equations="r = sum(exc) : min=0.0")), is_pure(Neuron(equations="r = r + sum(exc)"))
+    (True, False)
+    """
+    if not neuron.equations:
+        return False
+    parameters = set(neuron.parameter_names)
+    assigned: set[str] = set()
+    for eq in neuron.equations:
+        if eq.kind != "assign" or eq.op != "=":
+            return False
+        names = symbols(eq.rhs) | {b for b in (eq.min, eq.max) if isinstance(b, str)}
+        for symbol in names:
+            kind = classify(symbol)
+            if kind[0] in ("sum", "sumall", "function", "user") or symbol == "dt":
+                continue
+            if kind[0] == "name" and (symbol in parameters or symbol in neuron.constants or symbol in assigned):
+                continue
+            return False
+        assigned.add(eq.target)
+    return True
 
 
 def _index(pop: Population, geometry: tuple[int, ...], ranks: np.ndarray, index: Any):
@@ -861,7 +912,7 @@ class TimedArray(Population):
         rates, r = self._rates, self._ns["r"]
         count = len(rates)
 
-        def replay() -> None:
+        def replay() -> bool:
             step = net._step
             if period:
                 step %= period
@@ -869,6 +920,8 @@ class TimedArray(Population):
                 index = step // every
                 if index < count:
                     r[...] = rates[index]
+                    return True
+            return False
 
         replay.__doc__ = f"r = rates[step // {every}]" + (f" (period {period} steps)" if period else "")
         return replay

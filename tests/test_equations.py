@@ -1290,7 +1290,8 @@ def test_time_and_dt_in_equations():
 def test_update_function_has_empty_builtins():
     net = Network()
     net.create(2, Neuron(parameters="tau = 10.0", equations="tau*dr/dt + r = 1 : rk4\nq = exp(r)"))
-    plan = net._build()
-    assert plan
-    for step in plan:
-        assert step.function.__globals__["__builtins__"] == {}
+    net._build()
+    updates = [block.update for block in net._block_list if block.update is not None]
+    assert updates
+    for update in updates:
+        assert update.__globals__["__builtins__"] == {}

@@ -87,8 +87,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.fft
-import scipy.ndimage
 from numpy.typing import ArrayLike, DTypeLike
 
 from ratenet.exceptions import ValidationError
@@ -105,6 +103,31 @@ OPERATIONS: dict[str, np.ufunc] = {
 }
 
 #: Every way ``compute`` can be carried out (see the module docstring).
+def _scipy(name: str) -> Any:
+    """``scipy.fft`` or ``scipy.ndimage``, imported on first use (they take a while to load)."""
+    import importlib
+
+    return importlib.import_module(f"scipy.{name}")
+
+
+def _fast_length(n: int) -> int:
+    """The smallest 5-smooth integer >= n: a length FFTs handle quickly."""
+    best = 1
+    while best < n:
+        best *= 2
+    f5 = 1
+    while f5 < best:
+        f3 = f5
+        while f3 < best:
+            f2 = f3
+            while f2 < n:
+                f2 *= 2
+            best = min(best, f2)
+            f3 *= 3
+        f5 *= 5
+    return best
+
+
 STRATEGIES: tuple[str, ...] = ("matmul", "ndimage", "separable", "im2col", "fft", "direct")
 
 # Rough costs in nanoseconds, measured with benchmarks/bench_convolution_kernel.py
@@ -117,6 +140,7 @@ _NS_GATHER = 0.35  # im2col, copying one window element
 _NS_MAC = 0.13  # im2col, one multiply-add inside BLAS (at least 2 per element)
 _NS_FFT = 0.56  # one real FFT, per element and log2(element count)
 _NS_CALL = 3_000.0  # fixed cost of a Python-level call into NumPy/SciPy
+_SCIPY_MARGIN = 1.25  # how much faster a SciPy strategy must be than a NumPy one to be chosen
 _NS_COPY_CALL = 500.0  # fixed cost of one np.copyto between prepared views
 
 # im2col fills about this many window elements per block: large enough for
@@ -702,6 +726,11 @@ class ConvolutionKernel:
             + 4.0 * fft_size * n_filters
             + (2 + 3 * n_filters) * _NS_CALL
         )
+        # Loading scipy.ndimage or scipy.fft takes ~0.3 s the first time: a SciPy
+        # strategy is chosen only when it is clearly faster than a NumPy one.
+        for name in ("ndimage", "separable", "fft"):
+            if name in costs:
+                costs[name] *= _SCIPY_MARGIN
         return costs
 
     def _separable_factors(self) -> list[tuple[int, np.ndarray]] | None:
@@ -730,8 +759,9 @@ class ConvolutionKernel:
 
     def _fft_shape(self) -> tuple[int, ...]:
         padded = [p + k - 1 for p, k in zip(self._pre_shape, self._fshape)]
-        shape = [scipy.fft.next_fast_len(m) for m in padded[:-1]]
-        return tuple(shape) + (scipy.fft.next_fast_len(padded[-1], real=True),)
+        # 5-smooth lengths: scipy's FFT is fast for them (and this needs no import of scipy.fft)
+        shape = [_fast_length(m) for m in padded[:-1]]
+        return tuple(shape) + (_fast_length(padded[-1] + padded[-1] % 2),)
 
     # ------------------------------------------------------------------ padding
 
@@ -830,7 +860,7 @@ class ConvolutionKernel:
         shape = self._pre_shape
 
         def run(pre: np.ndarray, out: np.ndarray) -> None:
-            scipy.ndimage.correlate(pre, kernel, output=out.reshape(shape), origin=origin, **mode)
+            _scipy("ndimage").correlate(pre, kernel, output=out.reshape(shape), origin=origin, **mode)
 
         return run
 
@@ -850,6 +880,7 @@ class ConvolutionKernel:
             origin = self._centre[axis] - len(taps) // 2
             passes.append((axis, taps, origin, mode))
         scratch = np.empty(shape, dtype=self._dtype) if len(passes) > 1 else None
+        correlate1d = _scipy("ndimage").correlate1d
 
         def run(pre: np.ndarray, out: np.ndarray) -> None:
             target = out.reshape(shape)
@@ -857,7 +888,7 @@ class ConvolutionKernel:
             for i, (axis, taps, origin, mode) in enumerate(passes):
                 # The last pass writes into out; the one before it into scratch.
                 dest = target if i == len(passes) - 1 else scratch
-                scipy.ndimage.correlate1d(source, taps, axis=axis, output=dest, origin=origin, **mode)
+                correlate1d(source, taps, axis=axis, output=dest, origin=origin, **mode)
                 source = dest
 
         return run
@@ -932,7 +963,7 @@ class ConvolutionKernel:
         axes = tuple(range(len(shape)))
         flipped = self._filters64[(slice(None),) + (slice(None, None, -1),) * len(shape)]
         complex_type = np.complex64 if self._dtype == np.float32 else np.complex128
-        spectra = scipy.fft.rfftn(flipped, s=shape, axes=tuple(a + 1 for a in axes))
+        spectra = _scipy("fft").rfftn(flipped, s=shape, axes=tuple(a + 1 for a in axes))
         spectra = spectra.astype(complex_type)
         product = np.empty(spectra.shape[1:], dtype=complex_type)
         # The valid correlation at centre q sits at index q + K - 1 of the
@@ -954,10 +985,10 @@ class ConvolutionKernel:
 
         def run(pre: np.ndarray, out: np.ndarray) -> None:
             refresh(pre)
-            spectrum = scipy.fft.rfftn(self._padded, s=shape, axes=axes)
+            spectrum = _scipy("fft").rfftn(self._padded, s=shape, axes=axes)
             for f in range(n_filters):
                 np.multiply(spectrum, spectra[f], out=product)
-                read(scipy.fft.irfftn(product, s=shape, axes=axes, overwrite_x=True), out, f)
+                read(_scipy("fft").irfftn(product, s=shape, axes=axes, overwrite_x=True), out, f)
 
         return run
 

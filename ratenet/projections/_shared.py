@@ -89,7 +89,7 @@ class KernelProjection(Projection):
         return [(self.pre, name, steps) for name in sorted(names)]
 
     def _snapshot(self) -> None:
-        self._initial_state = {}
+        self._initial_state = None
 
     def reset(self, attributes: Any = None) -> None:
         self.network._changed()
@@ -98,21 +98,21 @@ class KernelProjection(Projection):
         """The array the kernel reads: pre.r, or the psp of pre's variables."""
         raise NotImplementedError
 
-    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
+    def _compute(self) -> Callable[[np.ndarray], None]:
         kernel = self._require_kernel()
-        target = out.reshape(self.post.geometry)
         values = self._pre_values()
-        if not accumulate:
-            def step() -> None:
-                kernel.compute(values(), target)
-        else:
-            buffer = np.zeros(self.post.geometry, dtype=out.dtype)
+        shape = self.post.geometry
 
-            def step() -> None:
-                kernel.compute(values(), buffer)
-                np.add(target, buffer, out=target)
-        step.__doc__ = f"{'+' if accumulate else ''}= {self._describe()}"
-        return step
+        def compute(target: np.ndarray) -> None:
+            kernel.compute(values(), target.reshape(shape))
+
+        return compute
+
+    def _volatile(self) -> bool:
+        return False
+
+    def _fusable(self) -> bool:
+        return False
 
     def _describe(self) -> str:
         return type(self).__name__

@@ -77,8 +77,14 @@ class Copy(Projection):
 
     copy = connect_copy
 
+    def _volatile(self) -> bool:
+        return self._original is not None and self._original._volatile()
+
+    def _fusable(self) -> bool:
+        return False
+
     def _snapshot(self) -> None:
-        self._initial_state = {}
+        self._initial_state = None
 
     def reset(self, attributes: Any = None) -> None:
         """Nothing to restore: the weights belong to the original."""
@@ -127,7 +133,7 @@ class Transpose(Projection):
     transpose = connect
 
     def _snapshot(self) -> None:
-        self._initial_state = {}
+        self._initial_state = None
 
     def reset(self, attributes: Any = None) -> None:
         """Nothing to restore: the weights belong to the original."""
@@ -146,14 +152,11 @@ class Transpose(Projection):
         raise ValidationError(self._owner(), "dendrite", "is not available on a transposed projection: use the "
                                                          "original projection's dendrites")
 
-    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
+    def _compute(self) -> Callable[[np.ndarray], None]:
         # self.pre is the original's post, self.post the original's pre.
         storage = self._require_connected()
-        original = self._original
-        w = original._attrs["w"]
+        w = self._original._attrs["w"]
         rates = self._pre_rates()
-        post_all = self.post.population is self.post
-        buffer = np.zeros(self.post.size, dtype=w.dtype)
         if storage.kind == "dense":
             wt = w.T
 
@@ -166,20 +169,16 @@ class Transpose(Projection):
                 target[...] = 0.0
                 _transposed_matvec(indptr, indices, w, rates(), target)
 
-        rows_out = None if post_all else self.post.ranks
-        if post_all and not accumulate:
-            def step() -> None:
-                compute(out)
-        elif post_all:
-            def step() -> None:
-                compute(buffer)
-                np.add(out, buffer, out=out)
-        else:
-            def step() -> None:
-                compute(buffer)
-                out[rows_out] += buffer
-        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= transposed weights of {original.name}"
-        return step
+        return compute
+
+    def _describe(self) -> str:
+        return f"transposed weights of {self._original.name}"
+
+    def _volatile(self) -> bool:
+        return self._original._volatile()
+
+    def _fusable(self) -> bool:
+        return False
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
         return []

@@ -362,6 +362,7 @@ class Projection:
 
     def _set_attribute(self, name: str, value: Any) -> None:
         storage = self._require_connected()
+        self._take_snapshot()
         array = self._attrs[name]
         locality = self._locality[name]
         owner = self._owner()
@@ -619,6 +620,7 @@ class Projection:
 
     def _create_synapses(self, row: int, ranks: Any, weights: Any, delays: Any) -> None:
         storage = self._require_connected()
+        self._take_snapshot()
         owner = self._owner()
         if self._shares_weights():
             raise ValidationError(owner, "create_synapse", "cannot change the synapses of a projection that "
@@ -647,15 +649,14 @@ class Projection:
             new_delays = d
         cols_arr = np.asarray(cols)
         if storage.kind == "dense":
-            if storage.mask is None:
-                storage.mask = np.ones(storage.shape, dtype=bool)
-            storage.mask[row, cols_arr] = True
+            # a new storage object: the compile-time snapshot keeps the old one
+            mask = np.ones(storage.shape, dtype=bool) if storage.mask is None else storage.mask.copy()
+            mask[row, cols_arr] = True
+            self._storage = Dense(storage.n_post, storage.n_pre, mask)
             for name in local:
                 self._attrs[name][row, cols_arr] = values[name]
             if new_delays is not None:
                 self._delays[row, cols_arr] = new_delays
-            if storage.mask.all():
-                storage.mask = None
         else:
             start, stop = storage.indptr[row], storage.indptr[row + 1]
             existing = storage.indices[start:stop]
@@ -674,6 +675,7 @@ class Projection:
 
     def _prune_synapses(self, row: int, ranks: Any) -> None:
         storage = self._require_connected()
+        self._take_snapshot()
         owner = self._owner()
         if self._shares_weights():
             raise ValidationError(owner, "prune_synapse", "cannot change the synapses of a projection that "
@@ -686,9 +688,9 @@ class Projection:
         cols_arr = np.asarray(cols)
         local = [name for name, loc in self._locality.items() if loc == "local"]
         if storage.kind == "dense":
-            if storage.mask is None:
-                storage.mask = np.ones(storage.shape, dtype=bool)
-            storage.mask[row, cols_arr] = False
+            mask = np.ones(storage.shape, dtype=bool) if storage.mask is None else storage.mask.copy()
+            mask[row, cols_arr] = False
+            self._storage = Dense(storage.n_post, storage.n_pre, mask)
             self._attrs["w"][row, cols_arr] = 0
         else:
             start, stop = storage.indptr[row], storage.indptr[row + 1]
@@ -724,14 +726,36 @@ class Projection:
 
     # ------------------------------------------------------------ simulation
     def _snapshot(self) -> None:
-        self._initial_state = {k: v.copy() for k, v in self._attrs.items()}
+        """Remember the compile-time values that ``reset`` returns to.
+
+        Only learning changes weights during a run; for other projections the
+        copy is taken just before the first change made from Python, so a
+        large static weight matrix is never held twice.
+        """
+        self._initial_state = None
+        self._snapshot_due = True
+        if self.synapse_type.equations:
+            self._take_snapshot()
+
+    def _take_snapshot(self) -> None:
+        if self.__dict__.get("_snapshot_due"):
+            self._initial_state = {"attrs": {k: v.copy() for k, v in self._attrs.items()},
+                                   "storage": self._storage, "delays": np.copy(self._delays)}
+            self._snapshot_due = False
 
     def reset(self, attributes: Sequence[str] | None = None) -> None:
-        """Restore synaptic attributes to their values when the network was compiled."""
-        if self._initial_state is None:
-            self._snapshot()
+        """Restore synaptic attributes (and synapses) to their state when the network was compiled."""
+        saved = self._initial_state
+        if saved is None:  # nothing changed since compile
+            return
+        if saved["storage"] is not self._storage:  # synapses were created or pruned
+            self._storage = saved["storage"]
+            self._delays = saved["delays"] if np.ndim(saved["delays"]) else float(saved["delays"])
+            self._attrs.update({k: v.copy() for k, v in saved["attrs"].items()})
+            self.network._changed(structure=True)
+            return
         for name in attributes if attributes is not None else list(self._attrs):
-            self._attrs[name][...] = self._initial_state[name]
+            self._attrs[name][...] = saved["attrs"][name]
         self.network._changed()
 
     def _psp_is_default(self) -> bool:
@@ -791,19 +815,18 @@ class Projection:
         buffer = np.empty(len(ranks), dtype=self.network.dtype)
         return lambda: np.take(source().reshape(-1), ranks, out=buffer)
 
-    def _transmission(self, out: np.ndarray, accumulate: bool) -> Callable[[], None]:
-        """The phase-2 step: write (or add) this projection's input into ``out`` (post's sum, flat)."""
-        storage = self._require_connected()
-        post_all = self.post.population is self.post
-        rows_out = None if post_all else self.post.ranks
-        w = self._attrs["w"]
-        dtype = w.dtype
-        buffer = np.zeros(storage.n_post, dtype=dtype)
-        rates = self._pre_rates()
+    def _compute(self) -> Callable[[np.ndarray], None]:
+        """The phase-2 kernel: a function writing this projection's input into ``out``.
 
+        ``out`` is flat, one value per neuron of ``post`` (in ``post.ranks``
+        order); the network places it into post's ``sum(target)``.
+        """
+        storage = self._require_connected()
+        w = self._attrs["w"]
+        rates = self._pre_rates()
         if not self._psp_is_default() or not self._uniform_delay():
-            compute = self._generic_psp()
-        elif storage.kind == "dense":
+            return self._generic_psp()
+        if storage.kind == "dense":
             def compute(target: np.ndarray) -> None:
                 np.dot(w, rates(), out=target)
         elif storage.is_identity():
@@ -815,25 +838,25 @@ class Projection:
             def compute(target: np.ndarray) -> None:
                 target[...] = 0.0
                 csr_matvec(indptr, indices, w, rates(), target)
+        return compute
 
-        if post_all and not accumulate:
-            def step() -> None:
-                compute(out)
-        elif post_all:
-            def step() -> None:
-                compute(buffer)
-                np.add(out, buffer, out=out)
-        else:
-            def step() -> None:
-                compute(buffer)
-                out[rows_out] += buffer
-
+    def _describe(self) -> str:
+        """What the transmission computes, for ``step_order``."""
         delay = self._delay_steps()
         late = "" if np.ndim(delay) == 0 and delay == 1 else (
             f" (delay {delay} steps)" if np.ndim(delay) == 0 else " (per-synapse delays)")
         op = "" if self.synapse_type.operation == "sum" else f" [{self.synapse_type.operation}]"
-        step.__doc__ = f"{'+' if accumulate or not post_all else ''}= {self.synapse_type.psp_text}{op}{late}"
-        return step
+        return f"{self.synapse_type.psp_text}{op}{late}"
+
+    def _volatile(self) -> bool:
+        """Whether the weights change during a run (learning), so no result can be reused."""
+        return bool(self.learning and self.synapse_type.equations)
+
+    def _fusable(self) -> bool:
+        """Whether this projection can join others in one sparse product (see the planner)."""
+        return (type(self) is Projection and self._storage is not None and self._storage.kind == "csr"
+                and self._psp_is_default() and self._uniform_delay() and not self._volatile()
+                and self.pre.population is self.pre and self.post.population is self.post)
 
     def _generic_psp(self) -> Callable[[np.ndarray], None]:
         """Any psp and operation: evaluate per synapse, then reduce per post neuron."""
@@ -1045,6 +1068,7 @@ class Dendrite:
         if name not in proj._attrs:
             raise AttributeError(f"dendrite of {proj._owner()} has no attribute '{name}'")
         locality = proj._locality[name]
+        proj._take_snapshot()
         array = proj._attrs[name]
         values = _numbers(proj._owner(), name, value)
         if locality == "projection":
