@@ -62,8 +62,8 @@ class Block:
         # A block updated by ODEs, time or randomness changes at every step: its readers need not check.
         always = bool(first.neuron_type.equations) and not self.pure and not self.timed
         for pop in self.members:
-            pop._changed_at = NEVER
-            pop._inputs_at = NEVER
+            pop._changed_at = NEVER  # last step at whose end its values changed
+            pop._inputs_at = NEVER  # last step its summed inputs changed
             pop._always = always
         self.sums: dict[str, np.ndarray] = {}
         if len(self.members) == 1:
@@ -373,7 +373,7 @@ def transmission_steps(net: "Network", blocks_of: dict[int, Block]) -> tuple[lis
         delay = int(np.max(delay)) if np.ndim(delay) else int(delay)
         label = f"{proj.name}: {proj.post.name}.sum({proj.target}) = {proj._describe()}"
         entries.append((post_block, proj.target,
-                        Contribution(label, proj._compute(), rows, [proj.pre.population], [proj.post.population],
+                        Contribution(label, proj._compute(), rows, proj._dependencies(), [proj.post.population],
                                      delay, proj._volatile())))
     for post_block, target, c in entries:
         key = (id(post_block), target)

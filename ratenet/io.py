@@ -52,16 +52,38 @@ def _weighted(projections: Iterable["Projection"]) -> list["Projection"]:
             and getattr(p, "_original", None) is None]
 
 
+def _kernels(projections: Iterable["Projection"]) -> list["Projection"]:
+    """Convolution and Pooling projections: one shared kernel (and a delay) each."""
+    return [p for p in projections if p.__dict__.get("_kernel") is not None]
+
+
+def _kernel_arrays(proj: "Projection") -> dict[str, np.ndarray]:
+    out = {f"kern:{proj.name}:.delays": np.asarray(proj._delays)}
+    if hasattr(type(proj), "weights"):
+        out[f"kern:{proj.name}:weights"] = np.asarray(proj._kernel.weights)
+    return out
+
+
 def save_objects(filename: str | os.PathLike[str], populations: Iterable["Population"],
-                 projections: Iterable["Projection"], step: int | None = None) -> None:
-    """Write the given objects' state to ``filename`` (exactly that path)."""
+                 projections: Iterable["Projection"], step: int | None = None,
+                 histories: dict[tuple[str, str], np.ndarray] | None = None) -> None:
+    """Write the given objects' state to ``filename`` (exactly that path).
+
+    ``histories`` holds the ring buffers of delayed projections, by (population
+    name, variable), so that a loaded network continues exactly as the saved one.
+    """
     arrays: dict[str, np.ndarray] = {".format": np.array(_FORMAT)}
     if step is not None:
         arrays[".step"] = np.array(step)
     for pop in populations:
         arrays.update(_population_arrays(pop))
+    projections = list(projections)
     for proj in _weighted(projections):
         arrays.update(_projection_arrays(proj))
+    for proj in _kernels(projections):
+        arrays.update(_kernel_arrays(proj))
+    for (pop_name, var), ring in (histories or {}).items():
+        arrays[f"hist:{pop_name}:{var}"] = ring
     with open(filename, "wb") as handle:
         np.savez(handle, **arrays)
 
@@ -114,10 +136,21 @@ def load_objects(filename: str | os.PathLike[str], populations: Iterable["Popula
     where = f"load('{os.fspath(filename)}')"
     saved_pops = _group(arrays, "pop") if populations is not None else {}
     saved_projs = _group(arrays, "proj") if projections is not None else {}
+    saved_kernels = _group(arrays, "kern") if projections is not None else {}
+    projections = list(projections) if projections is not None else None
     pops = _match(saved_pops, {p.name: p for p in populations}, "populations", where) if populations is not None \
         else {}
     projs = _match(saved_projs, {p.name: p for p in _weighted(projections)}, "projections", where) \
         if projections is not None else {}
+    kernels = _match(saved_kernels, {p.name: p for p in _kernels(projections)}, "convolution and pooling "
+                     "projections", where) if projections is not None and (saved_kernels or _kernels(projections)) \
+        else {}
+    for name, saved in saved_kernels.items():
+        proj = kernels[name]
+        if "weights" in saved and np.shape(saved["weights"]) != np.shape(proj._kernel.weights):
+            raise ValidationError(where, f"projection '{name}'", f"its kernel has shape {saved['weights'].shape} "
+                                                                 f"in the file but {proj._kernel.weights.shape} in "
+                                                                 "the network")
     for name, saved in saved_pops.items():
         pop = pops[name]
         if set(saved) != set(pop.attributes):
@@ -155,13 +188,24 @@ def load_objects(filename: str | os.PathLike[str], populations: Iterable["Popula
         else:
             proj._storage = Sparse(n_post, n_pre, saved[".indptr"], saved[".indices"])
         for attr in proj._attrs:
-            proj._attrs[attr] = np.array(saved[attr], dtype=proj._attrs[attr].dtype)
+            current = proj._attrs[attr]
+            if current.shape == saved[attr].shape:
+                current[...] = saved[attr]  # in place: copies and transposes share this array
+            else:
+                proj._attrs[attr] = np.array(saved[attr], dtype=current.dtype)
         delays = saved[".delays"]
         proj._delays = float(delays) if delays.ndim == 0 else np.array(delays)
+    for name, saved in saved_kernels.items():
+        proj = kernels[name]
+        if "weights" in saved:
+            proj._kernel.weights = saved["weights"]
+        proj._delays = float(saved[".delays"])
     if network is not None:
         if ".step" in arrays:
             network._step = int(arrays[".step"])
         network._changed(structure=True)
+        network._saved_histories = {tuple(key.split(":", 2)[1:]): value for key, value in arrays.items()
+                                    if key.startswith("hist:")}
 
 
 def save(filename: str | os.PathLike[str], populations: bool = True, projections: bool = True,
@@ -183,8 +227,10 @@ def save(filename: str | os.PathLike[str], populations: bool = True, projections
     from .network import default_network
 
     net = net or default_network()
+    net._build()
+    histories = {(h.name, var): h.ring for (_, var), h in net._histories.items()} if populations else None
     save_objects(filename, net.populations if populations else [], net.projections if projections else [],
-                 step=net.get_current_step())
+                 step=net.get_current_step(), histories=histories)
 
 
 def load(filename: str | os.PathLike[str], populations: bool = True, projections: bool = True,

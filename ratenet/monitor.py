@@ -20,15 +20,34 @@ _BLOCK_ELEMENTS = 1 << 20
 
 
 class _Recording:
-    """Samples of one variable, appended into blocks (no list of per-step arrays)."""
+    """Samples of one variable, appended into blocks (no list of per-step arrays).
+
+    A projection's synapses can be created or pruned while it is recorded:
+    samples then change width, and :meth:`data` returns one array per sample.
+    """
 
     def __init__(self, width: tuple[int, ...], dtype: Any) -> None:
-        self.width = width
         self.dtype = dtype
+        self.done: list[np.ndarray] = []  # samples of earlier widths
+        self.done_steps: list[np.ndarray] = []
+        self._start(width)
+
+    def _start(self, width: tuple[int, ...]) -> None:
+        self.width = width
         self.rows = max(16, min(1 << 16, _BLOCK_ELEMENTS // max(1, int(np.prod(width)) if width else 1)))
         self.blocks: list[np.ndarray] = []
-        self.fill = self.rows  # forces a block at the first sample
         self.steps: list[np.ndarray] = []
+        self.fill = self.rows  # forces a block at the first sample
+
+    def resize(self, width: tuple[int, ...]) -> None:
+        """Continue with samples of another width."""
+        if width == self.width:
+            return
+        current, steps = self._current(), self._current_steps()
+        if len(current):
+            self.done.append(current)
+            self.done_steps.append(steps)
+        self._start(width)
 
     def slot(self, step: int) -> np.ndarray:
         if self.fill == self.rows:
@@ -40,21 +59,29 @@ class _Recording:
         self.fill += 1
         return self.blocks[-1][row] if self.width else self.blocks[-1][row:row + 1]
 
-    def data(self) -> np.ndarray:
+    def _current(self) -> np.ndarray:
         if not self.blocks:
             return np.empty((0,) + self.width, dtype=self.dtype)
         parts = self.blocks[:-1] + [self.blocks[-1][:self.fill]]
         return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
 
-    def sample_steps(self) -> np.ndarray:
+    def _current_steps(self) -> np.ndarray:
         if not self.steps:
             return np.empty(0, dtype=np.int64)
-        parts = self.steps[:-1] + [self.steps[-1][:self.fill]]
-        return np.concatenate(parts)
+        return np.concatenate(self.steps[:-1] + [self.steps[-1][:self.fill]])
+
+    def data(self) -> np.ndarray | list[np.ndarray]:
+        current = self._current()
+        if not self.done:
+            return current
+        return [sample for part in self.done + [current] for sample in part]
+
+    def sample_steps(self) -> np.ndarray:
+        return np.concatenate(self.done_steps + [self._current_steps()])
 
     def clear(self) -> None:
-        self.blocks, self.steps = [], []
-        self.fill = self.rows
+        self.done, self.done_steps = [], []
+        self._start(self.width)
 
 
 class Monitor:
@@ -224,7 +251,11 @@ class Monitor:
     # ----------------------------------------------------------- recording
     def _record_function(self) -> Callable[[], None]:
         net = self.network
-        entries = [(self._records[var], self._source(var)[0]) for var in self.variables]
+        entries = []
+        for var in self.variables:
+            getter, width, _ = self._source(var)
+            self._records[var].resize(width)  # synapses may have been created or pruned
+            entries.append((self._records[var], getter))
         monitor = self
 
         def record() -> None:
@@ -262,7 +293,7 @@ class Monitor:
                 raise ValidationError(self._owner(), "variables", f"'{var}' is not recorded "
                                                                   f"(recorded: {', '.join(self._records)})", got=var)
             data = self._records[var].data()
-            if reshape:
+            if reshape and not isinstance(data, list):
                 data = data.reshape((len(data),) + self._geometry(var))
             result[var] = data
             if not keep:

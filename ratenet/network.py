@@ -173,6 +173,8 @@ class Network:
         self._compiled = False
         #: Reuse results whose inputs did not change (see ratenet._plan); False recomputes everything.
         self.skip_unchanged = True
+        self._values_changed = True
+        self._constants_seen = -1
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
         self.setup(dt=dt, seed=seed, dtype=dtype)
@@ -244,6 +246,7 @@ class Network:
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
             raise ValidationError("Network", "t", "must be a non-negative number of ms", got=t)
         self._step = int(round(t / self._dt))
+        self._changed()
 
     def get_current_step(self) -> int:
         """Number of steps simulated since time 0."""
@@ -253,6 +256,7 @@ class Network:
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValidationError("Network", "step", "must be a non-negative integer", got=step)
         self._step = int(step)
+        self._changed()
 
     # --------------------------------------------------------------- objects
     def _unique_name(self, name: str | None, prefix: str) -> str:
@@ -282,7 +286,12 @@ class Network:
         self._changed(structure=True)
 
     def _changed(self, structure: bool = False) -> None:
-        """Note a change made from Python (values, or the structure when ``structure``)."""
+        """Note a change made from Python (values, or the structure when ``structure``).
+
+        Every path that changes a value from Python calls this, so the next run
+        knows it cannot reuse results computed before the change.
+        """
+        self._values_changed = True
         if structure:
             self._plan = None
 
@@ -390,8 +399,8 @@ class Network:
             return self._plan
         for proj in self.projections:
             if not proj._is_connected():
-                raise ValidationError(proj._owner(), "connect", "is not connected: call a connector such as "
-                                                                "connect_all_to_all() before simulating")
+                raise ValidationError(proj._owner(), "connect", f"is not connected: call {proj._connector_hint()} "
+                                                                "before simulating")
         from ._plan import form_blocks, transmission_steps
 
         for proj in self.projections:  # every target a projection feeds has its sum array
@@ -442,12 +451,17 @@ class Network:
                 key = (id(pop), var)
                 needed[key] = (pop, max(depth, needed.get(key, (pop, 0))[1]))
         histories = {}
+        saved = self.__dict__.pop("_saved_histories", {})
         for key, (pop, depth) in needed.items():
             old = self._histories.get(key)
-            if old is not None and old.depth == depth and old.source is pop._ns[key[1]]:
+            if old is not None and old.depth == depth:
+                old.source = pop._ns[key[1]]  # the same history, maybe now read from a stacked array
                 histories[key] = old
             else:
                 histories[key] = _History(pop._ns[key[1]], depth, pop.name)
+            ring = saved.get((pop.name, key[1]))
+            if ring is not None and ring.shape == histories[key].ring.shape:
+                histories[key].ring[...] = ring  # loaded with the state: continue where the file left off
         self._histories = histories
 
     def _history(self, pop: Any, var: str) -> _History:
@@ -485,18 +499,32 @@ class Network:
         self._run(1)
 
     def _invalidate(self) -> None:
-        """Values may have been changed from Python: the next step recomputes everything once."""
+        """Values were changed from Python: the next step recomputes everything once.
+
+        A value set between runs replaces the value at the end of the last step:
+        it is what the next step reads, with or without a delay (a projection
+        with a delay of d steps sees it d - 1 steps after one without).
+        """
+        from . import neurons
+
         n = self._step
+        for history in self._histories.values():
+            history.ring[(n - 1) % history.depth] = history.source
         for block in self._block_list:
             block.valid = False
             for pop in block.members:
-                pop._changed_at = max(pop._changed_at, n)
+                pop._changed_at = max(pop._changed_at, n - 1)
         for contribution in self._contributions:
             contribution.valid = False
+        self._values_changed = False
+        self._constants_seen = neurons.constants_epoch()
 
     def _run(self, steps: int, stop: Callable[[], bool] | None = None, progress: bool = False) -> int:
+        from . import neurons
+
         plan = [s.function for s in self._build()]
-        self._invalidate()
+        if self._values_changed or self._constants_seen != neurons.constants_epoch():
+            self._invalidate()
         dt = self._dt
         t = self._t
         bar = _ProgressBar(steps) if progress else None
@@ -605,6 +633,7 @@ class Network:
         for history in self._histories.values():
             history.refill()
         self._step = 0
+        self._changed()
         self._t[()] = 0.0
 
     def enable_learning(self, projections: Iterable["Projection"] | None = None, period: float | None = None,

@@ -49,6 +49,13 @@ __all__ = [
 _GLOBAL_FUNCTIONS: dict[str, FunctionDef] = {}
 #: Constants by name; cleared by ratenet.clear().
 _CONSTANTS: dict[str, "Constant"] = {}
+#: Bumped whenever a constant's value changes, so networks know their cached results are stale.
+_CONSTANTS_EPOCH = [0]
+
+
+def constants_epoch() -> int:
+    """A counter that changes whenever any constant's value changes."""
+    return _CONSTANTS_EPOCH[0]
 
 
 def add_function(function: str) -> None:
@@ -129,6 +136,7 @@ class Constant:
             raise ValidationError(f"Constant '{getattr(self, 'name', '?')}'", "value", "must be a finite number",
                                   got=value)
         self._array[()] = float(value)
+        _CONSTANTS_EPOCH[0] += 1
 
     @property
     def value(self) -> float:

@@ -67,9 +67,14 @@ class KernelProjection(Projection):
     """Base of Convolution and Pooling: a kernel object instead of a weight storage."""
 
     _kernel: Any = None
+    #: The connector(s) of this kind of projection, for messages.
+    connectors = ""
 
     def _is_connected(self) -> bool:
         return self._kernel is not None
+
+    def _connector_hint(self) -> str:
+        return self.connectors
 
     def _check_unconnected(self) -> None:
         if self._kernel is not None:
@@ -78,8 +83,41 @@ class KernelProjection(Projection):
 
     def _require_kernel(self) -> Any:
         if self._kernel is None:
-            raise ValidationError(self._owner(), "connect", "is not connected yet")
+            raise ValidationError(self._owner(), "connect", f"is not connected yet: call {self.connectors} first")
         return self._kernel
+
+    def _connect(self, builder: Any, *args: Any, **kwargs: Any) -> "Projection":
+        raise ValidationError(self._owner(), "connect", f"{type(self).__name__} projections are connected with "
+                                                        f"{self.connectors}, not with the connectors of Projection")
+
+    def connect_from_function(self, method: Any, storage_format: str | None = None,
+                              storage_order: str | None = None, **args: Any) -> "Projection":
+        return self._connect(None)
+
+    def _require_connected(self) -> Any:
+        self._require_kernel()
+        raise ValidationError(self._owner(), "inspection", "is not available: this projection applies one kernel "
+                                                           "to every position instead of storing synapses")
+
+    @property
+    def delays(self) -> float:
+        """The uniform delay in ms."""
+        self._require_kernel()
+        return float(self._delays)
+
+    def get(self, name: str) -> Any:
+        """``weights`` (or its alias ``w``) of a Convolution; other attributes do not exist here."""
+        self._require_kernel()
+        if name in ("w", "weights") and hasattr(type(self), "weights"):
+            return self.weights
+        raise ValidationError(self._owner(), "name", "is not an attribute of this projection (it has "
+                                                     + ("'weights')" if hasattr(type(self), "weights")
+                                                        else "no synaptic attributes)"), got=name)
+
+    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True) -> np.ndarray:
+        self._require_kernel()
+        raise ValidationError(self._owner(), "receptive_fields", "is not available: every post neuron shares the "
+                                                                 "same kernel (see weights)")
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
         steps = self._delay_steps()
@@ -111,6 +149,9 @@ class KernelProjection(Projection):
     def _volatile(self) -> bool:
         return False
 
+    def _dependencies(self) -> list[Any]:
+        return [self.pre]
+
     def _fusable(self) -> bool:
         return False
 
@@ -119,6 +160,7 @@ class KernelProjection(Projection):
 
     @property
     def nb_synapses(self) -> int:
+        self._require_kernel()
         return sum(len(self._receptive_field(rank)) for rank in range(self.post.size))
 
     @property

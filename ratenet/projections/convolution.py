@@ -50,6 +50,8 @@ class Convolution(KernelProjection):
            [0.444, 0.667, 0.444]])
     """
 
+    connectors = "connect_filter() or connect_filters()"
+
     def __init__(self, pre: "Population", post: "Population", target: str = "exc", psp: str = "pre.r * w",
                  operation: str = "sum", name: str | None = None, copied: bool = False) -> None:
         owner = f"Convolution '{name}'" if name else "Convolution"

@@ -25,7 +25,58 @@ def _check_source(owner: str, projection: Any) -> Projection:
     return projection
 
 
-class Copy(Projection):
+class _SharedWeights(Projection):
+    """Copy and Transpose read their original's synapses and weights at each use.
+
+    Nothing is copied, so learning, structural changes and loads in the
+    original are seen at once.
+    """
+
+    def _link(self) -> Projection | None:
+        return self.__dict__.get("_original_linked")
+
+    @property
+    def _storage(self) -> Any:
+        link = self._link()
+        return link._storage if link is not None else self.__dict__.get("_own_storage")
+
+    @_storage.setter
+    def _storage(self, value: Any) -> None:
+        self.__dict__["_own_storage"] = value
+
+    @property
+    def _attrs(self) -> dict[str, np.ndarray]:
+        link = self._link()
+        return {"w": link._attrs["w"]} if link is not None else self.__dict__.get("_own_attrs", {})
+
+    @_attrs.setter
+    def _attrs(self, value: dict[str, np.ndarray]) -> None:
+        self.__dict__["_own_attrs"] = value
+
+    def _fusable(self) -> bool:
+        return False
+
+    def _snapshot(self) -> None:
+        self._initial_state = None
+
+    def reset(self, attributes: Any = None) -> None:
+        """Nothing to restore: the weights belong to the original."""
+
+    def _take_snapshot(self) -> None:
+        link = self._link()
+        if link is not None:
+            link._take_snapshot()
+
+    def _create_synapses(self, row: int, ranks: Any, weights: Any, delays: Any) -> None:
+        raise ValidationError(self._owner(), "create_synapse", "shares the synapses of "
+                              f"'{self._original.name}': create synapses there")
+
+    def _prune_synapses(self, row: int, ranks: Any) -> None:
+        raise ValidationError(self._owner(), "prune_synapse", "shares the synapses of "
+                              f"'{self._original.name}': prune synapses there")
+
+
+class Copy(_SharedWeights):
     """A projection that uses another projection's weights (shared, not copied).
 
     Learning in the original changes what the copy transmits; the copy itself
@@ -68,29 +119,27 @@ class Copy(Projection):
                                                                f"{original.post.size} neurons but this copy connects "
                                   f"{self.pre.size} -> {self.post.size}")
         self._original = original
-        self._storage = original._storage
-        self._attrs = {"w": original._attrs["w"]}
+        self.__dict__["_original_linked"] = original
         self._locality = {"w": "local"}
-        self._delays = original._delays
         self.network._changed(structure=True)
         return self
 
     copy = connect_copy
 
+    @property
+    def _delays(self) -> Any:
+        link = self._link()
+        return link._delays if link is not None else self.__dict__.get("_own_delays", 0.0)
+
+    @_delays.setter
+    def _delays(self, value: Any) -> None:
+        self.__dict__["_own_delays"] = value
+
     def _volatile(self) -> bool:
         return self._original is not None and self._original._volatile()
 
-    def _fusable(self) -> bool:
-        return False
 
-    def _snapshot(self) -> None:
-        self._initial_state = None
-
-    def reset(self, attributes: Any = None) -> None:
-        """Nothing to restore: the weights belong to the original."""
-
-
-class Transpose(Projection):
+class Transpose(_SharedWeights):
     """Send ``projection.post``'s rates back to ``projection.pre`` through the transposed weights.
 
     ``sum(target)`` of ``projection.pre`` neuron ``j`` receives
@@ -124,19 +173,12 @@ class Transpose(Projection):
     def connect(self) -> "Transpose":
         """Bind to the original's weights."""
         self._check_unconnected()
-        self._storage = self._original._storage
-        self._attrs = {"w": self._original._attrs["w"]}
+        self.__dict__["_original_linked"] = self._original
         self._locality = {"w": "local"}
         self.network._changed(structure=True)
         return self
 
     transpose = connect
-
-    def _snapshot(self) -> None:
-        self._initial_state = None
-
-    def reset(self, attributes: Any = None) -> None:
-        """Nothing to restore: the weights belong to the original."""
 
     @property
     def nb_synapses(self) -> int:
@@ -176,9 +218,6 @@ class Transpose(Projection):
 
     def _volatile(self) -> bool:
         return self._original._volatile()
-
-    def _fusable(self) -> bool:
-        return False
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
         return []

@@ -47,6 +47,8 @@ class Pooling(KernelProjection):
            [10.5, 12.5]])
     """
 
+    connectors = "connect_pooling()"
+
     def __init__(self, pre: "Population", post: "Population", target: str = "exc", psp: str = "pre.r",
                  operation: str = "max", name: str | None = None, copied: bool = False) -> None:
         owner = f"Pooling '{name}'" if name else "Pooling"

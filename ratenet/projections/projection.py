@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from .._codegen import update_code
-from ..equations import build_function, classify, symbols
+from ..equations import build_function, classify, substitute, symbols
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from ..random import Distribution
@@ -146,6 +146,9 @@ class Projection:
 
     def _is_connected(self) -> bool:
         return self._storage is not None
+
+    def _connector_hint(self) -> str:
+        return "a connector such as connect_all_to_all()"
 
     def _check_unconnected(self) -> None:
         if self._storage is not None:
@@ -622,9 +625,6 @@ class Projection:
         storage = self._require_connected()
         self._take_snapshot()
         owner = self._owner()
-        if self._shares_weights():
-            raise ValidationError(owner, "create_synapse", "cannot change the synapses of a projection that "
-                                                           "shares another's weights")
         cols = [self._column_of(r) for r in np.atleast_1d(np.asarray(ranks)).tolist()]
         if len(set(cols)) != len(cols):
             raise ValidationError(owner, "ranks", "must not repeat a neuron", got=ranks)
@@ -677,9 +677,6 @@ class Projection:
         storage = self._require_connected()
         self._take_snapshot()
         owner = self._owner()
-        if self._shares_weights():
-            raise ValidationError(owner, "prune_synapse", "cannot change the synapses of a projection that "
-                                                          "shares another's weights")
         cols = [self._column_of(r) for r in np.atleast_1d(np.asarray(ranks)).tolist()]
         for col, rank in zip(cols, np.atleast_1d(ranks)):
             if not self._exists(row, col):
@@ -705,10 +702,6 @@ class Projection:
             indptr[row + 1:] -= len(cols)
             self._storage = Sparse(storage.n_post, storage.n_pre, indptr, new_indices)
         self.network._changed(structure=True)
-
-    def _shares_weights(self) -> bool:
-        net = self.network
-        return any(getattr(p, "_original", None) is self for p in net.projections)
 
     # ------------------------------------------------------------ learning
     def enable_learning(self, period: float | None = None, offset: float | None = None) -> None:
@@ -849,8 +842,18 @@ class Projection:
         return f"{self.synapse_type.psp_text}{op}{late}"
 
     def _volatile(self) -> bool:
-        """Whether the weights change during a run (learning), so no result can be reused."""
-        return bool(self.learning and self.synapse_type.equations)
+        """Whether the result can change with nothing read having changed: learning weights, or a
+        psp that reads time or draws random numbers."""
+        psp_symbols = symbols(self.synapse_type.psp)
+        moving = "t" in psp_symbols or any(classify(sym)[0] == "random" for sym in psp_symbols)
+        return bool(self.learning and self.synapse_type.equations) or moving
+
+    def _dependencies(self) -> list[Any]:
+        """The populations whose state the transmission reads."""
+        reads = [self.pre.population]
+        if any(classify(sym)[0] in ("post", "sumpost", "globalpost") for sym in symbols(self.synapse_type.psp)):
+            reads.append(self.post.population)
+        return reads
 
     def _fusable(self) -> bool:
         """Whether this projection can join others in one sparse product (see the planner)."""
@@ -864,8 +867,10 @@ class Projection:
         synapse = self.synapse_type
         context = SynapseContext(self, symbols(synapse.psp), pre_reader=self._synaptic_pre_reader())
         ns = context.namespaces["local"]
-        evaluate = build_function([ast.Return(value=synapse.psp)], ns, f"psp of {self.name}",
-                                  dtype=self.network.dtype)
+        # random draws in a psp are made per synapse
+        psp = substitute(synapse.psp, {sym: ast.Name(id=f"_rnd_local_{classify(sym)[1]}", ctx=ast.Load())
+                                       for sym in symbols(synapse.psp) if classify(sym)[0] == "random"})
+        evaluate = build_function([ast.Return(value=psp)], ns, f"psp of {self.name}", dtype=self.network.dtype)
         refresh = context.refresher("local")
         op = synapse.operation
         sizes = storage.row_sizes()
