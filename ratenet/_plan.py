@@ -82,11 +82,13 @@ class Block:
         locality = first._locality
         ns: dict[str, Any] = {}
         self._views = {id(p): {} for p in members}
+        self._shared: dict[str, list[Any]] = {}
         for name, level in locality.items():
             if level == "local":
                 stacked = np.concatenate([p._ns[name].reshape(-1) for p in members])
             else:
                 values = [p._ns[name] for p in members]
+                self._shared[name] = values
                 stacked = values[0] if all(v == values[0] for v in values) else \
                     np.concatenate([np.full(p.size, v, dtype=np.asarray(v).dtype) for p, v in zip(members, values)])
             ns[name] = stacked
@@ -123,7 +125,9 @@ class Block:
                 return False
             if set(pop._sums) != set(self.sums):
                 return False
-        return True
+        # population-level parameters live in the block as copies: any change means a new block
+        return all(pop._ns[name] == value for name, values in self._shared.items()
+                   for pop, value in zip(self.members, values))
 
     def rows(self, pop: Population) -> slice:
         start = self.offsets[id(pop)]

@@ -126,6 +126,9 @@ class Copy(_SharedWeights):
 
     copy = connect_copy
 
+    def _connector_hint(self) -> str:
+        return "connect_copy(projection)"
+
     @property
     def _delays(self) -> Any:
         link = self._link()
@@ -179,6 +182,9 @@ class Transpose(_SharedWeights):
         return self
 
     transpose = connect
+
+    def _connector_hint(self) -> str:
+        return "connect()"
 
     @property
     def nb_synapses(self) -> int:
