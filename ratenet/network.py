@@ -489,7 +489,7 @@ class Network:
         >>> proj = net.connect(a, b, "exc", name="ab").one_to_one(1.0)
         >>> print("\\n".join(net.step_order))
         ab: b.sum(exc) = w * pre.r
-        b: r = sum(exc)
+        b: r = sum(exc) (skipped when its inputs did not change)
         """
         return [str(s) for s in self._build()]
 

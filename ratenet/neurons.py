@@ -82,7 +82,7 @@ def functions(name: str) -> FunctionDef:
     Examples
     --------
     >>> add_function("double(x) = 2 * x")
-    >>> functions("double")(3.0)
+    >>> float(functions("double")(3.0))
     6.0
     """
     try:
