@@ -9,7 +9,7 @@ import numpy as np
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from .projection import Projection
-from .storage import sparsetools
+from .storage import matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population, PopulationView
@@ -211,11 +211,10 @@ class Transpose(_SharedWeights):
             def compute(target: np.ndarray) -> None:
                 np.dot(wt, rates(), out=target)
         else:
-            indptr, indices = storage.indptr, storage.indices
+            product = matvec_function(storage.indptr, storage.indices, w, storage.n_pre, transposed=True)
 
             def compute(target: np.ndarray) -> None:
-                target[...] = 0.0
-                _transposed_matvec(indptr, indices, w, rates(), target)
+                product(rates(), target)
 
         return compute
 
@@ -229,11 +228,3 @@ class Transpose(_SharedWeights):
         return []
 
 
-def _transposed_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
-                       y: np.ndarray) -> None:
-    """``y += A.T @ x`` for the CSR matrix A: A's CSR arrays are A.T's CSC arrays."""
-    kernel = sparsetools("csc_matvec")
-    if kernel is not None:
-        kernel(len(y), len(indptr) - 1, indptr, indices, data, x, y)
-        return
-    np.add.at(y, indices, data * np.repeat(x, np.diff(indptr)))

@@ -16,7 +16,7 @@ from ..neurons import Synapse
 from ..random import Distribution
 from . import connectors as conn
 from ._context import SynapseContext
-from .storage import Dense, Sparse, csr_matvec
+from .storage import Dense, Sparse, matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
@@ -805,8 +805,7 @@ class Projection:
         if pre.population is pre:
             return lambda: source().reshape(-1)
         ranks = pre.ranks
-        buffer = np.empty(len(ranks), dtype=self.network.dtype)
-        return lambda: np.take(source().reshape(-1), ranks, out=buffer)
+        return lambda: source().reshape(-1).take(ranks)
 
     def _compute(self) -> Callable[[np.ndarray], None]:
         """The phase-2 kernel: a function writing this projection's input into ``out``.
@@ -826,11 +825,10 @@ class Projection:
             def compute(target: np.ndarray) -> None:
                 np.multiply(w, rates(), out=target)
         else:
-            indptr, indices = storage.indptr, storage.indices
+            product = matvec_function(storage.indptr, storage.indices, w, storage.n_pre)
 
             def compute(target: np.ndarray) -> None:
-                target[...] = 0.0
-                csr_matvec(indptr, indices, w, rates(), target)
+                product(rates(), target)
         return compute
 
     def _describe(self) -> str:

@@ -33,6 +33,41 @@ def sparsetools(name: str) -> Any:
     return _KERNELS[name]
 
 
+def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
+                    transposed: bool = False) -> Any:
+    """A function ``f(x, y)`` setting ``y = A @ x`` (or ``A.T @ x``), bound once for speed.
+
+    ``A`` is the CSR matrix ``(data, indices, indptr)`` with ``n_cols`` columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = matvec_function(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([1., 2., 3.]), 2)
+    >>> y = np.empty(2); f(np.ones(2), y); y.tolist()
+    [3.0, 3.0]
+    """
+    n_rows = len(indptr) - 1
+    kernel = sparsetools("csc_matvec" if transposed else "csr_matvec")
+    if kernel is None:  # pragma: no cover - without scipy's kernels
+        import scipy.sparse as sp
+
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+        if transposed:
+            matrix = matrix.T
+
+        def slow(x: np.ndarray, y: np.ndarray) -> None:
+            y[...] = matrix @ x
+
+        return slow
+    rows, cols = (n_cols, n_rows) if transposed else (n_rows, n_cols)
+
+    def product(x: np.ndarray, y: np.ndarray) -> None:
+        y.fill(0)
+        kernel(rows, cols, indptr, indices, data, x, y)
+
+    return product
+
+
 def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     """``y += A @ x`` for the CSR matrix ``(data, indices, indptr)``.
 
