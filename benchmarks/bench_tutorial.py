@@ -23,9 +23,13 @@ def handwritten(image: np.ndarray, steps: int) -> None:
     rows = np.empty((48, 640, 3))
     box = np.ones((3, 3, 1)) / 9.0
     bank = np.array([[2.0, -1.0, -1.0], [-1.0, 2.0, -1.0], [-1.0, -1.0, 2.0]])
+    columns = rows.reshape(48, 64, 10, 3)
     for _ in range(steps):
+        # contiguous rows first, then the 10 columns of each window as strided slices
         np.add.reduce(image.reshape(48, 10, 640, 3), axis=1, out=rows)
-        np.add.reduce(rows.reshape(48, 64, 10, 3), axis=2, out=s1)
+        np.copyto(s1, columns[:, :, 0])
+        for k in range(1, 10):
+            np.add(s1, columns[:, :, k], out=s1)
         s1 *= 0.01
         correlate(pooled, box, output=s2, mode="constant")
         np.dot(smoothed.reshape(-1, 3), bank.T, out=s3.reshape(-1, 3))

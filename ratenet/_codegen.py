@@ -131,6 +131,16 @@ def _clamp(eq: EquationDef, is_scalar: bool) -> list[ast.stmt]:
     return [ast.Expr(_call("_np_minimum", [x, _bound(eq.max)], **out))]
 
 
+def _clamped_store(eq: EquationDef, rhs: ast.expr) -> ast.stmt:
+    """``x = rhs : min=..., max=...`` for a float array, as one ufunc writing into ``x``."""
+    out = {"out": _name(eq.target)}
+    if eq.min is not None and eq.max is not None:
+        return ast.Expr(_call("_np_clip", [rhs, _bound(eq.min), _bound(eq.max)], **out))
+    if eq.min is not None:
+        return ast.Expr(_call("_np_maximum", [rhs, _bound(eq.min)], **out))
+    return ast.Expr(_call("_np_minimum", [rhs, _bound(eq.max)], **out))
+
+
 def _store(target: str, value: ast.expr, is_scalar: bool, dtype: str, op: str = "=") -> ast.stmt:
     """``x[...] = value`` for arrays (in place), ``x = cast(value)`` for scalars."""
     if is_scalar:
@@ -279,8 +289,12 @@ def update_code(equations: Sequence[EquationDef], is_scalar: Callable[[str], boo
         scalar = is_scalar(eq.target)
         if eq.kind == "assign":
             rhs = hoist(eq.rhs, eq.locality, statements)
-            statements.append(_store(eq.target, rhs, scalar, eq.dtype, eq.op))
-            statements.extend(_clamp(eq, scalar))
+            if not scalar and eq.op == "=" and eq.dtype == "float" and (eq.min is not None or eq.max is not None):
+                # one pass instead of two: clamp straight into the variable
+                statements.append(_clamped_store(eq, rhs))
+            else:
+                statements.append(_store(eq.target, rhs, scalar, eq.dtype, eq.op))
+                statements.extend(_clamp(eq, scalar))
             if scalar:
                 rebinds.add(eq.target)
             i += 1

@@ -228,8 +228,11 @@ class Contribution:
 
 
 def _clusters(contributions: list[Contribution], size: int) -> list[list[Contribution]]:
-    """Group contributions whose rows overlap (transitively)."""
-    owner = np.full(size, -1)
+    """Group contributions whose rows overlap (transitively).
+
+    Contiguous row ranges are compared as intervals; only projections onto
+    views (scattered rows) need an explicit map of the rows.
+    """
     parent = list(range(len(contributions)))
 
     def find(i: int) -> int:
@@ -238,12 +241,26 @@ def _clusters(contributions: list[Contribution], size: int) -> list[list[Contrib
             i = parent[i]
         return i
 
-    for i, c in enumerate(contributions):
-        rows = c.row_set(size)
-        for j in np.unique(owner[rows]):
-            if j >= 0:
-                parent[find(int(j))] = find(i)
-        owner[rows] = i
+    def join(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    spans = [(c.rows.start, c.rows.stop, i) for i, c in enumerate(contributions) if isinstance(c.rows, slice)]
+    spans.sort()
+    reach, last = -1, -1
+    for start, stop, i in spans:
+        if start < reach:
+            join(i, last)
+        if stop > reach:
+            reach, last = stop, i
+    scattered = [i for i, c in enumerate(contributions) if not isinstance(c.rows, slice)]
+    if scattered:
+        owner = np.full(size, -1)
+        for i, c in enumerate(contributions):
+            rows = c.row_set(size)
+            for j in np.unique(owner[rows]):
+                if j >= 0:
+                    join(int(j), i)
+            owner[rows] = i
     clusters: dict[int, list[Contribution]] = {}
     for i, c in enumerate(contributions):
         clusters.setdefault(find(i), []).append(c)
@@ -391,7 +408,9 @@ def transmission_steps(net: "Network", blocks_of: dict[int, Block]) -> tuple[lis
         out = post_block.sums[target]
         units = [_unit(net, post_block, out, cluster) for cluster in _clusters(group, post_block.size)]
         label = "; ".join(c.label for c in group)
-        steps.append(_Step(_group_step(net, units), label))
+        step = _Step(_group_step(net, units), label)
+        step.units = units  # independent pieces, for running on several threads
+        steps.append(step)
     return steps, every
 
 
