@@ -328,6 +328,58 @@ class Monitor:
         sessions = [(start, self.network.t if math.isnan(stop) else stop) for start, stop in self._sessions]
         return {var: {"start": [s for s, _ in sessions], "stop": [e for _, e in sessions]} for var in names}
 
+    def plot(self, variable: str | None = None, ax: Any = None, neurons: Sequence[int] | None = None,
+             **kwargs: Any) -> Any:
+        """Plot what was recorded (without dropping it).
+
+        Up to 20 neurons are drawn as traces against time; more as an image
+        (time x neuron).  ``neurons`` selects some (indices into the recorded
+        ones).  Extra keywords go to ``plot`` / ``imshow``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+        >>> m = net.monitor(pop, "r"); net.simulate(50.0)
+        >>> ax = m.plot()
+        >>> len(ax.lines), ax.get_xlabel()
+        (3, 'time (ms)')
+        """
+        import matplotlib.pyplot as plt
+
+        var = variable or self.variables[0]
+        data = self.get(var, keep=True)
+        if isinstance(data, list):
+            raise ValidationError(self._owner(), "plot", "cannot plot samples of changing sizes (synapses were "
+                                                         "created or pruned while recording)")
+        times = self.sample_times(var)
+        values = data.reshape(len(data), -1)
+        if neurons is not None:
+            values = values[:, list(neurons)]
+        if ax is None:
+            ax = plt.figure().add_subplot()
+        if values.shape[1] <= 20:
+            labels = list(neurons) if neurons is not None else range(values.shape[1])
+            for column, label in zip(values.T, labels):
+                ax.plot(times, column, label=str(label), **kwargs)
+            ax.set_ylabel(var)
+        else:
+            end = times[-1] if len(times) else 0.0
+            image = ax.imshow(values.T, aspect="auto", origin="lower", interpolation="nearest",
+                              extent=(times[0] if len(times) else 0.0, end, -0.5, values.shape[1] - 0.5),
+                              **kwargs)
+            ax.figure.colorbar(image, ax=ax, label=var)
+            ax.set_ylabel("neuron")
+        ax.set_xlabel("time (ms)")
+        ax.set_title(f"{var} of {getattr(self.object, 'name', 'neuron')}")
+        return ax
+
     def size_in_bytes(self) -> int:
         return sum(block.nbytes for rec in self._records.values() for block in rec.blocks)
 

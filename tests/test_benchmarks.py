@@ -1,0 +1,19 @@
+"""The benchmark suite runs (small sizes): a smoke test, nothing is asserted about time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_all_quick_prints_every_benchmark():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for label in ("tutorial", "first result", "import ratenet", "big convolution", "dense N=2000", "dense N=4000",
+                  "dense N=4000 float32", "many small populations"):
+        assert any(line.startswith(label) for line in lines), f"no line for {label}:\n{done.stdout}"
