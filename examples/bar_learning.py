@@ -18,7 +18,7 @@ import numpy as np
 from ratenet import Neuron, Population, Projection, Synapse, Uniform, clear, setup, simulate
 
 
-def build(seed: int = 1):
+def build(seed: int = 1, tau: float = 2000.0):
     clear()
     setup(seed=seed)
     InputNeuron = Neuron(parameters="r = 0.0")
@@ -29,8 +29,8 @@ def build(seed: int = 1):
     # Oja's rule: Hebbian growth, decay proportional to post.r^2 * w.  The feedforward
     # weights may turn negative, so a neuron learns to ignore the pixels off its bar.
     OjaRule = Synapse(
-        parameters="""
-            tau = 500.0 : postsynaptic
+        parameters=f"""
+            tau = {tau} : postsynaptic
             alpha = 8.0 : postsynaptic
             min_w = -10.0 : postsynaptic
         """,
@@ -38,8 +38,8 @@ def build(seed: int = 1):
     )
     # The same form between feature neurons: co-active neurons inhibit each other more.
     AntiHebb = Synapse(
-        parameters="""
-            tau = 500.0 : postsynaptic
+        parameters=f"""
+            tau = {tau} : postsynaptic
             alpha = 0.3 : postsynaptic
         """,
         equations="tau * dw/dt = pre.r * post.r - alpha * post.r^2 * w : min=0.0",
@@ -75,10 +75,11 @@ def learned_bars(ff: Projection) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default="bar_learning.png")
-    parser.add_argument("--trials", type=int, default=3000)
+    parser.add_argument("--trials", type=int, default=10000)
+    parser.add_argument("--tau", type=float, default=2000.0, help="time constant of learning (ms)")
     args = parser.parse_args(argv)
 
-    inp, feature, ff = build()
+    inp, feature, ff = build(tau=args.tau)
     rng = np.random.default_rng(2)
     for trial in range(args.trials):
         present_bars(inp, rng)

@@ -358,6 +358,9 @@ class Monitor:
         if isinstance(data, list):
             raise ValidationError(self._owner(), "plot", "cannot plot samples of changing sizes (synapses were "
                                                          "created or pruned while recording)")
+        if len(data) == 0:
+            raise ValidationError(self._owner(), "plot", f"nothing recorded for '{var}' (simulate first; get() "
+                                                         "without keep=True hands the data over)")
         times = self.sample_times(var)
         values = data.reshape(len(data), -1)
         if neurons is not None:

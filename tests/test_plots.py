@@ -56,3 +56,15 @@ def test_progress_bar_reaches_the_end(capsys):
     net.simulate(20.0, progress_bar=True)
     err = capsys.readouterr().err
     assert "100.0%" in err and "20/20 steps" in err
+
+
+def test_nothing_recorded_is_a_clear_error():
+    net = Network()
+    pop = net.create(2, Neuron(equations="r = t"))
+    m = Monitor(pop, "r")
+    with pytest.raises(ValidationError, match="nothing recorded for 'r'"):
+        m.plot()
+    net.simulate(2.0)
+    m.get("r")
+    with pytest.raises(ValidationError, match="nothing recorded"):
+        m.plot()
