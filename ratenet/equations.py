@@ -1433,6 +1433,11 @@ def numpy_namespace() -> dict[str, Any]:
     ns["_np_add"] = np.add
     ns["_np_exp"] = np.exp
     ns["_expm1_ratio"] = expm1_ratio
+    ns["_gop_mean"] = np.mean
+    ns["_gop_max"] = np.max
+    ns["_gop_min"] = np.min
+    ns["_gop_norm1"] = lambda x: np.sum(np.abs(x))
+    ns["_gop_norm2"] = lambda x: np.sqrt(np.sum(np.square(x)))
     return ns
 
 

@@ -300,6 +300,17 @@ class _Model:
         return f"{type(self).__name__}({self.name!r})"
 
 
+def _refuse(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> None:
+    """Reject keyword arguments a rate-coded model does not take (spiking ones with a reason)."""
+    if not unsupported:
+        return
+    name = sorted(spiking & set(unsupported) or unsupported)[0]
+    if name in spiking:
+        raise ValidationError(owner, name, f"ratenet simulates rate-coded {owner.lower()}s only; spiking models "
+                                           "are not supported")
+    raise ValidationError(owner, name, "unknown argument")
+
+
 def _display(symbol: str) -> str:
     """How a symbol was written by the user."""
     kind = classify(symbol)
@@ -359,17 +370,8 @@ class Neuron(_Model):
         description: str | None = None,
         **unsupported: Any,
     ) -> None:
-        spiking = {"spike", "reset", "refractory", "axon_spike", "axon_reset"} & set(unsupported)
-        if spiking:
-            raise ValidationError("Neuron", sorted(spiking)[0],
-                                  "ratenet simulates rate-coded neurons only; spiking models are not supported")
-        if unsupported:
-            raise ValidationError("Neuron", sorted(unsupported)[0], "unknown argument")
+        _refuse("Neuron", unsupported, {"spike", "reset", "refractory", "axon_spike", "axon_reset"})
         super().__init__(parameters, equations, functions, name, description)
-        if "r" not in self.parameter_names and "r" not in self.variable_names:
-            self._implicit_r = True
-        else:
-            self._implicit_r = False
         self.targets = sorted({classify(s)[1] for eq in self.equations for s in symbols(eq.rhs)
                                if classify(s)[0] == "sum"})
         self.uses_sum_all = any("_sumall" in symbols(eq.rhs) for eq in self.equations)
@@ -415,12 +417,7 @@ class Synapse(_Model):
         description: str | None = None,
         **unsupported: Any,
     ) -> None:
-        spiking = {"pre_spike", "post_spike", "pre_axon_spike"} & set(unsupported)
-        if spiking:
-            raise ValidationError("Synapse", sorted(spiking)[0],
-                                  "ratenet simulates rate-coded synapses only; spiking models are not supported")
-        if unsupported:
-            raise ValidationError("Synapse", sorted(unsupported)[0], "unknown argument")
+        _refuse("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
         if operation not in ("sum", "max", "min", "mean"):
             raise ValidationError("Synapse", "operation", "must be one of 'sum', 'max', 'min', 'mean'",
                                   got=operation)

@@ -23,15 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "TimedArray"]
 
 _DTYPES = {"int": np.int64, "bool": np.bool_}
-_GLOBAL_OPS = {
-    "mean": np.mean,
-    "max": np.max,
-    "min": np.min,
-    "norm1": lambda x: np.sum(np.abs(x)),
-    "norm2": lambda x: np.sqrt(np.sum(np.square(x))),
-}
-
-
 def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
     """Normalise a geometry (int or tuple of ints) and reject bad ones.
 
@@ -541,8 +532,6 @@ def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], 
     ns.update(user_function_namespace(neuron.functions.values()))
     for kind in ("float", "int", "bool"):
         ns[f"_cast_{kind}"] = _cast(_DTYPES.get(kind, net.dtype))
-    for op, fn in _GLOBAL_OPS.items():
-        ns[f"_gop_{op}"] = fn
     rng = net.rng
     for dist in eqmod.DISTRIBUTIONS:
         for level, size in (("local", shape), ("population", ())):

@@ -31,14 +31,6 @@ from ..random import draw_in_equation
 if TYPE_CHECKING:  # pragma: no cover
     from .projection import Projection
 
-_GLOBAL_OPS = {
-    "mean": np.mean,
-    "max": np.max,
-    "min": np.min,
-    "norm1": lambda x: np.sum(np.abs(x)),
-    "norm2": lambda x: np.sqrt(np.sum(np.square(x))),
-}
-
 LEVELS = ("projection", "postsynaptic", "local")
 
 
@@ -65,8 +57,6 @@ class SynapseContext:
         base.update(user_function_namespace(synapse.functions.values()))
         for kind, dtype in (("float", net.dtype), ("int", np.int64), ("bool", np.bool_)):
             base[f"_cast_{kind}"] = np.dtype(dtype).type
-        for op, fn in _GLOBAL_OPS.items():
-            base[f"_gop_{op}"] = fn
         self.namespaces: dict[str, dict[str, Any]] = {level: dict(base) for level in LEVELS}
         shapes = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}
         rng = net.rng
@@ -95,22 +85,20 @@ class SynapseContext:
             elif kind[0] in ("globalpre", "globalpost"):
                 self._bind_global(symbol, kind)
 
-    # -- pre-synaptic values: only the local level may read them
-    def _pre_values(self, var: str) -> Callable[[], np.ndarray]:
-        pre = self.proj.pre
-        ns = pre.population._ns
-        if pre.population is pre:
+    @staticmethod
+    def _values(side: Any, var: str) -> Callable[[], np.ndarray]:
+        """A function returning ``var`` of a population or view, flat, in the view's order."""
+        ns = side.population._ns
+        if side.population is side:
             return lambda: ns[var].reshape(-1)
-        ranks = pre.ranks
+        ranks = side.ranks
         return lambda: ns[var].reshape(-1)[ranks]
 
+    def _pre_values(self, var: str) -> Callable[[], np.ndarray]:
+        return self._values(self.proj.pre, var)
+
     def _post_values(self, var: str) -> Callable[[], np.ndarray]:
-        post = self.proj.post
-        ns = post.population._ns
-        if post.population is post:
-            return lambda: ns[var].reshape(-1)
-        ranks = post.ranks
-        return lambda: ns[var].reshape(-1)[ranks]
+        return self._values(self.proj.post, var)
 
     def _bind_pre(self, symbol: str, var: str) -> None:
         ns = self.namespaces["local"]
@@ -162,7 +150,7 @@ class SynapseContext:
     def _bind_global(self, symbol: str, kind: tuple[str, ...]) -> None:
         _, op, var = kind
         values = self._pre_values(var) if kind[0] == "globalpre" else self._post_values(var)
-        fn = _GLOBAL_OPS[op]
+        fn = self.namespaces["local"][f"_gop_{op}"]
         spaces = list(self.namespaces.values())
 
         def refresh() -> None:

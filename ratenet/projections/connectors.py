@@ -237,14 +237,20 @@ def _pick(rng: np.random.Generator, n_rows: int, n_cols: int, number: int,
     return rows, cols
 
 
+def _fixed_number(choosers: Any, chosen: Any, number: Any, exclude: bool, rng: np.random.Generator, owner: str,
+                  what: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """For each neuron of ``choosers``, ``number`` distinct neurons of ``chosen`` (self excluded if asked)."""
+    available = chosen.size - (1 if exclude and np.isin(choosers.ranks, chosen.ranks).any() else 0)
+    number = _check_number(owner, number, available, what)
+    forbidden = (lambda rows: _self_columns(chosen, choosers, rows)) if exclude else None
+    return _pick(rng, choosers.size, chosen.size, number, forbidden)
+
+
 def fixed_number_pre(pre, post, number, weights, delays, allow_self_connections, storage_format, rng, dtype,
                      owner) -> Connectivity:
     weights = check_value(owner, "weights", weights)
     exclude = _same_population(pre, post) and not allow_self_connections
-    available = pre.size - (1 if exclude and np.isin(post.ranks, pre.ranks).any() else 0)
-    number = _check_number(owner, number, available, "pre-synaptic neurons")
-    forbidden = (lambda rows: _self_columns(pre, post, rows)) if exclude else None
-    rows, cols = _pick(rng, post.size, pre.size, number, forbidden)
+    rows, cols = _fixed_number(post, pre, number, exclude, rng, owner, "pre-synaptic neurons")
     return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, storage_format, owner)
 
 
@@ -252,10 +258,7 @@ def fixed_number_post(pre, post, number, weights, delays, allow_self_connections
                       owner) -> Connectivity:
     weights = check_value(owner, "weights", weights)
     exclude = _same_population(pre, post) and not allow_self_connections
-    available = post.size - (1 if exclude and np.isin(pre.ranks, post.ranks).any() else 0)
-    number = _check_number(owner, number, available, "post-synaptic neurons")
-    forbidden = (lambda rows: _self_columns(post, pre, rows)) if exclude else None
-    pre_rows, post_cols = _pick(rng, pre.size, post.size, number, forbidden)
+    pre_rows, post_cols = _fixed_number(pre, post, number, exclude, rng, owner, "post-synaptic neurons")
     return _from_rows(pre, post, post_cols, pre_rows, None, weights, delays, rng, dtype, storage_format, owner)
 
 
