@@ -160,6 +160,8 @@ class Network:
         self.name = name
         self.num_threads = 1
         self._pool: Any = None
+        #: After each update, check that no variable became NaN or infinite (costs one pass per array).
+        self.check_finite = False
         self.populations: list[Population] = []
         self.projections: list[Projection] = []
         self.monitors: list[Monitor] = []
@@ -204,12 +206,16 @@ class Network:
 
                 self.num_threads = int(value) or (os.cpu_count() or 1)
                 self._changed(structure=True)
+            elif key == "check_finite":
+                self.check_finite = bool(value)
+                self._changed(structure=True)
             elif key == "precision":
                 if value not in ("float", "double"):
                     raise ValidationError(owner, "precision", "must be 'float' or 'double'", got=value)
                 dtype = np.float32 if value == "float" else np.float64
             elif key not in ignored:
-                raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision)")
+                raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision, num_threads, "
+                                          "check_finite)")
         if dt is not None:
             if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
                 raise ValidationError("Network" if owner == "setup" else owner, "dt", "must be a positive number "
@@ -429,6 +435,8 @@ class Network:
             if fn is not None:
                 plan.append(_Step(fn, f"{block.name}: {_summary(block.members[0], fn)}"
                                   + (" (skipped when its inputs did not change)" if block.pure else "")))
+        if self.check_finite:
+            plan.append(_Step(self._finite_check(), "check that every variable is finite"))
         for (pop_id, var), history in self._histories.items():
             plan.append(_Step((lambda h: lambda: h.push(self._step))(history),
                               f"{history.name}: keep {var} for delayed projections ({history.depth} steps)"))
@@ -454,6 +462,25 @@ class Network:
                     obj._snapshot()
         self._plan = plan
         return plan
+
+    def _finite_check(self) -> Callable[[], None]:
+        """A step raising, at the first NaN or infinity, which population, variable and neuron."""
+        from .exceptions import RatenetError
+
+        watched = [(pop, name) for pop in self.populations for name in pop.variables
+                   if pop._kinds.get(name) == "float"]
+        net = self
+
+        def check() -> None:
+            for pop, name in watched:
+                values = pop._ns[name]
+                if not np.isfinite(values).all():
+                    bad = int(np.flatnonzero(~np.isfinite(np.ravel(values)))[0])
+                    where = f"neuron {bad} " if np.ndim(values) else ""
+                    raise RatenetError(f"Population '{pop.name}'.{name}: {where}is "
+                                       f"{np.ravel(values)[bad]} after step {net._step} (t = {net.t} ms)")
+
+        return check
 
     def _in_parallel(self, steps: list[_Step]) -> _Step:
         """Run the transmission steps on a pool of threads.

@@ -964,3 +964,24 @@ def test_simulate_measure_time_and_progress_bar(capsys):
     assert "Simulating 5.0 ms (5 steps)" in captured.out
     assert "5/5 steps" in captured.err
     assert net.get_current_step() == 5
+
+
+def test_check_finite_names_population_variable_and_neuron():
+    from ratenet import RatenetError
+
+    net = Network()
+    net.setup(check_finite=True)
+    pop = net.create(3, Neuron(parameters="k = 1.0", equations="r = 1.0 / (k - t)"), name="div")
+    pop.k = [5.0, 2.0, 7.0]
+    net.simulate(2.0)
+    with pytest.raises(RatenetError, match=r"Population 'div'\.r: neuron 1 is inf after step 2 \(t = 2\.0 ms\)"):
+        with np.errstate(divide="ignore"):
+            net.simulate(1.0)
+
+
+def test_check_finite_is_off_by_default():
+    net = Network()
+    pop = net.create(1, Neuron(equations="r = log(0.0)"))
+    with np.errstate(divide="ignore"):
+        net.simulate(1.0)
+    assert np.isneginf(pop.r[0])
