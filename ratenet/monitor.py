@@ -149,6 +149,7 @@ class Monitor:
 
     # ------------------------------------------------------------- helpers
     def population_of(self) -> Any:
+        """The population recorded (None for a projection)."""
         return getattr(self.object, "population", None)
 
     def _owner(self) -> str:
@@ -384,6 +385,7 @@ class Monitor:
         return ax
 
     def size_in_bytes(self) -> int:
+        """Memory held by the recordings."""
         return sum(block.nbytes for rec in self._records.values() for block in rec.blocks)
 
     def __repr__(self) -> str:

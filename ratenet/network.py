@@ -269,6 +269,7 @@ class Network:
         return self._step
 
     def set_current_step(self, step: int) -> None:
+        """Set the step counter (time = step * dt)."""
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValidationError("Network", "step", "must be a non-negative integer", got=step)
         self._step = int(step)
@@ -387,12 +388,14 @@ class Network:
         return Monitor(obj, variables, period=period, start=start, name=name)
 
     def get_population(self, name: str) -> "Population":
+        """The population with this name."""
         for pop in self.populations:
             if pop.name == name:
                 return pop
         raise ValidationError("Network", "get_population", "no population of that name", got=name)
 
     def get_projection(self, name: str) -> "Projection":
+        """The projection with this name."""
         for proj in self.projections:
             if proj.name == name:
                 return proj
@@ -727,14 +730,34 @@ def _summary(pop: "Population", fn: Callable[..., Any]) -> str:
 
 _default: Network = Network()
 
+# Every function below acts on the default network.  The examples share one
+# short script: a population whose rate is the time, built after clear().
+
 
 def default_network() -> Network:
-    """The network that module-level functions and constructors use."""
+    """The network that module-level functions and constructors use.
+
+    Examples
+    --------
+    >>> from ratenet import Population, Neuron, clear, default_network
+    >>> clear()
+    >>> pop = Population(2, Neuron(equations="r = t"))
+    >>> default_network().populations == [pop]
+    True
+    """
     return _default
 
 
 def setup(**kwargs: Any) -> None:
-    """Configure the default network: ``setup(dt=0.1, seed=42, dtype=numpy.float32)``."""
+    """Configure the default network: ``dt``, ``seed``, ``dtype``, ``precision``, ``num_threads``, ``check_finite``.
+
+    Examples
+    --------
+    >>> from ratenet import clear, dt, setup
+    >>> clear(); setup(dt=0.1, seed=42)
+    >>> dt()
+    0.1
+    """
     _default.setup(**kwargs)
 
 
@@ -744,6 +767,12 @@ def clear() -> None:
     ANNarchy keeps the values given to ``setup()`` across ``clear()``; ratenet
     restores the defaults, so a script's result never depends on what ran
     before it.
+
+    Examples
+    --------
+    >>> from ratenet import clear, dt, setup
+    >>> setup(dt=0.5); clear(); dt()
+    1.0
     """
     global _default
     from . import neurons
@@ -754,81 +783,192 @@ def clear() -> None:
 
 
 def compile(*args: Any, **kwargs: Any) -> None:  # noqa: A001 - ANNarchy's name, expected by ported scripts
-    """Check the default network and build its step plan (no compiler is involved)."""
+    """Check the default network and build its step plan (no compiler is involved).
+
+    Optional: ``simulate`` does it when needed.  ANNarchy's arguments
+    (``directory``, ``clean``...) are accepted and ignored.
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, compile
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"))
+    >>> compile()
+    """
     _default.compile(*args, **kwargs)
 
 
 def simulate(duration: float, measure_time: bool = False, progress_bar: bool = False, callbacks: bool = True) -> None:
-    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`)."""
+    """Simulate the default network for ``duration`` ms (``ceil(duration / dt)`` steps).
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, get_time, simulate
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"))
+    >>> simulate(3.0); get_time(), pop.r.tolist()
+    (3.0, [2.0, 2.0])
+    """
     _default.simulate(duration, measure_time=measure_time, progress_bar=progress_bar)
 
 
 def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
-    """Simulate until a stop condition holds (see :meth:`Network.simulate_until`)."""
+    """Simulate until the populations' stop conditions hold; returns the simulated time (ms).
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, simulate_until
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"), stop_condition="r > 4 : any")
+    >>> simulate_until(100.0, pop)
+    6.0
+    """
     return _default.simulate_until(max_duration, population, operator, measure_time)
 
 
 def step() -> None:
-    """Simulate one step of the default network."""
+    """Simulate one step of the default network.
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, get_current_step, step
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"))
+    >>> step(); step(); get_current_step()
+    2
+    """
     _default.step()
 
 
 def reset(populations: bool = True, projections: bool = False, synapses: bool = False, monitors: bool = True) -> None:
-    """Reset the default network (see :meth:`Network.reset`)."""
+    """Return the default network to time 0 and compile-time values (see :meth:`Network.reset`).
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, get_time, reset, simulate
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"))
+    >>> simulate(5.0); reset(); get_time(), pop.r.tolist()
+    (0.0, [0.0, 0.0])
+    """
     _default.reset(populations, projections, synapses, monitors)
 
 
 def get_time() -> float:
-    """Current time of the default network, in ms."""
+    """Current time of the default network, in ms.
+
+    Examples
+    --------
+    >>> from ratenet import clear, get_time, setup, step
+    >>> clear(); setup(dt=0.25); step(); get_time()
+    0.25
+    """
     return _default.get_time()
 
 
 def set_time(t: float, net_id: int = 0) -> None:
-    """Set the current time of the default network."""
+    """Set the current time of the default network (a whole number of steps).
+
+    Examples
+    --------
+    >>> from ratenet import clear, get_current_step, set_time
+    >>> clear(); set_time(10.0); get_current_step()
+    10
+    """
     _default.set_time(t)
 
 
 def get_current_step() -> int:
-    """Steps simulated by the default network."""
+    """Steps simulated by the default network since time 0.
+
+    Examples
+    --------
+    >>> from ratenet import clear, get_current_step, simulate
+    >>> clear(); simulate(4.0); get_current_step()
+    4
+    """
     return _default.get_current_step()
 
 
 def set_current_step(step: int, net_id: int = 0) -> None:
+    """Set the step counter of the default network.
+
+    Examples
+    --------
+    >>> from ratenet import clear, get_time, set_current_step
+    >>> clear(); set_current_step(7); get_time()
+    7.0
+    """
     _default.set_current_step(step)
 
 
 def dt() -> float:
-    """Step size of the default network, in ms."""
+    """Step size of the default network, in ms.
+
+    Examples
+    --------
+    >>> from ratenet import clear, dt
+    >>> clear(); dt()
+    1.0
+    """
     return _default.dt
 
 
 def enable_learning(projections: Iterable["Projection"] | None = None, period: float | None = None,
                     offset: float | None = None) -> None:
-    """Enable learning in the default network."""
+    """Enable learning of plastic projections of the default network (all by default).
+
+    Examples
+    --------
+    >>> from ratenet import Hebb, Neuron, Population, Projection, clear, disable_learning, enable_learning
+    >>> clear()
+    >>> a, b = Population(2, Neuron(parameters="r = 1.0")), Population(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = Projection(a, b, "exc", Hebb()).connect_all_to_all(0.5)
+    >>> disable_learning(); proj.learning
+    False
+    >>> enable_learning(); proj.learning
+    True
+    """
     _default.enable_learning(projections, period, offset)
 
 
 def disable_learning(projections: Iterable["Projection"] | None = None) -> None:
-    """Disable learning in the default network."""
+    """Disable learning in the default network (see :func:`enable_learning`)."""
     _default.disable_learning(projections)
 
 
 def get_population(name: str) -> "Population":
+    """The population of the default network with this name.
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, get_population
+    >>> clear(); pop = Population(2, Neuron(equations="r = t"), name="clock")
+    >>> get_population("clock") is pop
+    True
+    """
     return _default.get_population(name)
 
 
 def get_projection(name: str) -> "Projection":
+    """The projection of the default network with this name (see :func:`get_population`)."""
     return _default.get_projection(name)
 
 
 def populations(net_id: int = 0) -> list["Population"]:
-    """The default network's populations."""
+    """The default network's populations (see :func:`default_network`)."""
     return list(_default.populations)
 
 
 def projections(net_id: int = 0, post: Any = None, pre: Any = None, target: str | None = None,
                 suppress_error: bool = False) -> list["Projection"]:
-    """The default network's projections, optionally only those with this post, pre or target."""
+    """The default network's projections, optionally only those with this post, pre or target.
+
+    Examples
+    --------
+    >>> import ratenet
+    >>> from ratenet import Neuron, Population, Projection, clear
+    >>> clear()
+    >>> a, b = Population(2, Neuron(parameters="r = 1.0")), Population(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = Projection(a, b, "exc").connect_one_to_one(1.0)
+    >>> ratenet.projections(target="exc") == [proj], ratenet.projections(target="inh")
+    (True, [])
+    """
     return [p for p in _default.projections
             if (post is None or p.post is post or p.post.population is post)
             and (pre is None or p.pre is pre or p.pre.population is pre)
@@ -836,5 +976,5 @@ def projections(net_id: int = 0, post: Any = None, pre: Any = None, target: str 
 
 
 def monitors(net_id: int = 0) -> list["Monitor"]:
-    """The default network's monitors."""
+    """The default network's monitors (see :func:`default_network`)."""
     return list(_default.monitors)

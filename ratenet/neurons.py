@@ -444,6 +444,7 @@ class Synapse(_Model):
         self.plastic = bool(self.equations)
 
     def locality(self, name: str) -> str:
+        """``"local"``, ``"postsynaptic"`` or ``"projection"`` for a parameter or variable."""
         if name == "w":
             for eq in self.equations:
                 if eq.target == "w":

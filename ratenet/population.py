@@ -711,6 +711,7 @@ class PopulationView(_Attributes):
         return self.population.coordinates_from_rank(rank)
 
     def normalized_coordinates_from_rank(self, rank: int, norm: float = 1.0) -> tuple[float, ...]:
+        """Normalized coordinates in the population of population rank ``rank``."""
         return self.population.normalized_coordinates_from_rank(rank, norm)
 
     def __repr__(self) -> str:

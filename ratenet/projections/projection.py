@@ -485,6 +485,7 @@ class Projection:
         return self.size
 
     def nb_synapses_per_dendrite(self) -> list[int]:
+        """Number of synapses of each dendrite, in ``post_ranks`` order."""
         storage = self._require_connected()
         return storage.row_sizes()[self.post_rows].tolist()
 
