@@ -13,7 +13,6 @@ hand or with NumPy.  Sections:
 from __future__ import annotations
 
 import builtins
-import contextlib
 import math
 import os
 import subprocess
@@ -34,6 +33,8 @@ from ratenet import (
     functions,
 )
 
+from _messages import caret, check_caret, concise  # noqa: E402 - tests/ is on the path
+
 
 @pytest.fixture(autouse=True)
 def _fresh_globals():
@@ -41,55 +42,6 @@ def _fresh_globals():
     ratenet.clear()
     yield
     ratenet.clear()
-
-
-def caret(exc: BaseException) -> tuple[str, int]:
-    """(quoted line, caret column in that line) of a rendered EquationError."""
-    lines = str(exc).splitlines()
-    assert len(lines) >= 3, f"no quoted line and caret in:\n{exc}"
-    quoted, marker = lines[-2], lines[-1]
-    assert marker.strip() == "^", f"last line is not a caret line:\n{exc}"
-    return quoted[4:], marker.index("^") - 4
-
-
-def check_caret(exc: BaseException, line: str, token, *, also=()) -> None:
-    """The quoted line is ``line`` and the caret is under ``token`` (or one of ``also``).
-
-    A token is a substring (its first occurrence), ``(substring, n)`` for the
-    n-th occurrence, or a column number.
-    """
-    quoted, column = caret(exc)
-    assert quoted == line, f"quoted {quoted!r}, expected {line!r}"
-    accepted = set()
-    for tok in (token, *also):
-        if isinstance(tok, int):
-            accepted.add(tok)
-        elif isinstance(tok, tuple):
-            text, n = tok
-            start = -1
-            for _ in range(n + 1):
-                start = line.index(text, start + 1)
-            accepted.add(start)
-        else:
-            accepted.add(line.index(tok))
-    assert column in accepted, f"caret at column {column}, expected one of {sorted(accepted)}:\n{exc}"
-
-
-@contextlib.contextmanager
-def concise():
-    """Report an unexpected exception from ratenet in one line (long tracebacks are slow to render)."""
-    try:
-        yield
-    except AssertionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - turned into a test failure below
-        message = f"{type(exc).__name__}: {exc}"
-    else:
-        return
-    try:
-        pytest.fail(message, pytrace=False)
-    except pytest.fail.Exception as failure:
-        raise failure from None  # not "during handling of the above exception"
 
 
 def run(neuron: Neuron, steps: int = 1, size: int = 3, dt: float = 1.0, **values):
