@@ -285,8 +285,8 @@ class Network:
                     break
             name = candidate
         elif name in self._names:
-            raise ValidationError(prefix == "pop" and "Population" or prefix == "proj" and "Projection" or "Monitor",
-                                  "name", "is already used in this network", got=name)
+            owner = {"pop": "Population", "proj": "Projection"}.get(prefix, "Monitor")
+            raise ValidationError(owner, "name", "is already used in this network", got=name)
         self._names.add(name)
         return name
 

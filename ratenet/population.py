@@ -155,10 +155,12 @@ class Population(_Attributes):
         self.network = network
         self.name = network._unique_name(name, "pop")
         self._stop_text = stop_condition
-        self._stop = None
-        if stop_condition is not None:
-            self._stop = self._parse_stop(stop_condition)
-        self._allocate()
+        try:
+            self._allocate()
+            self._stop = None if stop_condition is None else self._parse_stop(stop_condition)
+        except Exception:
+            network._names.discard(self.name)  # a failed population leaves nothing behind
+            raise
         network._add_population(self)
         object.__setattr__(self, "_ready", True)
 
@@ -473,10 +475,7 @@ class Population(_Attributes):
         if not isinstance(text, str):
             raise ValidationError(self._owner(), "stop_condition", "must be a string such as 'r > 1.0 : any'",
                                   got=text)
-        scope = Scope("neuron", {n: self.neuron_type.locality(n) if n != "r" or "r" in self.neuron_type.parameter_names
-                                 or "r" in self.neuron_type.variable_names else "local"
-                                 for n in self.neuron_type.parameter_names + self.neuron_type.variable_names + ["r"]},
-                      self.neuron_type.functions, set(self.neuron_type.constants))
+        scope = Scope("neuron", dict(self._locality), self.neuron_type.functions, set(self.neuron_type.constants))
         try:
             return parse_condition(text, scope)
         except EquationError as exc:

@@ -114,7 +114,11 @@ class Projection:
         self.learning = synapse.plastic
         self._learning_period = 1
         self._learning_offset = 0
-        self._check_synapse_names()
+        try:
+            self._check_synapse_names()
+        except ValidationError:
+            self.network._names.discard(self.name)  # a refused projection leaves nothing behind
+            raise
         if _register:
             self.network._add_projection(self)
 
