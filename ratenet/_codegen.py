@@ -26,13 +26,10 @@ from .equations import (
     additive_terms,
     add,
     classify,
-    div,
     linear_split,
     mul,
-    neg,
     sub,
     substitute,
-    symbols,
 )
 
 __all__ = ["UpdateCode", "update_code", "check_methods"]

@@ -8,7 +8,7 @@ OpenCV is imported only when an image or a video is actually read.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 

@@ -169,7 +169,7 @@ class Monitor:
 
     def _source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
         """(getter of the current value, shape of one sample, dtype) of a variable."""
-        from .population import IndividualNeuron, Population, PopulationView
+        from .population import Population, PopulationView
         from .projections.projection import Projection
 
         obj = self.object

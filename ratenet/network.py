@@ -31,7 +31,7 @@ from .exceptions import ValidationError
 if TYPE_CHECKING:  # pragma: no cover
     from .monitor import Monitor
     from .neurons import Neuron, Synapse
-    from .population import Population, PopulationView
+    from .population import Population
     from .projections.projection import Projection
 
 __all__ = [

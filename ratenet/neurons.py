@@ -7,9 +7,8 @@ the line that defines the model, not at the first simulation step.
 
 from __future__ import annotations
 
-import ast
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 

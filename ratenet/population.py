@@ -154,7 +154,6 @@ class Population(_Attributes):
             network = default_network()
         self.network = network
         self.name = network._unique_name(name, "pop")
-        self._stop_text = stop_condition
         try:
             self._allocate()
             self._stop = None if stop_condition is None else self._parse_stop(stop_condition)

@@ -69,6 +69,19 @@ class KernelProjection(Projection):
     _kernel: Any = None
     #: The connector(s) of this kind of projection, for messages.
     connectors = ""
+    #: The operations its kernel implements.
+    operations: tuple[str, ...] = ()
+
+    def _checked_arguments(self, pre: Any, post: Any, psp: str, operation: str, allowed: tuple[str, ...],
+                           name: str | None) -> tuple[str, ast.expr]:
+        """Check what Convolution and Pooling both take; returns (owner, parsed psp)."""
+        owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+        check_population(owner, "pre", pre)
+        check_population(owner, "post", post)
+        if operation not in self.operations:
+            choices = ", ".join(repr(o) for o in self.operations[:-1]) + f" or {self.operations[-1]!r}"
+            raise ValidationError(owner, "operation", f"must be {choices}", got=operation)
+        return owner, parse_psp(owner, psp, allowed)
 
     def _is_connected(self) -> bool:
         return self._kernel is not None

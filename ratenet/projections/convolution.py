@@ -10,7 +10,7 @@ import numpy as np
 from ..equations import classify, symbols
 from ..exceptions import ValidationError
 from ._convolution_kernel import ConvolutionKernel
-from ._shared import KernelProjection, check_population, parse_psp, psp_function
+from ._shared import KernelProjection, psp_function
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population
@@ -51,15 +51,11 @@ class Convolution(KernelProjection):
     """
 
     connectors = "connect_filter() or connect_filters()"
+    operations = ("sum", "max", "min", "mean")
 
     def __init__(self, pre: "Population", post: "Population", target: str = "exc", psp: str = "pre.r * w",
                  operation: str = "sum", name: str | None = None, copied: bool = False) -> None:
-        owner = f"Convolution '{name}'" if name else "Convolution"
-        check_population(owner, "pre", pre)
-        check_population(owner, "post", post)
-        if operation not in ("sum", "max", "min", "mean"):
-            raise ValidationError(owner, "operation", "must be 'sum', 'max', 'min' or 'mean'", got=operation)
-        tree = parse_psp(owner, psp, ("w", "pre.r"))
+        owner, tree = self._checked_arguments(pre, post, psp, operation, ("w", "pre.r"), name)
         for symbol in symbols(tree):
             if classify(symbol)[0] == "pre" and symbol != "_pre_r":
                 raise ValidationError(owner, "psp", "may only read pre.r and w", got=psp)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from ..equations import classify, symbols
 from ..exceptions import ValidationError
 from ._pooling_kernel import PoolingKernel
-from ._shared import KernelProjection, check_population, parse_psp, psp_function
+from ._shared import KernelProjection, psp_function
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population
@@ -48,19 +48,14 @@ class Pooling(KernelProjection):
     """
 
     connectors = "connect_pooling()"
+    operations = ("max", "min", "mean")
 
     def __init__(self, pre: "Population", post: "Population", target: str = "exc", psp: str = "pre.r",
                  operation: str = "max", name: str | None = None, copied: bool = False) -> None:
-        owner = f"Pooling '{name}'" if name else "Pooling"
-        check_population(owner, "pre", pre)
-        check_population(owner, "post", post)
-        if operation not in ("max", "min", "mean"):
-            raise ValidationError(owner, "operation", "must be 'max', 'min' or 'mean'", got=operation)
-        self._psp_tree = parse_psp(owner, psp, ("pre.<variable>",))
+        _, self._psp_tree = self._checked_arguments(pre, post, psp, operation, ("pre.<variable>",), name)
         super().__init__(pre, post, target, name=name)
         self.operation = operation
         self.psp = psp.strip()
-        self._extent_arg: Any = None
         for symbol in symbols(self._psp_tree):
             kind = classify(symbol)
             if kind[0] == "pre" and kind[1] not in pre._locality:

@@ -282,7 +282,6 @@ class Projection:
         storage = result.storage
         self._storage = storage
         self._delays = result.delays
-        net = self.network
         attrs: dict[str, np.ndarray] = {"w": result.w}
         locality = {"w": "local"}
         synapse = self.synapse_type
@@ -561,7 +560,7 @@ class Projection:
 
     def dendrite(self, post: int | Sequence[int]) -> "Dendrite":
         """The synapses of one post-synaptic neuron (population rank or coordinates)."""
-        storage = self._require_connected()
+        self._require_connected()
         rank = post if isinstance(post, numbers.Integral) else self.post.population.rank_from_coordinates(post)
         rows = np.flatnonzero(self.post.ranks == rank)
         if len(rows) == 0:
@@ -980,7 +979,6 @@ class Projection:
             return uniform
         storage = self._storage
         delays = self._delay_steps()
-        rows_cols = storage.rows_of_synapses() if storage.kind == "csr" else None
         columns = storage.indices if storage.kind == "csr" else np.broadcast_to(np.arange(storage.n_pre),
                                                                                 storage.shape)
         pre_ranks = self.pre.ranks[columns]
@@ -999,7 +997,6 @@ class Projection:
 
             return values
 
-        del rows_cols
         return per_synapse
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Dense", "Sparse", "csr_matvec"]
+__all__ = ["Dense", "Sparse", "matvec_function"]
 
 _KERNELS: dict[str, Any] = {}
 
@@ -66,26 +66,6 @@ def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n
         kernel(rows, cols, indptr, indices, data, x, y)
 
     return product
-
-
-def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """``y += A @ x`` for the CSR matrix ``(data, indices, indptr)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y = np.zeros(2)
-    >>> csr_matvec(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([1., 2., 3.]), np.ones(2), y)
-    >>> y.tolist()
-    [3.0, 3.0]
-    """
-    kernel = sparsetools("csr_matvec")
-    if kernel is not None:
-        kernel(len(indptr) - 1, len(x), indptr, indices, data, x, y)
-        return
-    import scipy.sparse as sp
-
-    y += sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(x))) @ x
 
 
 class Dense:
