@@ -282,7 +282,7 @@ class Monitor:
         keep : bool
             Keep the data (by default it is dropped once read, as in ANNarchy).
         reshape : bool
-            Shape samples like the geometry: (samples, *geometry).
+            Shape samples like the geometry: ``(samples, *geometry)``.
         force_dict : bool
             Return a dict even for one name.
         """
