@@ -46,7 +46,7 @@ html_static_path = []
 # -- API reference -----------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False, "show-inheritance": True}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types; signatures stay readable
 autodoc_member_order = "groupwise"
 numpydoc_show_class_members = False  # the class template lists members with autodoc
