@@ -14,28 +14,38 @@ import numpy as np
 from _harness import best_time, parser, report
 
 
-def handwritten(image: np.ndarray, steps: int) -> None:
+class Handwritten:
     """The same network written by hand: preallocated buffers, every projection every step."""
-    from scipy.ndimage import correlate
 
-    pooled, smoothed, filtered = (np.zeros((48, 64, 3)) for _ in range(3))
-    s1, s2, s3 = (np.empty((48, 64, 3)) for _ in range(3))
-    rows = np.empty((48, 640, 3))
-    box = np.ones((3, 3, 1)) / 9.0
-    bank = np.array([[2.0, -1.0, -1.0], [-1.0, 2.0, -1.0], [-1.0, -1.0, 2.0]])
-    columns = rows.reshape(48, 64, 10, 3)
-    for _ in range(steps):
+    def __init__(self) -> None:
+        self.pooled, self.smoothed, self.filtered = (np.zeros((48, 64, 3)) for _ in range(3))
+        self.s1, self.s2, self.s3 = (np.empty((48, 64, 3)) for _ in range(3))
+        self.rows = np.empty((48, 640, 3))
+        self.columns = self.rows.reshape(48, 64, 10, 3)
+        self.box = np.ones((3, 3, 1)) / 9.0
+        self.bank = np.array([[2.0, -1.0, -1.0], [-1.0, 2.0, -1.0], [-1.0, -1.0, 2.0]])
+
+    def step(self, image: np.ndarray) -> None:
+        from scipy.ndimage import correlate
+
+        s1, s2, s3 = self.s1, self.s2, self.s3
         # contiguous rows first, then the 10 columns of each window as strided slices
-        np.add.reduce(image.reshape(48, 10, 640, 3), axis=1, out=rows)
-        np.copyto(s1, columns[:, :, 0])
+        np.add.reduce(image.reshape(48, 10, 640, 3), axis=1, out=self.rows)
+        np.copyto(s1, self.columns[:, :, 0])
         for k in range(1, 10):
-            np.add(s1, columns[:, :, k], out=s1)
+            np.add(s1, self.columns[:, :, k], out=s1)
         s1 *= 0.01
-        correlate(pooled, box, output=s2, mode="constant")
-        np.dot(smoothed.reshape(-1, 3), bank.T, out=s3.reshape(-1, 3))
-        np.maximum(s1, 0.0, out=pooled)
-        np.maximum(s2, 0.0, out=smoothed)
-        np.maximum(s3, 0.0, out=filtered)
+        correlate(self.pooled, self.box, output=s2, mode="constant")
+        np.dot(self.smoothed.reshape(-1, 3), self.bank.T, out=s3.reshape(-1, 3))
+        np.maximum(s1, 0.0, out=self.pooled)
+        np.maximum(s2, 0.0, out=self.smoothed)
+        np.maximum(s3, 0.0, out=self.filtered)
+
+
+def handwritten(image: np.ndarray, steps: int) -> None:
+    network = Handwritten()
+    for _ in range(steps):
+        network.step(image)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ def test_run_all_quick_prints_every_benchmark():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    for label in ("tutorial", "first result", "import ratenet", "big convolution", "dense N=2000", "dense N=4000",
-                  "dense N=4000 float32", "many small populations"):
+    for label in ("tutorial", "tutorial, recomputing every step", "video", "first result", "import ratenet",
+                  "big convolution", "Miconi, per trial", "Miconi vs ANNarchy", "many small populations",
+                  "dense N=1000", "dense N=2000", "dense N=4000", "dense N=8000 float32, peak memory",
+                  "dense N=8000, build", "from_matrix N=8000", "fixed_probability 0.1"):
         assert any(line.startswith(label) for line in lines), f"no line for {label}:\n{done.stdout}"
