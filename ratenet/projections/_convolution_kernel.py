@@ -61,9 +61,17 @@ agrees with the others to ~1e-14 for values of order 1 (summation order and, for
 ``matmul``
     1x1 filters (only the collapsed channel axis is longer than 1): one matrix
     product ``pre.reshape(-1, C) @ W.T``.
+``shifted``
+    one filter, no subsampling, no collapse: sums of shifted views of the
+    padded input, one pass per separable factor (or one pass over every tap).
+    Taps of equal weight are summed before one multiplication (a box filter is
+    additions and one scaling) and zero taps are skipped, as
+    :mod:`scipy.ndimage` does (so an infinite input next to a zero tap does not
+    turn into NaN).  No SciPy, no copy of the windows: a few NumPy calls, which
+    wins for small inputs and for cheap separable kernels.
 ``ndimage``
-    one filter, no subsampling, no collapse: :func:`scipy.ndimage.correlate`
-    straight into ``out``.
+    the same configurations: :func:`scipy.ndimage.correlate` straight into
+    ``out``.
 ``separable``
     the same configurations with a rank-1 kernel over two axes: two
     :func:`scipy.ndimage.correlate1d` passes.
@@ -128,7 +136,7 @@ def _fast_length(n: int) -> int:
     return best
 
 
-STRATEGIES: tuple[str, ...] = ("matmul", "ndimage", "separable", "im2col", "fft", "direct")
+STRATEGIES: tuple[str, ...] = ("matmul", "shifted", "ndimage", "separable", "im2col", "fft", "direct")
 
 # Rough costs in nanoseconds, measured with benchmarks/bench_convolution_kernel.py
 # on the reference machine (AMD EPYC, one core, float64).  Only their ratios
@@ -142,6 +150,10 @@ _NS_FFT = 0.56  # one real FFT, per element and log2(element count)
 _NS_CALL = 3_000.0  # fixed cost of a Python-level call into NumPy/SciPy
 _SCIPY_MARGIN = 1.25  # how much faster a SciPy strategy must be than a NumPy one to be chosen
 _NS_COPY_CALL = 500.0  # fixed cost of one np.copyto between prepared views
+_NS_UFUNC_CALL = 1_500.0  # shifted: fixed cost of one ufunc call on prepared views
+_NS_UFUNC_ELEMENT = 0.45  # shifted: one element of a binary ufunc, arrays within the L2 cache
+_NS_UFUNC_ELEMENT_FAR = 0.8  # the same for arrays larger than _CACHE_BYTES
+_CACHE_BYTES = 512 * 1024
 
 # im2col fills about this many window elements per block: large enough for
 # efficient BLAS calls, small enough for the block to stay in cache.
@@ -680,7 +692,7 @@ class ConvolutionKernel:
         self._strategy = name
         builder = getattr(self, f"_build_{name}")
         self._run = builder()
-        if self._operation == "mean" and name != "direct":
+        if self._operation == "mean" and name not in ("direct", "shifted"):
             inner, scale = self._run, 1.0 / self._n_taps
 
             def run_mean(pre: np.ndarray, out: np.ndarray) -> None:
@@ -705,6 +717,7 @@ class ConvolutionKernel:
             costs["matmul"] = positions * taps * n_filters * _NS_MAC + _NS_CALL
         unit_stride = grid is not None and all(stride == 1 for _, stride, _ in grid)
         if unit_stride and not self._collapse and n_filters == 1:
+            costs["shifted"] = self._shifted_cost()
             nonzero = int(np.count_nonzero(self._filters64))
             costs["ndimage"] = _NS_NDIMAGE_TAP * full * max(nonzero, 1) + 2 * _NS_CALL
             factors = self._separable_factors()
@@ -732,6 +745,26 @@ class ConvolutionKernel:
             if name in costs:
                 costs[name] *= _SCIPY_MARGIN
         return costs
+
+    def _shifted_cost(self) -> float:
+        """Estimated time (ns) of the ``shifted`` strategy: its ufunc calls, counted exactly."""
+        def per_element(size: int) -> float:
+            near = size * self._dtype.itemsize <= _CACHE_BYTES
+            return _NS_UFUNC_ELEMENT if near else _NS_UFUNC_ELEMENT_FAR
+
+        shape = [p + k - 1 for p, k in zip(self._pre_shape, self._fshape)]
+        border = 2 * sum(k > 1 for k in self._fshape) if self._padding == "border" else 0
+        cost = (1 + border) * _NS_UFUNC_CALL + math.prod(shape) * per_element(math.prod(shape))
+        for axis, groups in self._shifted_passes():
+            if axis is None:
+                shape = list(self._pre_shape)
+            else:
+                shape[axis] = self._pre_shape[axis]
+            size = math.prod(shape)
+            calls = sum(max(len(offsets) - 1, 1) + (len(offsets) > 1 and weight != 1.0) + (g > 0)
+                        for g, (weight, offsets) in enumerate(groups))
+            cost += calls * (_NS_UFUNC_CALL + size * per_element(size))
+        return cost
 
     def _separable_factors(self) -> list[tuple[int, np.ndarray]] | None:
         """``[(axis, taps), ...]`` whose successive 1-D correlations equal the kernel.
@@ -890,6 +923,93 @@ class ConvolutionKernel:
                 dest = target if i == len(passes) - 1 else scratch
                 correlate1d(source, taps, axis=axis, output=dest, origin=origin, **mode)
                 source = dest
+
+        return run
+
+    def _shifted_passes(self) -> list[tuple[int | None, list[tuple[float, list[int | tuple[int, ...]]]]]]:
+        """The passes of the ``shifted`` strategy: ``[(axis, groups), ...]``.
+
+        One pass per separable factor (``axis`` is the axis it runs along), or a
+        single pass over every tap (``axis`` None, offsets are tap indices).  A
+        group is ``(weight, offsets)``: taps of equal weight are summed first and
+        multiplied once.  Zero taps are left out; the largest group comes first.
+        With ``mean`` the last pass's weights carry the division by the tap count.
+        """
+        factors = self._separable_factors()
+        kernel = self._filters64[0]
+        if factors is None:
+            passes: list[tuple[int | None, list[tuple[int | tuple[int, ...], float]]]] = [
+                (None, [(tap, float(kernel[tap])) for tap in self._tap_indices])]
+        else:
+            passes = [(axis, [(k, float(v)) for k, v in enumerate(taps)]) for axis, taps in factors]
+        scale = 1.0 / self._n_taps if self._operation == "mean" else 1.0
+        planned = []
+        for index, (axis, taps) in enumerate(passes):
+            groups: dict[float, list[int | tuple[int, ...]]] = {}
+            for offset, value in taps:
+                if value != 0.0:
+                    groups.setdefault(value * scale if index == len(passes) - 1 else value, []).append(offset)
+            planned.append((axis, sorted(groups.items(), key=lambda item: -len(item[1]))))
+        return planned
+
+    def _build_shifted(self) -> Callable[[np.ndarray, np.ndarray], None]:
+        """Sums of shifted views of the padded input, one pass per separable factor.
+
+        No SciPy and no copies of windows: every call is one NumPy ufunc over a
+        whole (shifted) array, so for small inputs the cost is a handful of calls.
+        """
+        refresh = self._make_padded()
+        pre, dtype = self._pre_shape, self._dtype
+        passes = self._shifted_passes()
+        if not any(groups for _, groups in passes):
+            def zero(pre_values: np.ndarray, out: np.ndarray) -> None:
+                out.fill(0.0)
+
+            return zero
+        shape = list(self._padded.shape)
+        source = self._padded
+        plan = []  # (dst or None for out, [(weight, [source views])], scratch)
+        for index, (axis, groups) in enumerate(passes):
+            if axis is None:
+                shape = list(pre)
+            else:
+                shape[axis] = pre[axis]
+            last = index == len(passes) - 1
+            dst = None if last else np.empty(shape, dtype=dtype)
+
+            def view(offset: int | tuple[int, ...], src: np.ndarray = source, axis: int | None = axis,
+                     size: tuple[int, ...] = tuple(shape)) -> np.ndarray:
+                if axis is None:
+                    assert isinstance(offset, tuple)
+                    return src[tuple(slice(o, o + n) for o, n in zip(offset, size))]
+                assert isinstance(offset, int)
+                return src[(slice(None),) * axis + (slice(offset, offset + size[axis]),)]
+
+            bound = [(dtype.type(weight), [view(o) for o in offsets]) for weight, offsets in groups]
+            scratch = np.empty(shape, dtype=dtype) if len(bound) > 1 else None
+            plan.append((dst, bound, scratch))
+            source = dst
+        one = dtype.type(1.0)
+
+        def accumulate(dst: np.ndarray, bound: list, scratch: np.ndarray | None) -> None:
+            for g, (weight, views) in enumerate(bound):
+                into = dst if g == 0 else scratch
+                if len(views) == 1:
+                    np.multiply(views[0], weight, out=into)
+                else:
+                    np.add(views[0], views[1], out=into)
+                    for v in views[2:]:
+                        np.add(into, v, out=into)
+                    if weight != one:
+                        np.multiply(into, weight, out=into)
+                if g:
+                    np.add(dst, scratch, out=dst)
+
+        def run(pre_values: np.ndarray, out: np.ndarray) -> None:
+            refresh(pre_values)
+            target = out.reshape(pre)
+            for dst, bound, scratch in plan:
+                accumulate(target if dst is None else dst, bound, scratch)
 
         return run
 

@@ -284,6 +284,34 @@ def test_compute_into_a_non_contiguous_out(rng):
     assert np.all(holder[:, 1::2] == 0.0)
 
 
+def test_fresh_views_of_the_same_out_keep_the_bound_calls(rng):
+    # The planner hands the kernel a new reshape of the same sum array every step.
+    kernel = PoolingKernel((480, 640, 3), (48, 64, 3), operation="mean")
+    flat = np.zeros(48 * 64 * 3 + 10)
+    pre = rng.standard_normal((480, 640, 3))
+    kernel.compute(pre, flat[5:-5].reshape(48, 64, 3))
+    for _ in range(3):
+        pre = pre + 1.0
+        kernel.compute(pre, flat[5:-5].reshape(48, 64, 3))
+        np.testing.assert_allclose(flat[5:-5].reshape(48, 64, 3),
+                                   pre.reshape(48, 10, 64, 10, 3).mean(axis=(1, 3)), rtol=1e-12)
+    same_pre = pre
+    steps = kernel._steps
+    kernel.compute(same_pre, flat[5:-5].reshape(48, 64, 3))
+    assert kernel._steps is steps  # nothing was rebuilt
+    assert flat[:5].tolist() == [0.0] * 5 and flat[-5:].tolist() == [0.0] * 5
+    # Other memory, even of the same shape, is bound anew: no write goes to the old array.
+    before = flat.copy()
+    shifted = flat[4:-6].reshape(48, 64, 3)
+    kernel.compute(same_pre - 1.0, shifted)
+    np.testing.assert_allclose(shifted, (same_pre - 1.0).reshape(48, 10, 64, 10, 3).mean(axis=(1, 3)),
+                               rtol=1e-12)
+    assert flat[-5] == before[-5]
+    other = np.empty((48, 64, 3))
+    kernel.compute(same_pre, other)
+    np.testing.assert_allclose(other, same_pre.reshape(48, 10, 64, 10, 3).mean(axis=(1, 3)), rtol=1e-12)
+
+
 def test_compute_rejects_wrong_arrays():
     kernel = PoolingKernel((4, 4), (2, 2), owner="Pooling 'p'")
     with error(re.escape("Pooling 'p'.pre: must be an array of shape (4, 4) (got (4, 5))")):
