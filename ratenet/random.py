@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 
+#: Values drawn per piece by Distribution.sample_into (512 KB of float64).
+_PIECE = 1 << 16
+
+
 def _number(owner: str, name: str, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValidationError(owner, name, "must be a real number", got=value)
@@ -92,6 +96,40 @@ class Distribution:
             values = np.clip(values, self.min, self.max)
         return np.asarray(values, dtype=dtype)
 
+    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> None:
+        """Fill ``out`` with the values ``sample(out.shape, rng)`` would return.
+
+        For float64 arrays the common distributions draw straight into ``out``
+        (no temporary as large as the result); other dtypes get the float64
+        draws cast, as :meth:`sample` does.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> out = np.empty(4)
+        >>> Uniform(-1.0, 1.0).sample_into(out, np.random.default_rng(3))
+        >>> bool(np.array_equal(out, Uniform(-1.0, 1.0).sample(4, np.random.default_rng(3))))
+        True
+        """
+        if out.dtype != np.float64 or not out.flags.c_contiguous or not self._draws_into:
+            out[...] = self.sample(out.shape, rng, np.float64)
+            return
+        # Pieces that stay in the cache between the draw and the arithmetic on it;
+        # drawing in pieces gives the same values as drawing all at once.
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, _PIECE):
+            piece = flat[start:start + _PIECE]
+            self._draw_into(rng, piece)
+            if self.min is not None or self.max is not None:
+                np.clip(piece, self.min, self.max, out=piece)
+
+    #: whether :meth:`_draw_into` is implemented
+    _draws_into = False
+
+    def _draw_into(self, rng: np.random.Generator, out: np.ndarray) -> None:
+        """Draw into the contiguous float64 array ``out`` exactly the values of ``_draw``."""
+        raise NotImplementedError
+
     def get_values(self, shape: int | tuple[int, ...], rng: np.random.Generator | None = None) -> np.ndarray:
         """ANNarchy's name for :meth:`sample`."""
         return self.sample(shape, rng)
@@ -128,9 +166,18 @@ class Uniform(Distribution):
         if self.low > self.high:
             raise ValidationError("Uniform", "min", f"must not exceed max={self.high}", got=self.low)
         super().__init__()
+        # NumPy refuses a width that overflows; sample() then reports it.
+        self._draws_into = math.isfinite(self.high - self.low)
 
     def _draw(self, rng, shape):
         return rng.uniform(self.low, self.high, shape)
+
+    def _draw_into(self, rng, out):
+        # NumPy computes low + (high - low) * u with u = rng.random(): the same operations, in place.
+        rng.random(out=out)
+        out *= self.high - self.low
+        if self.low != 0.0:  # adding 0.0 to the non-negative products changes nothing
+            out += self.low
 
 
 class DiscreteUniform(Distribution):
@@ -182,6 +229,14 @@ class Normal(Distribution):
 
     def _draw(self, rng, shape):
         return rng.normal(self.mu, self.sigma, shape)
+
+    _draws_into = True
+
+    def _draw_into(self, rng, out):
+        # NumPy computes mu + sigma * z with z = rng.standard_normal(): the same operations, in place.
+        rng.standard_normal(out=out)
+        out *= self.sigma
+        out += self.mu
 
 
 class LogNormal(Distribution):

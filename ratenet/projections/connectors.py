@@ -22,9 +22,12 @@ from .storage import Dense, Sparse
 __all__ = ["Connectivity", "LILConnectivity"]
 
 #: Elements per block when patterns are drawn in blocks of rows.
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 #: Above this fraction of existing synapses, dense storage is faster than CSR.
 DENSE_ABOVE = 0.25
+#: fixed_probability keeps a boolean matrix rather than indices above this probability
+#: (one byte per possible synapse against eight per synapse).
+_MASK_ABOVE = 0.125
 
 
 @dataclass
@@ -48,17 +51,57 @@ def check_value(owner: str, name: str, value: Any, allow_distribution: bool = Tr
 
 
 def fill(spec: float | Distribution, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> np.ndarray:
-    """An array of ``shape`` holding ``spec`` (a number, or draws from a distribution)."""
+    """An array of ``shape`` holding ``spec`` (a number, or draws from a distribution).
+
+    Draws are made block by block (whole rows of a matrix, or ``_BLOCK`` values of
+    a vector) straight into the result: the values are those of one call drawing
+    everything, without a temporary as large as the result.
+    """
     if not isinstance(spec, Distribution):
         return np.full(shape, spec, dtype=dtype)
     out = np.empty(shape, dtype=dtype)
     if len(shape) == 2:
         step = _rows_per_block(shape[1])
-        for start in range(0, shape[0], step):
-            out[start:start + step] = spec.sample((min(step, shape[0] - start), shape[1]), rng, np.float64)
+        blocks = [out[start:start + step] for start in range(0, shape[0], step)]
     else:
-        out[...] = spec.sample(shape, rng, np.float64)
+        flat = out.reshape(-1)
+        blocks = [flat[start:start + _BLOCK] for start in range(0, flat.size, _BLOCK)]
+    direct = out.dtype == np.float64
+    scratch = None if direct or not blocks else np.empty(max(b.size for b in blocks), dtype=np.float64)
+    for block in blocks:
+        if scratch is None:
+            spec.sample_into(block, rng)
+        else:
+            drawn = scratch[:block.size].reshape(block.shape)
+            spec.sample_into(drawn, rng)
+            block[...] = drawn
     return out
+
+
+class _Draws:
+    """The values of ``fill(spec, (count,), rng, dtype)``, handed out a piece at a time.
+
+    Lets a connector place the weights of a large pattern block by block while
+    drawing exactly what one call would have drawn.
+    """
+
+    def __init__(self, spec: float | Distribution, count: int, rng: np.random.Generator, dtype: Any) -> None:
+        self.spec, self.left, self.rng, self.dtype = spec, count, rng, dtype
+        self.buffer = np.empty(0, dtype=dtype)
+
+    def take(self, k: int) -> np.ndarray:
+        if not isinstance(self.spec, Distribution):
+            return np.full(k, self.spec, dtype=self.dtype)
+        pieces = [np.empty(0, dtype=self.dtype)]
+        while k:
+            if not len(self.buffer):
+                size = min(_BLOCK, self.left)
+                self.buffer = fill(self.spec, (size,), self.rng, self.dtype)
+                self.left -= size
+            piece, self.buffer = self.buffer[:k], self.buffer[k:]
+            pieces.append(piece)
+            k -= len(piece)
+        return pieces[-1] if len(pieces) <= 2 else np.concatenate(pieces)
 
 
 def _delays(spec: Any, owner: str, storage: Dense | Sparse, rng: np.random.Generator) -> float | np.ndarray:
@@ -101,36 +144,39 @@ def _choose_storage(storage_format: str | None, density: float, owner: str) -> s
 
 def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray] | None,
                weights: Any, delays: Any, rng: np.random.Generator, dtype: Any, storage_format: str | None,
-               owner: str, extra: np.ndarray | None = None) -> Connectivity:
+               owner: str, extra: np.ndarray | None = None, ordered: bool = False) -> Connectivity:
     """Assemble (row, col[, w]) blocks into storage, in (row, col) order.
 
-    Blocks that arrive already in order (every connector but user functions)
-    are not sorted again.  ``extra``, when given, holds per-synapse delays in
-    the order of the blocks.
+    Blocks that arrive already in order are not sorted again; ``ordered=True``
+    (a connector that emits them row by row, ascending, each once) skips even
+    the check.  ``extra``, when given, holds per-synapse delays in the order of
+    the blocks.
     """
     n_post, n_pre = post.size, pre.size
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     val = np.concatenate(vals) if vals else None
-    key = row.astype(np.int64) * n_pre + col
-    if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
-        order = np.argsort(key, kind="stable")
-        key, row, col = key[order], row[order], col[order]
-        val = val[order] if val is not None else None
-        extra = extra[order] if extra is not None else None
-        if bool(np.any(key[1:] == key[:-1])):
-            raise ValidationError(owner, "connect", "creates the same synapse twice")
-    nnz = len(key)
+    if not ordered and len(row) > 1:
+        key = row.astype(np.int64) * n_pre + col
+        if not bool(np.all(key[1:] > key[:-1])):
+            order = np.argsort(key, kind="stable")
+            key, row, col = key[order], row[order], col[order]
+            val = val[order] if val is not None else None
+            extra = extra[order] if extra is not None else None
+            if bool(np.any(key[1:] == key[:-1])):
+                raise ValidationError(owner, "connect", "creates the same synapse twice")
+        del key
+    nnz = len(row)
     fmt = _choose_storage(storage_format, nnz / max(n_post * n_pre, 1), owner)
     if fmt == "dense":
         mask = np.zeros((n_post, n_pre), dtype=bool)
-        mask.reshape(-1)[key] = True
+        mask[row, col] = True
         storage = Dense(n_post, n_pre, mask)
         w = np.zeros((n_post, n_pre), dtype=dtype)
-        w.reshape(-1)[key] = val if val is not None else fill(weights, (nnz,), rng, dtype)
+        w[row, col] = val if val is not None else fill(weights, (nnz,), rng, dtype)
         if extra is not None:
             full = np.zeros((n_post, n_pre))
-            full.reshape(-1)[key] = extra
+            full[row, col] = extra
             extra = full
     else:
         indptr = np.zeros(n_post + 1, dtype=np.int64)
@@ -156,22 +202,25 @@ def all_to_all(pre, post, weights, delays, allow_self_connections, storage_forma
     weights = check_value(owner, "weights", weights)
     n_post, n_pre = post.size, pre.size
     fmt = _choose_storage(storage_format, 1.0, owner)
-    mask = None
+    missing = None
     if _same_population(pre, post) and not allow_self_connections:
         cols = _self_columns(pre, post, np.arange(n_post))
         hit = cols >= 0
         if hit.any():
-            mask = np.ones((n_post, n_pre), dtype=bool)
-            mask[np.flatnonzero(hit), cols[hit]] = False
+            missing = (np.flatnonzero(hit), cols[hit])
     # The same draws whatever the storage: the full matrix, then the existing synapses.
     w = fill(weights, (n_post, n_pre), rng, dtype)
     if fmt == "csr":
-        full = mask if mask is not None else np.ones((n_post, n_pre), dtype=bool)
+        full = np.ones((n_post, n_pre), dtype=bool)
+        if missing is not None:
+            full[missing] = False
         row, col = np.nonzero(full)
-        return _from_rows(pre, post, [row], [col], [w[row, col]], None, delays, rng, dtype, "csr", owner)
-    storage = Dense(n_post, n_pre, mask)
-    if storage.mask is not None:
-        w[~storage.mask] = 0
+        return _from_rows(pre, post, [row], [col], [w[row, col]], None, delays, rng, dtype, "csr", owner,
+                          ordered=True)
+    # The few absent synapses are listed, not masked: no boolean matrix as large as the weights.
+    storage = Dense(n_post, n_pre, missing=missing)
+    if missing is not None:
+        w[missing] = 0
     return Connectivity(storage, w, _delays(delays, owner, storage, rng))
 
 
@@ -182,7 +231,8 @@ def one_to_one(pre, post, weights, delays, storage_format, rng, dtype, owner) ->
                                             f"neurons, post {post.size})")
     n = post.size
     idx = np.arange(n)
-    return _from_rows(pre, post, [idx], [idx], None, weights, delays, rng, dtype, storage_format or "csr", owner)
+    return _from_rows(pre, post, [idx], [idx], None, weights, delays, rng, dtype, storage_format or "csr", owner,
+                      ordered=True)
 
 
 def fixed_probability(pre, post, probability, weights, delays, allow_self_connections, storage_format, rng, dtype,
@@ -192,20 +242,50 @@ def fixed_probability(pre, post, probability, weights, delays, allow_self_connec
         raise ValidationError(owner, "probability", "must be a number in [0, 1]", got=probability)
     n_post, n_pre = post.size, pre.size
     exclude = _same_population(pre, post) and not allow_self_connections
-    rows, cols = [], []
     step = _rows_per_block(n_pre)
+    # What is kept of each block of draws: a boolean matrix (one byte per possible
+    # synapse) when the pattern may well be stored dense, the kept indices (eight
+    # bytes per synapse) when it is sparse.  Either way the draws are the same.
+    forced = None if storage_format is None else _choose_storage(storage_format, 1.0, owner)
+    as_mask = forced == "dense" or (forced is None and probability >= _MASK_ABOVE)
+    mask = np.empty((n_post, n_pre), dtype=bool) if as_mask else None
+    rows, cols = [], []
     for start in range(0, n_post, step):
         stop = min(n_post, start + step)
-        keep = rng.random((stop - start, n_pre)) < probability
+        draws = rng.random((stop - start, n_pre))
+        keep = np.less(draws, probability, out=None if mask is None else mask[start:stop])
+        del draws
         if exclude:
-            local = np.arange(start, stop)
-            self_cols = _self_columns(pre, post, local)
+            self_cols = _self_columns(pre, post, np.arange(start, stop))
             hit = self_cols >= 0
             keep[np.flatnonzero(hit), self_cols[hit]] = False
-        r, c = np.nonzero(keep)
-        rows.append(r + start)
-        cols.append(c)
-    return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, storage_format, owner)
+        if mask is None:
+            r, c = np.nonzero(keep)
+            rows.append((r + start).astype(_index_type(n_post)))
+            cols.append(c.astype(_index_type(n_pre)))
+    if mask is None:
+        return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, storage_format, owner,
+                          ordered=True)
+    nnz = int(np.count_nonzero(mask))
+    if _choose_storage(storage_format, nnz / max(n_post * n_pre, 1), owner) == "csr":
+        for start in range(0, n_post, step):
+            r, c = np.nonzero(mask[start:start + step])
+            rows.append((r + start).astype(_index_type(n_post)))
+            cols.append(c.astype(_index_type(n_pre)))
+        del mask
+        return _from_rows(pre, post, rows, cols, None, weights, delays, rng, dtype, "csr", owner, ordered=True)
+    # Weights in row-major order of the synapses, as _from_rows places them.
+    w = np.zeros((n_post, n_pre), dtype=dtype)
+    values = _Draws(weights, nnz, rng, dtype)
+    for start in range(0, n_post, step):
+        block = mask[start:start + step]
+        w[start:start + step][block] = values.take(int(np.count_nonzero(block)))
+    storage = Dense(n_post, n_pre, mask)
+    return Connectivity(storage, w, _delays(delays, owner, storage, rng))
+
+
+def _index_type(n: int) -> type:
+    return np.int32 if n < 2**31 else np.int64
 
 
 def _check_number(owner: str, number: Any, limit: int, what: str) -> int:
@@ -295,7 +375,7 @@ def _distance_based(pre, post, profile: Callable[[np.ndarray], np.ndarray], thre
         rows.append(r + start)
         cols.append(c)
         vals.append(w[r, c])
-    return _from_rows(pre, post, rows, cols, vals, None, delays, rng, dtype, storage_format, owner)
+    return _from_rows(pre, post, rows, cols, vals, None, delays, rng, dtype, storage_format, owner, ordered=True)
 
 
 def gaussian(pre, post, amp, sigma, delays, limit, allow_self_connections, storage_format, rng, dtype,
@@ -327,29 +407,56 @@ def dog(pre, post, amp_pos, sigma_pos, amp_neg, sigma_neg, delays, limit, allow_
                            storage_format, rng, dtype, owner)
 
 
-def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(values, exists) from a matrix whose None entries mean 'no synapse'."""
-    try:
-        raw = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
-    except (TypeError, ValueError):
-        raise ValidationError(owner, name, f"must be a matrix of shape {shape}", got=value) from None
+def _check_finite(owner: str, name: str, matrix: np.ndarray, shown: Any,
+                  message: str = "must be finite (use None for a missing synapse)") -> None:
+    """Refuse NaN and infinities, a block of rows at a time (no mask as large as the matrix)."""
+    if matrix.dtype.kind not in "fc":
+        return
+    rows = _rows_per_block(matrix.shape[1] if matrix.ndim == 2 else 1)
+    for start in range(0, len(matrix), rows):
+        if not np.isfinite(matrix[start:start + rows]).all():
+            raise ValidationError(owner, name, message, got=shown)
+
+
+def _check_narrowed(owner: str, values: np.ndarray, w: np.ndarray, shown: Any) -> None:
+    """After a cast to a narrower float (float64 to float32), refuse values that overflowed."""
+    if values.dtype.kind == "f" and values.dtype.itemsize > w.dtype.itemsize:
+        _check_finite(owner, "weights", w, shown, f"must hold values that fit in {w.dtype.name}, the network's "
+                                                  "precision")
+
+
+def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """(values, exists) from a matrix whose None entries mean 'no synapse'.
+
+    A matrix of numbers comes back as it is, without a copy, and ``exists`` is
+    None (every synapse exists): the caller copies what it keeps, once.
+    """
+    raw: np.ndarray | None = value if isinstance(value, np.ndarray) else None
+    if raw is None:
+        try:
+            raw = np.asarray(value)
+        except (TypeError, ValueError):
+            raw = None
+        if raw is None or raw.dtype == object:
+            try:
+                raw = np.asarray(value, dtype=object)
+            except (TypeError, ValueError):
+                raise ValidationError(owner, name, f"must be a matrix of shape {shape}", got=value) from None
     if raw.shape != shape:
         raise ValidationError(owner, name, f"must have shape {shape} (post x pre, or pre x post with pre_post=True)",
                               got=f"shape {raw.shape}", got_repr=False)
-    if raw.dtype == object:
-        exists = np.array([[v is not None for v in row] for row in raw], dtype=bool).reshape(shape)
-        filled = np.where(exists, raw, 0.0)
-        try:
-            values = filled.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value) from None
-    else:
+    if raw.dtype != object:
         if raw.dtype.kind not in "biuf":
             raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value)
-        values = raw.astype(np.float64)
-        exists = np.ones(shape, dtype=bool)
-    if not np.isfinite(values[exists]).all():
-        raise ValidationError(owner, name, "must be finite (use None for a missing synapse)", got=value)
+        _check_finite(owner, name, raw, value)
+        return raw, None
+    exists = np.array([[v is not None for v in row] for row in raw], dtype=bool).reshape(shape)
+    filled = np.where(exists, raw, 0.0)
+    try:
+        values = filled.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value) from None
+    _check_finite(owner, name, values, value)
     return values, exists
 
 
@@ -358,27 +465,46 @@ def from_matrix(pre, post, weights, delays, pre_post, storage_format, rng, dtype
     shape = (n_pre, n_post) if pre_post else (n_post, n_pre)
     values, exists = _matrix(owner, "weights", weights, shape)
     if pre_post:
-        values, exists = values.T, exists.T
-    fmt = _choose_storage(storage_format, exists.mean() if exists.size else 0.0, owner)
+        values, exists = values.T, (None if exists is None else exists.T)
+    density = 1.0 if exists is None else (float(exists.mean()) if exists.size else 0.0)
+    fmt = _choose_storage(storage_format, density, owner)
     if fmt == "dense":
-        storage: Dense | Sparse = Dense(n_post, n_pre, np.ascontiguousarray(exists))
-        w = np.where(exists, values, 0.0).astype(dtype)
+        # One copy, cast on the way: ratenet keeps its own weights (learning and
+        # assignments change them; the user's matrix stays as it was).
+        with np.errstate(over="ignore"):  # overflow to float32 is reported just below
+            w = np.array(values, dtype=dtype, order="C")
+        if exists is not None:
+            w[~exists] = 0.0
+        _check_narrowed(owner, values, w, weights)
+        storage: Dense | Sparse = Dense(n_post, n_pre, None if exists is None else np.ascontiguousarray(exists))
     else:
+        if exists is None:
+            exists = np.ones((n_post, n_pre), dtype=bool)
         row, col = np.nonzero(exists)  # row-major: already in order
         indptr = np.zeros(n_post + 1, dtype=np.int64)
         np.cumsum(np.bincount(row, minlength=n_post), out=indptr[1:])
         storage = Sparse(n_post, n_pre, indptr, col)
-        w = np.ascontiguousarray(values[row, col], dtype=dtype)
+        with np.errstate(over="ignore"):
+            w = np.ascontiguousarray(values[row, col], dtype=dtype)
+        _check_narrowed(owner, values, w, weights)
     if isinstance(delays, (numbers.Real, Distribution)) and not isinstance(delays, bool):
         return Connectivity(storage, w, _delays(delays, owner, storage, rng))
     d_values, d_exists = _matrix(owner, "delays", delays, shape)
     if pre_post:
-        d_values, d_exists = d_values.T, d_exists.T
-    if not np.array_equal(d_exists, exists):
+        d_values, d_exists = d_values.T, (None if d_exists is None else d_exists.T)
+    if not _same_synapses(d_exists, exists):
         raise ValidationError(owner, "delays", "must have a value exactly where weights has one")
-    if (d_values[exists] < 0).any():
+    negative = (d_values < 0) if exists is None else (d_values[exists] < 0)
+    if negative.any():
         raise ValidationError(owner, "delays", "must be >= 0")
     return Connectivity(storage, w, _uniform_or(storage.from_matrix(d_values, np.float64), storage))
+
+
+def _same_synapses(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two ``exists`` masks (None: every synapse) mark the same synapses."""
+    if a is None or b is None:
+        return (a is None or bool(a.all())) and (b is None or bool(b.all()))
+    return bool(np.array_equal(a, b))
 
 
 def from_sparse(pre, post, weights, delays, storage_format, rng, dtype, owner) -> Connectivity:
@@ -397,7 +523,7 @@ def from_sparse(pre, post, weights, delays, storage_format, rng, dtype, owner) -
         raise ValidationError(owner, "weights", "must be finite")
     row = np.repeat(np.arange(post.size), np.diff(matrix.indptr))
     return _from_rows(pre, post, [row], [matrix.indices.astype(np.int64)], [matrix.data.astype(np.float64)], None,
-                      delays, rng, dtype, storage_format, owner)
+                      delays, rng, dtype, storage_format, owner, ordered=True)
 
 
 class LILConnectivity:

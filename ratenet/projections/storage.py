@@ -71,28 +71,55 @@ def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n
 class Dense:
     """A full ``(n_post, n_pre)`` layout; ``mask`` marks existing synapses (None: all exist).
 
+    A pattern that lacks only a few synapses (all-to-all without self-connections)
+    can list them as ``missing=(rows, cols)`` instead: the boolean mask, one byte
+    per possible synapse, is then built only when something asks for it
+    (inspection, learning rules, saving), not for transmission.
+
     Examples
     --------
     >>> import numpy as np
     >>> s = Dense(2, 3, mask=np.array([[True, False, True], [True, True, True]]))
     >>> s.nnz, s.pre_ranks_of(0).tolist()
     (5, [0, 2])
+    >>> s = Dense(3, 3, missing=(np.arange(3), np.arange(3)))   # no self-connections
+    >>> s.nnz, s.row_sizes().tolist(), s.mask[1].tolist()
+    (6, [2, 2, 2], [True, False, True])
     """
 
     kind = "dense"
 
-    def __init__(self, n_post: int, n_pre: int, mask: np.ndarray | None = None) -> None:
+    def __init__(self, n_post: int, n_pre: int, mask: np.ndarray | None = None,
+                 missing: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.n_post, self.n_pre = n_post, n_pre
         if mask is not None and mask.all():
             mask = None
-        self.mask = mask
+        if missing is not None and len(missing[0]) == 0:
+            missing = None
+        self._mask = mask
+        # (rows, cols) of absent synapses, each pair once; only when no mask was given
+        self._missing = None if mask is not None or missing is None else (
+            np.asarray(missing[0], dtype=np.intp), np.asarray(missing[1], dtype=np.intp))
         self.shape = (n_post, n_pre)
 
     @property
+    def mask(self) -> np.ndarray | None:
+        """Boolean ``(n_post, n_pre)`` matrix of existing synapses, or None when all exist."""
+        if self._mask is None and self._missing is not None:
+            mask = np.ones(self.shape, dtype=bool)
+            mask[self._missing] = False
+            self._mask = mask
+        return self._mask
+
+    @property
     def nnz(self) -> int:
-        return self.n_post * self.n_pre if self.mask is None else int(self.mask.sum())
+        if self._mask is None and self._missing is not None:
+            return self.n_post * self.n_pre - len(self._missing[0])
+        return self.n_post * self.n_pre if self.mask is None else int(np.count_nonzero(self.mask))
 
     def row_sizes(self) -> np.ndarray:
+        if self._mask is None and self._missing is not None:
+            return self.n_pre - np.bincount(self._missing[0], minlength=self.n_post)
         if self.mask is None:
             return np.full(self.n_post, self.n_pre)
         return self.mask.sum(axis=1)
