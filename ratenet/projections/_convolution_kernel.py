@@ -166,6 +166,17 @@ _BLOCK_ELEMENTS = 1 << 18
 _SEPARABLE_ULPS = 4
 
 
+def _shifted_view(source: np.ndarray, axis: int | None, offset: int | tuple[int, ...],
+                  shape: Sequence[int]) -> np.ndarray:
+    """The block of ``source`` of size ``shape`` starting at ``offset`` along ``axis``
+    (a tap index along every axis when ``axis`` is None)."""
+    if axis is None:
+        assert isinstance(offset, tuple)
+        return source[tuple(slice(o, o + n) for o, n in zip(offset, shape))]
+    assert isinstance(offset, int)
+    return source[(slice(None),) * axis + (slice(offset, offset + shape[axis]),)]
+
+
 def _centre_tap(size: int) -> int:
     """Index of the centre tap of an axis with ``size`` taps (DESIGN.md section 5)."""
     return size // 2 if size % 2 == 1 else size // 2 - 1
@@ -976,16 +987,8 @@ class ConvolutionKernel:
                 shape[axis] = pre[axis]
             last = index == len(passes) - 1
             dst = None if last else np.empty(shape, dtype=dtype)
-
-            def view(offset: int | tuple[int, ...], src: np.ndarray = source, axis: int | None = axis,
-                     size: tuple[int, ...] = tuple(shape)) -> np.ndarray:
-                if axis is None:
-                    assert isinstance(offset, tuple)
-                    return src[tuple(slice(o, o + n) for o, n in zip(offset, size))]
-                assert isinstance(offset, int)
-                return src[(slice(None),) * axis + (slice(offset, offset + size[axis]),)]
-
-            bound = [(dtype.type(weight), [view(o) for o in offsets]) for weight, offsets in groups]
+            bound = [(dtype.type(weight), [_shifted_view(source, axis, o, shape) for o in offsets])
+                     for weight, offsets in groups]
             scratch = np.empty(shape, dtype=dtype) if len(bound) > 1 else None
             plan.append((dst, bound, scratch))
             source = dst
