@@ -44,6 +44,8 @@ __all__ = [
     "parse_functions",
     "parse_condition",
     "linear_split",
+    "written_form",
+    "written_expression",
     "build_function",
     "BUILTIN_FUNCTIONS",
     "GLOBAL_OPERATIONS",
@@ -1317,6 +1319,52 @@ def parse_equations(
                                      options["init"], options["min"], options["max"], locality,
                                      options["dtype"], source))
     return equations
+
+
+def written_form(definition: EquationDef | FunctionDef) -> tuple[ast.expr, str, ast.expr]:
+    """A definition as its author wrote it: ``(left side, operator, right side)``.
+
+    The text was validated when the model was defined; here it is parsed
+    again but not resolved, so names, ``sum(exc)``, ``pre.r`` and calls stay as
+    written (``^`` is a power).  A derivative ``dx/dt`` is the name ``_dx_``,
+    which :func:`classify` reads as ``("derivative", "x")``.  For displays and
+    reports: the trees are never run.
+
+    Examples
+    --------
+    >>> import ast
+    >>> eq = parse_equations("tau * dr/dt + r = sum(exc) : min=0.0", Scope(locals={"tau": "local"}))[0]
+    >>> left, op, right = written_form(eq)
+    >>> ast.unparse(left), op, ast.unparse(right)
+    ('tau * _dr_ + r', '=', 'sum(exc)')
+    """
+    source = definition.source
+    if source is None:
+        raise EquationError("this definition has no text to show")
+    line = source.text
+    body, _, _ = _split_flags(line)
+    replaced, _, _ = _derivative_spans(body)
+    found = _find_assignment(replaced)
+    if found is None:
+        raise source.error("expected a definition with '='")
+    at, op = found
+    text = replaced + line[len(replaced):]
+    return _parse_expression(text, 0, at, source), op, _parse_expression(text, at + len(op), len(replaced), source)
+
+
+def written_expression(text: str) -> ast.expr:
+    """An expression (a psp, a stop condition) as written, flags after ``:`` left out.
+
+    Like :func:`written_form`, for displays: the tree is parsed, not resolved.
+
+    Examples
+    --------
+    >>> import ast
+    >>> ast.unparse(written_expression("r > 1.0 : any"))
+    'r > 1.0'
+    """
+    body, _, _ = _split_flags(text.strip())
+    return _parse_expression(body, 0, len(body), Source(body, "expression"))
 
 
 def _flag_value(flag: _Flag, scope: Scope, source: Source) -> Any:

@@ -8,11 +8,31 @@ generic code expects for a bad value.
 
 from __future__ import annotations
 
-__all__ = ["RatenetError", "EquationError", "ValidationError"]
+__all__ = ["RatenetError", "EquationError", "ValidationError", "RatenetWarning"]
 
 
 class RatenetError(Exception):
     """Base class of every error raised by ratenet on purpose."""
+
+
+class RatenetWarning(UserWarning):
+    """Something that works but is probably not what was meant.
+
+    ratenet warns, for instance, when a population is added to the default
+    network after it has been compiled or simulated: in a notebook this is
+    what re-running the cell that builds the network does, and the network
+    then holds two copies of everything.  Silence it with the standard
+    :mod:`warnings` filters.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", RatenetWarning)   # or filterwarnings, for a whole session
+    ...     warnings.warn("not shown", RatenetWarning)
+    >>> issubclass(RatenetWarning, UserWarning)
+    True
+    """
 
 
 class EquationError(RatenetError, ValueError):

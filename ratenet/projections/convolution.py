@@ -11,6 +11,7 @@ from ..equations import classify, symbols
 from ..exceptions import ValidationError
 from ._convolution_kernel import ConvolutionKernel
 from ._shared import KernelProjection, psp_function
+from .record import records_connector
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population
@@ -79,6 +80,7 @@ class Convolution(KernelProjection):
         self.network._changed(structure=True)
         return self
 
+    @records_connector("Convolution", lambda proj: {"operation": proj.operation})
     def connect_filter(self, weights: Any, delays: float = 0.0, keep_last_dimension: bool = False,
                        padding: float | str = 0.0, subsampling: Sequence[Sequence[int]] | None = None) -> "Convolution":
         """Apply one filter.
@@ -104,6 +106,7 @@ class Convolution(KernelProjection):
         """
         return self._connect_kernel(weights, False, delays, keep_last_dimension, padding, subsampling)
 
+    @records_connector("Convolution (bank of filters)", lambda proj: {"operation": proj.operation})
     def connect_filters(self, weights: Any, delays: float = 0.0, keep_last_dimension: bool = False,
                         padding: float | str = 0.0, subsampling: Sequence[Sequence[int]] | None = None
                         ) -> "Convolution":

@@ -9,6 +9,7 @@ import numpy as np
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from .projection import Projection
+from .record import records_connector
 from .storage import matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,6 +111,7 @@ class Copy(_SharedWeights):
         super().__init__(pre, post, target, synapse, name=name)
         self._original: Projection | None = None
 
+    @records_connector("Copy")
     def connect_copy(self, projection: Projection) -> "Copy":
         """Share the weights (and delays) of ``projection``."""
         self._check_unconnected()
@@ -173,6 +175,7 @@ class Transpose(_SharedWeights):
         super().__init__(original.post, original.pre, target, name=name)
         self._original = original
 
+    @records_connector("Transpose", lambda proj: {"original": proj._original.name})
     def connect(self) -> "Transpose":
         """Bind to the original's weights."""
         self._check_unconnected()

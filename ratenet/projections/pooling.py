@@ -11,6 +11,7 @@ from ..equations import classify, symbols
 from ..exceptions import ValidationError
 from ._pooling_kernel import PoolingKernel
 from ._shared import KernelProjection, psp_function
+from .record import records_connector
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population
@@ -62,6 +63,7 @@ class Pooling(KernelProjection):
                 raise ValidationError(self._owner(), "psp", f"reads pre.{kind[1]}, which '{pre.name}' does not have "
                                                             f"(it has: {', '.join(pre.attributes)})")
 
+    @records_connector("Pooling", lambda proj: {"operation": proj.operation, "extent": proj.extent})
     def connect_pooling(self, extent: Sequence[int] | None = None, delays: float = 0.0) -> "Pooling":
         """Build the windows; ``extent`` per pre axis (``pre.geometry / post.geometry`` by default)."""
         self._check_unconnected()

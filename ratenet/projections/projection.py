@@ -16,6 +16,7 @@ from ..neurons import Synapse
 from ..random import Distribution
 from . import connectors as conn
 from ._context import SynapseContext
+from .record import ConnectorRecord, records_connector
 from .storage import Dense, Sparse, matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,6 +168,7 @@ class Projection:
         self._install(result)
         return self
 
+    @records_connector("All-to-All")
     def connect_all_to_all(self, weights: float | Distribution, delays: float | Distribution = 0.0,
                            allow_self_connections: bool = False, force_multiple_weights: bool = False,
                            storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
@@ -193,12 +195,14 @@ class Projection:
         """
         return self._connect(conn.all_to_all, weights, delays, allow_self_connections, storage_format)
 
+    @records_connector("One-to-One")
     def connect_one_to_one(self, weights: float | Distribution = 1.0, delays: float | Distribution = 0.0,
                            force_multiple_weights: bool = False, storage_format: str | None = None,
                            storage_order: str | None = None) -> "Projection":
         """Connect neuron i of pre to neuron i of post (same sizes)."""
         return self._connect(conn.one_to_one, weights, delays, storage_format)
 
+    @records_connector("Random")
     def connect_fixed_probability(self, probability: float, weights: float | Distribution,
                                   delays: float | Distribution = 0.0, allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False, storage_format: str | None = None,
@@ -207,6 +211,7 @@ class Projection:
         return self._connect(conn.fixed_probability, probability, weights, delays, allow_self_connections,
                              storage_format)
 
+    @records_connector("Random Convergent")
     def connect_fixed_number_pre(self, number: int, weights: float | Distribution,
                                  delays: float | Distribution = 0.0, allow_self_connections: bool = False,
                                  force_multiple_weights: bool = False, storage_format: str | None = None,
@@ -215,6 +220,7 @@ class Projection:
         return self._connect(conn.fixed_number_pre, number, weights, delays, allow_self_connections,
                              storage_format)
 
+    @records_connector("Random Divergent")
     def connect_fixed_number_post(self, number: int, weights: float | Distribution = 1.0,
                                   delays: float | Distribution = 0.0, allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False, storage_format: str | None = None,
@@ -223,6 +229,7 @@ class Projection:
         return self._connect(conn.fixed_number_post, number, weights, delays, allow_self_connections,
                              storage_format)
 
+    @records_connector("Gaussian")
     def connect_gaussian(self, amp: float, sigma: float, delays: float | Distribution = 0.0, limit: float = 0.01,
                          allow_self_connections: bool = False, storage_format: str | None = None,
                          storage_order: str | None = None) -> "Projection":
@@ -232,6 +239,7 @@ class Projection:
         """
         return self._connect(conn.gaussian, amp, sigma, delays, limit, allow_self_connections, storage_format)
 
+    @records_connector("Difference-of-Gaussian")
     def connect_dog(self, amp_pos: float, sigma_pos: float, amp_neg: float, sigma_neg: float,
                     delays: float | Distribution = 0.0, limit: float = 0.01, allow_self_connections: bool = False,
                     storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
@@ -242,6 +250,7 @@ class Projection:
         return self._connect(conn.dog, amp_pos, sigma_pos, amp_neg, sigma_neg, delays, limit,
                              allow_self_connections, storage_format)
 
+    @records_connector("Connectivity matrix")
     def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False,
                             storage_format: str | None = None, storage_order: str | None = None) -> "Projection":
         """Weights from a (post.size, pre.size) matrix; ``None`` entries mean no synapse.
@@ -251,11 +260,13 @@ class Projection:
         """
         return self._connect(conn.from_matrix, weights, delays, pre_post, storage_format)
 
+    @records_connector("Sparse connectivity matrix")
     def connect_from_sparse(self, weights: Any, delays: float = 0.0, storage_format: str | None = None,
                             storage_order: str | None = None) -> "Projection":
         """Weights from a scipy.sparse matrix of shape (pre.size, post.size)."""
         return self._connect(conn.from_sparse, weights, delays, storage_format)
 
+    @records_connector("User-defined")
     def connect_from_function(self, method: Callable[..., conn.LILConnectivity], storage_format: str | None = None,
                               storage_order: str | None = None, **args: Any) -> "Projection":
         """Connectivity from ``method(pre, post, **args)``, which returns a :class:`LILConnectivity`."""
@@ -276,6 +287,36 @@ class Projection:
     from_matrix = connect_from_matrix
     from_sparse = connect_from_sparse
     from_function = connect_from_function
+
+    @property
+    def connector(self) -> ConnectorRecord | None:
+        """How the projection was connected (the connector and its arguments); None before.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create(3, Neuron(parameters="r = 1.0"))
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b, "exc").connect_all_to_all(weights=0.5)
+        >>> proj.connector.method, proj.connector.arguments["weights"]
+        ('connect_all_to_all', 0.5)
+        >>> proj.connector_name, proj.connector_description
+        ('All-to-All', 'all-to-all with weights 0.5')
+        """
+        return self.__dict__.get("_connector")
+
+    @property
+    def connector_name(self) -> str | None:
+        """ANNarchy's name of the connection pattern ("All-to-All", "Gaussian"...); None before connecting."""
+        record = self.connector
+        return record.name if record is not None else None
+
+    @property
+    def connector_description(self) -> str | None:
+        """The connection pattern in a sentence ("Gaussian with amp 0.2, sigma 0.1"); None before connecting."""
+        record = self.connector
+        return record.description if record is not None else None
 
     # ----------------------------------------------------------- attributes
     def _install(self, result: conn.Connectivity) -> None:
