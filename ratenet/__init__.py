@@ -21,7 +21,7 @@ namespace, as it does for ANNarchy users.
 
 from __future__ import annotations
 
-from .exceptions import EquationError, RatenetError, ValidationError
+from .exceptions import EquationError, RatenetError, RatenetWarning, ValidationError
 from .io import load, save
 from .monitor import Monitor
 from .network import (
@@ -52,6 +52,7 @@ from .population import IndividualNeuron, InputArray, Population, PopulationView
 from .projections.connectors import LILConnectivity
 from .projections.projection import Dendrite, Projection
 from .random import Binomial, DiscreteUniform, Exponential, Gamma, LogNormal, Normal, Uniform
+from .reporting import report
 
 __version__ = "0.1.0"
 
@@ -107,4 +108,6 @@ __all__ = [
     "RatenetError",
     "EquationError",
     "ValidationError",
+    "RatenetWarning",
+    "report",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "linear_split",
     "written_form",
     "written_expression",
+    "strip_flags",
     "build_function",
     "BUILTIN_FUNCTIONS",
     "GLOBAL_OPERATIONS",
@@ -1350,6 +1351,17 @@ def written_form(definition: EquationDef | FunctionDef) -> tuple[ast.expr, str, 
     at, op = found
     text = replaced + line[len(replaced):]
     return _parse_expression(text, 0, at, source), op, _parse_expression(text, at + len(op), len(replaced), source)
+
+
+def strip_flags(text: str) -> str:
+    """A definition's text without the flags after its last ``:`` (``if c: a else: b`` kept whole).
+
+    Examples
+    --------
+    >>> strip_flags("r = if v > 0: v else: 0 : min=0.0, exponential")
+    'r = if v > 0: v else: 0'
+    """
+    return _split_flags(text)[0].strip()
 
 
 def written_expression(text: str) -> ast.expr:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from .display import html as _html, plots as _plots, text as _text
 from .exceptions import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,6 +149,16 @@ class Monitor:
             self.start()
 
     # ------------------------------------------------------------- helpers
+    @property
+    def period(self) -> float:
+        """Time between samples, in ms (dt unless a period was given)."""
+        return self._period_steps * self.network.dt
+
+    @property
+    def period_offset(self) -> float:
+        """Time from the start of recording to the first sample that counts, in ms."""
+        return self._offset_steps * self.network.dt
+
     def population_of(self) -> Any:
         """The population recorded (None for a projection)."""
         return getattr(self.object, "population", None)
@@ -273,7 +284,13 @@ class Monitor:
     # --------------------------------------------------------------- access
     def get(self, variables: str | Sequence[str] | None = None, keep: bool = False, reshape: bool = False,
             force_dict: bool = False) -> Any:
-        """The recorded samples: an array of shape (samples, neurons) per variable.
+        """Hand over the recorded samples: an array of shape (samples, neurons) per variable.
+
+        As in ANNarchy, the data is handed over: a second ``get()`` returns
+        only what was recorded since the first (nothing, if the network did
+        not run in between), unless the first was ``get(keep=True)``.  Read
+        once into a variable, or pass ``keep=True`` (:meth:`plot` keeps the
+        data).
 
         Parameters
         ----------
@@ -285,6 +302,15 @@ class Monitor:
             Shape samples like the geometry: ``(samples, *geometry)``.
         force_dict : bool
             Return a dict even for one name.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(equations="r = t"))
+        >>> m = net.monitor(pop, "r"); net.simulate(3.0)
+        >>> m.get("r", keep=True).shape, m.get("r").shape, m.get("r").shape
+        ((3, 2), (3, 2), (0, 2))
         """
         names = list(self._records) if variables is None else (
             [variables] if isinstance(variables, str) else list(variables))
@@ -330,12 +356,15 @@ class Monitor:
         return {var: {"start": [s for s, _ in sessions], "stop": [e for _, e in sessions]} for var in names}
 
     def plot(self, variable: str | None = None, ax: Any = None, neurons: Sequence[int] | None = None,
-             **kwargs: Any) -> Any:
-        """Plot what was recorded (without dropping it).
+             kind: str = "auto", legend: bool = True, **kwargs: Any) -> Any:
+        """Plot what was recorded against time in ms (without dropping it).
 
-        Up to 20 neurons are drawn as traces against time; more as an image
-        (time x neuron).  ``neurons`` selects some (indices into the recorded
-        ones).  Extra keywords go to ``plot`` / ``imshow``.
+        Up to 20 neurons are drawn as traces with a legend (neurons named by
+        their coordinates in 2-D and 3-D populations); more as a heatmap
+        (neuron x time) with a colour bar.  ``neurons`` selects some (indices
+        into the recorded ones); ``kind="traces"`` or ``"heatmap"`` forces a
+        kind.  Extra keywords go to ``plot`` / ``imshow``.  See
+        :func:`ratenet.display.plots.plot_recording`.
 
         Returns
         -------
@@ -349,44 +378,49 @@ class Monitor:
         >>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
         >>> m = net.monitor(pop, "r"); net.simulate(50.0)
         >>> ax = m.plot()
-        >>> len(ax.lines), ax.get_xlabel()
-        (3, 'time (ms)')
+        >>> len(ax.lines), ax.get_xlabel(), [t.get_text() for t in ax.get_legend().get_texts()]
+        (3, 'time (ms)', ['neuron 0', 'neuron 1', 'neuron 2'])
         """
-        import matplotlib.pyplot as plt
+        return _plots.plot_recording(self, variable, ax=ax, neurons=neurons, kind=kind, legend=legend, **kwargs)
 
-        var = variable or self.variables[0]
-        data = self.get(var, keep=True)
-        if isinstance(data, list):
-            raise ValidationError(self._owner(), "plot", "cannot plot samples of changing sizes (synapses were "
-                                                         "created or pruned while recording)")
-        if len(data) == 0:
-            raise ValidationError(self._owner(), "plot", f"nothing recorded for '{var}' (simulate first; get() "
-                                                         "without keep=True hands the data over)")
-        times = self.sample_times(var)
-        values = data.reshape(len(data), -1)
-        if neurons is not None:
-            values = values[:, list(neurons)]
-        if ax is None:
-            ax = plt.figure().add_subplot()
-        if values.shape[1] <= 20:
-            labels = list(neurons) if neurons is not None else range(values.shape[1])
-            for column, label in zip(values.T, labels):
-                ax.plot(times, column, label=str(label), **kwargs)
-            ax.set_ylabel(var)
-        else:
-            end = times[-1] if len(times) else 0.0
-            image = ax.imshow(values.T, aspect="auto", origin="lower", interpolation="nearest",
-                              extent=(times[0] if len(times) else 0.0, end, -0.5, values.shape[1] - 0.5),
-                              **kwargs)
-            ax.figure.colorbar(image, ax=ax, label=var)
-            ax.set_ylabel("neuron")
-        ax.set_xlabel("time (ms)")
-        ax.set_title(f"{var} of {getattr(self.object, 'name', 'neuron')}")
-        return ax
+    def animate(self, variable: str | None = None, filename: Any = None, interval: float = 100.0,
+                **kwargs: Any) -> Any:
+        """Recorded 2-D or 3-D activity as an animation, one frame per sample.
+
+        In a notebook the result shows as a player (``to_jshtml()``);
+        ``filename`` ending in ``.gif`` (Pillow), ``.mp4`` (needs ffmpeg) or
+        ``.html`` also writes it.  3-D geometries with 3 channels give RGB
+        frames.  See :func:`ratenet.display.plots.animate` for the options.
+
+        Returns
+        -------
+        ratenet.display.plots.Animation
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create((4, 4), Neuron(equations="r = t"))
+        >>> m = net.monitor(pop, "r"); net.simulate(5.0)
+        >>> movie = m.animate()
+        >>> len(movie), float(movie.draw_frame(2)[0].get_array()[0, 0])
+        (5, 2.0)
+        """
+        return _plots.animate(self, variable, filename=filename, interval=interval, **kwargs)
 
     def size_in_bytes(self) -> int:
         """Memory held by the recordings."""
         return sum(block.nbytes for rec in self._records.values() for block in rec.blocks)
 
     def __repr__(self) -> str:
-        return f"Monitor({self.name!r}, variables={self.variables})"
+        return _text.monitor_repr(self)
+
+    def __str__(self) -> str:
+        return _text.monitor_text(self)
+
+    def _repr_html_(self) -> str:
+        """What is recorded, how often, the samples held, and that get() hands them over, for notebooks."""
+        return _html.monitor_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)

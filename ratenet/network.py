@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .exceptions import ValidationError
+from .display import html as _html, plots as _plots, text as _text
+from .display.progress import ProgressBar
+from .exceptions import RatenetWarning, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .monitor import Monitor
@@ -57,6 +61,11 @@ __all__ = [
     "projections",
     "monitors",
 ]
+
+
+#: Where a warning points: the first frame outside ratenet (Python 3.12+), else the caller of the constructor.
+_USER_FRAME: dict[str, Any] = ({"skip_file_prefixes": (os.path.dirname(os.path.abspath(__file__)),)}
+                               if sys.version_info >= (3, 12) else {"stacklevel": 3})
 
 
 def _steps_for(duration: Any, dt: float, owner: str) -> int:
@@ -107,31 +116,6 @@ class _History:
         self.ring[step % self.depth] = self.source
 
 
-class _ProgressBar:
-    """A minimal text progress bar on stderr, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, width: int = 30) -> None:
-        self.total, self.width = max(total, 1), width
-        self.last = 0.0
-        self.start = time.perf_counter()
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        fraction = done / self.total
-        filled = int(self.width * fraction)
-        elapsed = now - self.start
-        sys.stderr.write(f"\rsimulating [{'#' * filled}{'.' * (self.width - filled)}] {100 * fraction:5.1f}% "
-                         f"{done}/{self.total} steps, {elapsed:.1f} s")
-        sys.stderr.flush()
-
-    def close(self, done: int) -> None:
-        self.update(done, force=True)
-        sys.stderr.write("\n")
-
-
 class Network:
     """A set of populations, projections and monitors with its own time, dt and RNG.
 
@@ -175,6 +159,7 @@ class Network:
         self._block_list: list[Any] = []
         self._contributions: list[Any] = []
         self._compiled = False
+        self._warned_growth = False
         #: Reuse results whose inputs did not change (see ratenet._plan); False recomputes everything.
         self.skip_unchanged = True
         self._values_changed = True
@@ -286,11 +271,20 @@ class Network:
             name = candidate
         elif name in self._names:
             owner = {"pop": "Population", "proj": "Projection"}.get(prefix, "Monitor")
-            raise ValidationError(owner, "name", "is already used in this network", got=name)
+            hint = ("; if you ran the cell that builds the network again, call clear() at its top to start a "
+                    "fresh default network") if self is _default else ""
+            raise ValidationError(owner, "name", f"is already used in this network{hint}", got=name)
         self._names.add(name)
         return name
 
     def _add_population(self, pop: "Population") -> None:
+        if self is _default and self._compiled and not self._warned_growth:
+            # In a notebook, running the cell that builds the network a second time lands here.
+            self._warned_growth = True
+            warnings.warn(f"population '{pop.name}' is added to the default network after it was compiled or "
+                          f"simulated (t = {self.t:g} ms); if you ran the cell that builds the network again, the "
+                          "network now holds a second copy of everything: call clear() at the top of that cell",
+                          RatenetWarning, **_USER_FRAME)
         self.populations.append(pop)
         self._changed(structure=True)
 
@@ -592,7 +586,7 @@ class Network:
             self._invalidate()
         dt = self._dt
         t = self._t
-        bar = _ProgressBar(steps) if progress else None
+        bar = ProgressBar(steps, dt, self.t) if progress else None
         done = 0
         try:
             for done in range(1, steps + 1):
@@ -622,7 +616,18 @@ class Network:
         measure_time : bool
             Print how long it took.
         progress_bar : bool
-            Show a progress bar on stderr.
+            Show a progress bar (tqdm: a widget in Jupyter, text on stderr
+            elsewhere) with the steps, the simulated time, steps per second
+            and the time left.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(equations="r = t"))
+        >>> net.simulate(3.0, progress_bar=True)  # the bar goes to stderr
+        >>> net.get_time()
+        3.0
         """
         steps = _steps_for(duration, self._dt, "simulate")
         start = time.perf_counter()
@@ -633,11 +638,12 @@ class Network:
                   f"({1000 * elapsed / max(steps, 1):.4f} ms per step).")
 
     def simulate_until(self, max_duration: float, population: Any, operator: str = "and",
-                       measure_time: bool = False) -> float:
+                       measure_time: bool = False, progress_bar: bool = False) -> float:
         """Simulate until the populations' ``stop_condition`` holds, at most ``max_duration`` ms.
 
         Stops at the end of the first step where the condition holds for all
         the populations (``operator="and"``) or any of them (``"or"``).
+        ``progress_bar=True`` shows the steps run out of the most possible.
 
         Returns
         -------
@@ -667,7 +673,7 @@ class Network:
             return combine(bool(check()) for check in checks)
 
         start = time.perf_counter()
-        done = self._run(steps, stop)
+        done = self._run(steps, stop, progress=progress_bar)
         if measure_time:
             print(f"Simulating {done * self._dt} ms took {time.perf_counter() - start:.3f} s.")
         return done * self._dt
@@ -714,8 +720,40 @@ class Network:
             proj.disable_learning()
 
     def __repr__(self) -> str:
-        return (f"Network(dt={self._dt}, seed={self.seed}, populations={len(self.populations)}, "
-                f"projections={len(self.projections)}, t={self.t})")
+        return _text.network_repr(self)
+
+    def __str__(self) -> str:
+        return _text.network_text(self)
+
+    def _repr_html_(self) -> str:
+        """dt, time and tables of populations, projections and monitors, for notebooks."""
+        return _html.network_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw the network: populations as boxes, projections as arrows labelled with target and connector.
+
+        Populations are laid out in columns following the projections (inputs
+        on the left); see :func:`ratenet.display.plots.plot_network`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create(4, Neuron(parameters="r = 1.0"), name="input")
+        >>> b = net.create(4, Neuron(equations="r = sum(exc)"), name="output")
+        >>> proj = net.connect(a, b, "exc").connect_all_to_all(0.1)
+        >>> len(net.plot().patches)  # two boxes and an arrow
+        3
+        """
+        return _plots.plot_network(self, ax=ax)
 
 
 def _summary(pop: "Population", fn: Callable[..., Any]) -> str:
@@ -810,7 +848,8 @@ def simulate(duration: float, measure_time: bool = False, progress_bar: bool = F
     _default.simulate(duration, measure_time=measure_time, progress_bar=progress_bar)
 
 
-def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
+def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False,
+                   progress_bar: bool = False) -> float:
     """Simulate until the populations' stop conditions hold; returns the simulated time (ms).
 
     Examples
@@ -820,7 +859,7 @@ def simulate_until(max_duration: float, population: Any, operator: str = "and", 
     >>> simulate_until(100.0, pop)
     6.0
     """
-    return _default.simulate_until(max_duration, population, operator, measure_time)
+    return _default.simulate_until(max_duration, population, operator, measure_time, progress_bar)
 
 
 def step() -> None:

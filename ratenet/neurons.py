@@ -27,6 +27,7 @@ from .equations import (
     _parse_expression,
 )
 from ._codegen import check_methods
+from .display import html as _html, text as _text
 from .exceptions import EquationError, ValidationError
 
 __all__ = [
@@ -296,7 +297,17 @@ class _Model:
         return None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
+        return _text.model_repr(self)
+
+    def __str__(self) -> str:
+        return _text.model_text(self)
+
+    def _repr_html_(self) -> str:
+        """Parameters and equations as tables, the equations typeset (MathJax) for notebooks."""
+        return _html.model_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)
 
 
 def _refuse(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import equations as eqmod
 from ._codegen import global_operation_code, update_code
+from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
 from .exceptions import EquationError, ValidationError
@@ -512,7 +513,41 @@ class Population(_Attributes):
         return build_function(body, ns, f"stop condition of {self.name}", dtype=self.dtype)
 
     def __repr__(self) -> str:
-        return f"Population(name={self.name!r}, geometry={self.geometry}, neuron={self.neuron_type.name!r})"
+        return _text.population_repr(self)
+
+    def __str__(self) -> str:
+        return _text.population_text(self)
+
+    def _repr_html_(self) -> str:
+        """Geometry, model, every attribute's min/mean/max and an image of ``r`` (2-D, 3-D), for notebooks."""
+        return _html.population_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)
+
+    def plot(self, variable: str = "r", ax: Any = None, rgb: bool | None = None, **kwargs: Any) -> Any:
+        """Draw a variable in the population's geometry (see :func:`ratenet.display.plots.plot_values`).
+
+        A 1-D population gives a line against the rank, a 2-D one an image,
+        a 3-D one with 3 channels an RGB image (``rgb=False`` for panels) and
+        other channel counts one image per channel.
+
+        Returns
+        -------
+        matplotlib.axes.Axes, or a list of them (one per channel)
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create((2, 3), Neuron(parameters="r = 0.0"))
+        >>> pop.r = np.arange(6.0).reshape(2, 3)
+        >>> ax = pop.plot()
+        >>> ax.images[0].get_array().tolist()
+        [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+        """
+        return _plots.plot_values(self, variable, ax=ax, rgb=rgb, **kwargs)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self.attributes) | set(self.neuron_type.functions))
@@ -713,7 +748,21 @@ class PopulationView(_Attributes):
         return self.population.normalized_coordinates_from_rank(rank, norm)
 
     def __repr__(self) -> str:
-        return f"PopulationView({self.population.name!r}, size={self.size})"
+        return _text.view_repr(self)
+
+    def __str__(self) -> str:
+        return _text.view_text(self)
+
+    def _repr_html_(self) -> str:
+        """The view's neurons and values, for notebooks."""
+        return _html.view_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)
+
+    def plot(self, variable: str = "r", ax: Any = None, rgb: bool | None = None, **kwargs: Any) -> Any:
+        """Draw a variable of the view in its geometry (see :meth:`Population.plot`)."""
+        return _plots.plot_values(self, variable, ax=ax, rgb=rgb, **kwargs)
 
 
 def _describe_ranks(ranks: np.ndarray) -> str:

@@ -962,7 +962,7 @@ def test_simulate_measure_time_and_progress_bar(capsys):
     net.simulate(5.0, measure_time=True, progress_bar=True)
     captured = capsys.readouterr()
     assert "Simulating 5.0 ms (5 steps)" in captured.out
-    assert "5/5 steps" in captured.err
+    assert "5/5" in captured.err and "t=5 ms" in captured.err
     assert net.get_current_step() == 5
 
 

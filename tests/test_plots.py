@@ -50,14 +50,6 @@ def test_samples_of_changing_size_are_refused():
         m.plot()
 
 
-def test_progress_bar_reaches_the_end(capsys):
-    net = Network()
-    net.create(2, Neuron(equations="r = t"))
-    net.simulate(20.0, progress_bar=True)
-    err = capsys.readouterr().err
-    assert "100.0%" in err and "20/20 steps" in err
-
-
 def test_nothing_recorded_is_a_clear_error():
     net = Network()
     pop = net.create(2, Neuron(equations="r = t"))

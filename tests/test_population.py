@@ -703,7 +703,7 @@ def test_population_joins_the_default_network():
     pop = Population(3, MODEL, name="exc")
     assert pop.network is ratenet.default_network()
     assert ratenet.get_population("exc") is pop
-    assert repr(pop) == "Population(name='exc', geometry=(3,), neuron='Neuron')"
+    assert repr(pop) == "<Population 'exc': 3 neurons (3,), Neuron; r = 0>"
 
 
 def test_automatic_names_are_unique():

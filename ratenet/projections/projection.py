@@ -17,6 +17,7 @@ from ..random import Distribution
 from . import connectors as conn
 from ._context import SynapseContext
 from .record import ConnectorRecord, records_connector
+from ..display import html as _html, plots as _plots, text as _text
 from .storage import Dense, Sparse, matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1041,8 +1042,40 @@ class Projection:
         return per_synapse
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, pre={self.pre.name!r}, post={self.post.name!r}, "
-                f"target={self.target!r})")
+        return _text.projection_repr(self)
+
+    def __str__(self) -> str:
+        return _text.projection_text(self)
+
+    def _repr_html_(self) -> str:
+        """pre -> post, target, connector, synapse, storage, delays and weight statistics, for notebooks."""
+        return _html.projection_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        _text.pretty(self, printer, cycle)
+
+    def plot_weights(self, variable: str = "w", ax: Any = None, kind: str = "auto", **kwargs: Any) -> Any:
+        """Draw the weights: receptive fields as a grid of images, or the (post, pre) matrix.
+
+        See :func:`ratenet.display.plots.plot_weights`.  A Convolution draws
+        its filter or filter bank.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a = net.create((3, 3), Neuron(parameters="r = 0.0"))
+        >>> b = net.create((2, 2), Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b).connect_all_to_all(1.0)
+        >>> proj.plot_weights().images[0].get_array().shape  # 2 x 2 tiles of 3 x 3
+        (6, 6)
+        """
+        return _plots.plot_weights(self, variable, ax=ax, kind=kind, **kwargs)
 
 
 def _number(owner: str, name: str, value: Any) -> float:

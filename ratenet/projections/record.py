@@ -12,28 +12,29 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import numbers
-import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 import numpy as np
 
-__all__ = ["ConnectorRecord", "ArraySummary", "records_connector", "format_value"]
+from ..display.summary import format_value
+
+__all__ = ["ConnectorRecord", "ArraySummary", "records_connector"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
 class ArraySummary:
     """What a report needs to know about an array argument: its shape and range."""
 
-    shape: tuple[int, ...]
-    kind: str = "matrix"
-    nonzero: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
+    __slots__ = ("shape", "kind", "nonzero", "minimum", "maximum")
+
+    def __init__(self, shape: tuple[int, ...], kind: str = "matrix", nonzero: int | None = None,
+                 minimum: float | None = None, maximum: float | None = None) -> None:
+        self.shape, self.kind, self.nonzero, self.minimum, self.maximum = shape, kind, nonzero, minimum, maximum
+
+    def __repr__(self) -> str:
+        return f"ArraySummary({self.describe()!r})"
 
     def describe(self, noun: str | None = None) -> str:
         """``"weight matrix (16 x 16, values from 0 to 1)"`` with ``noun="weight matrix"``."""
@@ -79,36 +80,6 @@ def _summary(value: Any) -> Any:
     return name if isinstance(name, str) else type(value).__name__
 
 
-def format_value(value: Any) -> str:
-    """A number, distribution or summary as a report writes it.
-
-    Examples
-    --------
-    >>> from ratenet import Uniform
-    >>> format_value(0.5), format_value(2.0), format_value(Uniform(-0.5, 0.5))
-    ('0.5', '2', 'Uniform(-0.5, 0.5)')
-    """
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return f"{number:g}" if math.isfinite(number) else str(number)
-    if hasattr(value, "sample") and hasattr(value, "get_values"):
-        # Uniform(low=-0.5, high=0.5) -> Uniform(-0.5, 0.5): the arguments by position, as written
-        text = repr(value)
-        head = text.split("(", 1)[0]
-        values = [v.strip() for v in re.findall(r"=\s*([^,()]+)", text)]
-        shown = []
-        for v in values:
-            try:
-                shown.append(format_value(float(v)))
-            except ValueError:
-                shown.append(v)
-        return f"{head}({', '.join(shown)})"
-    return str(value)
-
-
-@dataclass(frozen=True)
 class ConnectorRecord:
     """How a projection was connected.
 
@@ -135,10 +106,16 @@ class ConnectorRecord:
     'Gaussian with amp 0.2, sigma 0.1'
     """
 
-    method: str
-    name: str
-    arguments: Mapping[str, Any] = field(default_factory=dict)
-    details: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("method", "name", "arguments", "details")
+
+    def __init__(self, method: str, name: str, arguments: Mapping[str, Any] | None = None,
+                 details: Mapping[str, Any] | None = None) -> None:
+        self.method, self.name = method, name
+        self.arguments = dict(arguments or {})
+        self.details = dict(details or {})
+
+    def __repr__(self) -> str:
+        return f"ConnectorRecord({self.method!r}, {self.name!r}, {self.arguments!r})"
 
     @property
     def description(self) -> str:
