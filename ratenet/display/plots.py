@@ -259,19 +259,16 @@ def _diverging(values: np.ndarray, kwargs: dict[str, Any]) -> None:
     kwargs.setdefault("cmap", "viridis")
 
 
-def _kernel_image(weights: np.ndarray) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """A convolution kernel (or bank) as one 2-D image, and the size of one filter's tile."""
-    def flat(kernel: np.ndarray) -> np.ndarray:
-        kernel = np.squeeze(kernel)
-        if kernel.ndim <= 1:
-            return kernel.reshape(1, -1)
-        if kernel.ndim == 2:
-            return kernel
-        if kernel.ndim == 3:
-            return activity_array(kernel, rgb=False)[0]
-        return kernel.reshape(-1, kernel.shape[-1])
-
-    return flat(weights), None
+def _kernel_image(kernel: np.ndarray) -> np.ndarray:
+    """One convolution filter as a 2-D image (the channels of a 3-D filter side by side)."""
+    kernel = np.squeeze(kernel)
+    if kernel.ndim <= 1:
+        return kernel.reshape(1, -1)
+    if kernel.ndim == 2:
+        return kernel
+    if kernel.ndim == 3:
+        return activity_array(kernel, rgb=False)[0]
+    return kernel.reshape(-1, kernel.shape[-1])
 
 
 def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "auto", colorbar: bool = True,
@@ -329,7 +326,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
         record = getattr(proj, "connector", None)
         bank = record is not None and record.method == "connect_filters"
         if bank:
-            images = [_kernel_image(w)[0] for w in weights]
+            images = [_kernel_image(w) for w in weights]
             height = max(i.shape[0] for i in images)
             width = max(i.shape[1] for i in images)
             values = np.full((height, len(images) * (width + 1) - 1), np.nan)
@@ -337,7 +334,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
                 values[:image.shape[0], f * (width + 1): f * (width + 1) + image.shape[1]] = image
             label_x, label_y = "filters of the bank, side by side", ""
         else:
-            values = _kernel_image(weights)[0]
+            values = _kernel_image(weights)
             label_x, label_y = "kernel", ""
     else:
         fields = None
