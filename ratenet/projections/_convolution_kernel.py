@@ -440,6 +440,24 @@ class ConvolutionKernel:
         pre_ranks = np.ravel_multi_index(tuple(coords[inside].T), self._pre_shape)
         return pre_ranks.astype(np.intp), self._filters[f].reshape(-1)[inside].copy()
 
+    def synapse_count(self) -> int:
+        """How many real pre pixels all post neurons read: the sum of their receptive fields' sizes.
+
+        Counted per position in blocks, without listing any receptive field.
+
+        Examples
+        --------
+        >>> ConvolutionKernel((3, 3), (3, 3), np.ones((3, 3))).synapse_count()  # (2 + 3 + 2) ** 2
+        49
+        """
+        upper = np.array(self._pre_shape)
+        total = 0
+        block = max(1, (1 << 20) // max(1, len(self._tap_offsets) * len(upper)))
+        for start in range(0, len(self._centres), block):
+            coords = self._centres[start:start + block, None, :] + self._tap_offsets[None, :, :]
+            total += int(np.count_nonzero(np.all((coords >= 0) & (coords < upper), axis=2)))
+        return total * self._n_filters
+
     def __repr__(self) -> str:
         return (
             f"ConvolutionKernel(pre_shape={self._pre_shape}, post_shape={self._post_shape}, "

@@ -192,6 +192,23 @@ class PoolingKernel:
         """Window size along every pre axis (the effective extent)."""
         return self._extent
 
+    def synapse_count(self) -> int:
+        """How many pre elements all post neurons pool: the sum of their windows' sizes.
+
+        Windows are products of one interval per axis, so the sum is the
+        product over axes of the summed interval lengths.
+
+        Examples
+        --------
+        >>> PoolingKernel((5, 4), (2, 2), extent=(3, 2)).synapse_count()  # (3 + 2) * (2 + 2)
+        20
+        """
+        total = 1
+        for axis, (p, e) in enumerate(zip(self._pre_shape, self._extent)):
+            starts = np.arange(self._post_shape[axis]) * e if axis < len(self._post_shape) else np.zeros(1, int)
+            total *= int(np.sum(np.minimum(starts + e, p) - np.minimum(starts, p)))
+        return total
+
     @property
     def pre_shape(self) -> tuple[int, ...]:
         """Geometry of the input array."""

@@ -173,8 +173,7 @@ class KernelProjection(Projection):
 
     @property
     def nb_synapses(self) -> int:
-        self._require_kernel()
-        return sum(len(self._receptive_field(rank)) for rank in range(self.post.size))
+        return self._require_kernel().synapse_count()
 
     @property
     def size(self) -> int:
