@@ -24,7 +24,7 @@ from .display.html import STYLE, escape as html_escape, image as html_image
 from .display.images import activity_image
 from .display.latex import escape_text as tex_escape, function_latex
 from .display.summary import (Image, Math, Note, Table, format_number, model_summary,
-                              monitor_period, statistics)
+                              monitor_period, statistics, synapse_count)
 from .exceptions import RatenetError, ValidationError
 from .network import Network, default_network
 from .neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
@@ -190,11 +190,6 @@ def _delays(proj: Any) -> str:
     return f"{format_number(delays)} ms" if delays else "none"
 
 
-def _synapses(proj: Any) -> str:
-    try:
-        return str(proj.nb_synapses)
-    except RatenetError:
-        return ""
 
 
 def _pattern(proj: Any) -> str:
@@ -249,12 +244,8 @@ def _write(writer: Any, net: Any, title: str | None, author: str | None, date: s
         if author or date:
             writer.paragraph(", ".join(p for p in (author, date) if p))
     neurons = sum(p.size for p in pops)
-    synapses = 0
-    for proj in projections:
-        try:
-            synapses += proj.nb_synapses
-        except RatenetError:
-            pass
+    counts = {id(proj): synapse_count(proj) for proj in projections}
+    synapses = sum(c for c in counts.values() if c is not None)
     writer.heading(2, "Summary")
     writer.facts([("populations", f"{len(pops)} ({neurons} neurons)"),
                   ("projections", f"{len(projections)} ({synapses} synapses)"),
@@ -289,10 +280,10 @@ def _write(writer: Any, net: Any, title: str | None, author: str | None, date: s
     for proj, members in _groups(projections, gather):
         pre = proj.pre.population.name if len(members) > 1 else proj.pre.name
         post = proj.post.population.name if len(members) > 1 else proj.post.name
-        count = sum(int(_synapses(m) or 0) for m in members)
+        count = sum(counts[id(m)] or 0 for m in members)
         name = proj.name if len(members) == 1 else f"{len(members)} sub-projections"
         rows.append([name, f"{pre} -> {post}", proj.target, synapse_labels[id(proj.synapse_type)], _pattern(proj),
-                     str(count) if _synapses(proj) else "", _delays(proj)])
+                     "" if counts[id(proj)] is None else str(count), _delays(proj)])
     writer.table(["projection", "pre -> post", "target", "synapse", "connection pattern", "synapses", "delays"], rows)
     if projections:
         writer.paragraph("Each projection adds into sum(target) of its post-synaptic neurons what its synapse model "

@@ -205,7 +205,8 @@ def test_one_dimensional_population_has_no_image():
 def test_input_population_says_it_is_an_input():
     net = Network()
     inp = InputArray((2, 2), network=net)
-    assert notes(parse(inp._repr_html_())) == ["An input: a population whose rates are set from Python: inp.r = values."]
+    assert notes(parse(inp._repr_html_())) == [
+        "An input: a population whose rates are set from Python: inp.r = values."]
 
 
 def test_population_plain_displays(small_net):

@@ -1,4 +1,4 @@
-"""Monitor.plot and the progress bar."""
+"""Plots: populations, recordings, weights, network diagrams and animations (artists, not pixels)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ import numpy as np
 import pytest
 
 from ratenet import Monitor, Network, Neuron, ValidationError
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_traces_follow_the_recorded_values():

@@ -38,6 +38,7 @@ __all__ = [
     "projection_summary",
     "network_summary",
     "monitor_summary",
+    "synapse_count",
     "HAND_OVER_NOTE",
 ]
 
@@ -381,10 +382,9 @@ def view_summary(view: Any, image: Any = None) -> Summary:
 # projections
 
 
-def _synaptic_statistics(proj: Any, name: str) -> Statistics | None:
+def _synaptic_statistics(proj: Any, name: str, count: int) -> Statistics | None:
     """min/mean/max of a synaptic attribute, without copying a huge weight matrix at once."""
     try:
-        count = proj.nb_synapses
         if count > _COPY_LIMIT and name in getattr(proj, "attributes", []):
             return _merge(statistics(getattr(dendrite, name)) for dendrite in proj)
         return statistics(proj.get(name))
@@ -417,7 +417,8 @@ def projection_summary(proj: Any) -> Summary:
     synapse = proj.synapse_type
     summary.facts.append(("pre -> post", f"{proj.pre.name} -> {proj.post.name}"))
     summary.facts.append(("target", proj.target))
-    connected = proj.connector is not None or _connected(proj)
+    count = synapse_count(proj)
+    connected = proj.connector is not None or count is not None
     record = proj.connector
     summary.facts.append(("connector", record.description if record is not None
                           else ("connected" if connected else "not connected yet")))
@@ -431,10 +432,8 @@ def projection_summary(proj: Any) -> Summary:
     if not connected:
         return summary
     kernel = _kernel_kind(proj)
-    try:
-        summary.facts.append(("synapses", str(proj.nb_synapses)))
-    except RatenetError:
-        pass
+    if count is not None:
+        summary.facts.append(("synapses", str(count)))
     summary.facts.append(("storage", "one shared kernel" if kernel else proj.storage_format))
     try:
         delays = proj.delays
@@ -447,7 +446,7 @@ def projection_summary(proj: Any) -> Summary:
     names = ["w"] + [n for n in synapse.parameter_names + synapse.variable_names if n != "w"]
     rows = []
     for name in names:
-        stats = _synaptic_statistics(proj, name)
+        stats = _synaptic_statistics(proj, name, count or 0)
         if stats is None or stats.count == 0:
             continue
         rows.append([name, str(stats.count), format_number(stats.minimum), format_number(stats.mean),
@@ -460,12 +459,12 @@ def projection_summary(proj: Any) -> Summary:
     return summary
 
 
-def _connected(proj: Any) -> bool:
+def synapse_count(proj: Any) -> int | None:
+    """``proj.nb_synapses``, or None for a projection not connected yet."""
     try:
-        proj.nb_synapses
+        return int(proj.nb_synapses)
     except RatenetError:
-        return False
-    return True
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -526,12 +525,9 @@ def network_summary(net: Any) -> Summary:
     rows = []
     for proj in net.projections:
         record = proj.connector
-        try:
-            count = str(proj.nb_synapses)
-        except RatenetError:
-            count = ""
+        count = synapse_count(proj)
         rows.append([proj.name, proj.pre.name, proj.post.name, proj.target, proj.synapse_type.name,
-                     record.description if record is not None else "", count])
+                     record.description if record is not None else "", "" if count is None else str(count)])
     summary.blocks.append(Table(["projection", "pre", "post", "target", "synapse", "connector", "synapses"], rows,
                                 "Projections"))
     summary.blocks.append(Table(["monitor", "records", "variables", "period", "samples held"],
