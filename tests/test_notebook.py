@@ -155,3 +155,20 @@ def test_the_warning_points_at_the_user_code():
         Population(2, Neuron(equations="r = t"))
     assert os.path.basename(record[0].filename) == os.path.basename(__file__)
     clear()
+
+
+def test_ipython_shows_html_and_the_multi_line_text():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    formatter = formatters.DisplayFormatter()
+    net = Network()
+    pop = net.create((3, 3), Neuron(parameters="tau = 5.0", equations="tau * dr/dt + r = 1.0"), name="grid")
+    monitor = net.monitor(pop, "r")
+    net.simulate(3.0)
+    for obj in (pop, pop.neuron_type, net, monitor, pop[0:2]):
+        bundle, _ = formatter.format(obj)
+        ET.fromstring(bundle["text/html"])
+        assert bundle["text/plain"] == str(obj) and "\n" in bundle["text/plain"]
+    bundle, _ = formatter.format(monitor.animate())
+    assert "<script" in bundle["text/html"]
+    bundle, _ = formatter.format([pop])  # inside a list: the one-line repr
+    assert bundle["text/plain"] == f"[{pop!r}]"

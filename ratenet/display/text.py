@@ -202,5 +202,10 @@ def monitor_text(monitor: Any) -> str:
 
 
 def pretty(obj: Any, printer: Any, cycle: bool) -> None:
-    """IPython's ``_repr_pretty_``: the multi-line ``str()`` (the one-line repr inside a cycle)."""
-    printer.text(repr(obj) if cycle else str(obj))
+    """IPython's ``_repr_pretty_``: the multi-line ``str()`` on its own, the one-line repr inside a container.
+
+    IPython's printer keeps the objects being printed on its ``stack``: more
+    than one means this object sits in a list, dict or tuple.
+    """
+    nested = len(getattr(printer, "stack", ())) > 1
+    printer.text(repr(obj) if cycle or nested else str(obj))
