@@ -24,7 +24,8 @@ from .display.html import STYLE, escape as html_escape, image as html_image
 from .display.images import activity_image
 from .display.latex import escape_text as tex_escape, function_latex
 from .display.summary import (Image, Math, Note, Table, format_number, model_summary,
-                              monitor_period, statistics, synapse_count)
+                              input_description, monitor_period, statistics,
+                              synapse_count)
 from .exceptions import RatenetError, ValidationError
 from .network import Network, default_network
 from .neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
@@ -213,11 +214,9 @@ def _inputs(net: Any) -> list[tuple[str, str]]:
     fed = {id(proj.post.population) for proj in net.projections}
     rows = []
     for pop in net.populations:
-        if not pop.neuron_type.equations:
-            doc = (type(pop).__doc__ or "").strip().splitlines()
-            first = doc[0].replace("``", "").rstrip(".") if doc else "its rates are set from Python"
-            stats = statistics(pop.r)
-            rows.append((pop.name, f"{type(pop).__name__}: {first[0].lower() + first[1:]}; r now {stats}"))
+        description = input_description(pop)
+        if description is not None:
+            rows.append((pop.name, f"{type(pop).__name__}: {description}; r now {statistics(pop.r)}"))
         elif id(pop) not in fed:
             rows.append((pop.name, "receives no projection: its rates follow its own equations"))
     return rows

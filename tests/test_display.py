@@ -207,6 +207,9 @@ def test_input_population_says_it_is_an_input():
     inp = InputArray((2, 2), network=net)
     assert notes(parse(inp._repr_html_())) == [
         "An input: a population whose rates are set from Python: inp.r = values."]
+    plain = net.create(2, Neuron(parameters="r = 0.0"))
+    assert notes(parse(plain._repr_html_())) == ["An input: no equations: its rates are set from Python."]
+    assert notes(parse(net.create(2, Neuron(equations="r = t"))._repr_html_())) == []
 
 
 def test_population_plain_displays(small_net):

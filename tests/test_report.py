@@ -87,6 +87,7 @@ def test_markdown_sections_and_content(network, tmp_path):
     inputs = table(text, "## Inputs")
     assert inputs[0]["population"] == r"input\_layer"
     assert inputs[0]["input"].startswith("InputArray: a population whose rates are set from Python")
+    assert len(inputs) == 1  # feature and out receive projections
     assert table(text, "## Monitors")[0]["period"] == "2 ms"
 
 
@@ -174,6 +175,16 @@ def test_in_a_notebook_the_markdown_is_displayed(network, monkeypatch):
     assert shown[0][0] == "markdown" and shown[0][1].startswith("# Network demo_net")
     ipython.get_ipython = lambda: None  # IPython loaded, but not a kernel (a terminal): return the text
     assert report(network).startswith("# Network demo_net")
+
+
+def test_inputs_section():
+    net = Network()
+    net.create(2, Neuron(parameters="r = 0.5"), name="plain")
+    net.create(2, Neuron(equations="r = t"), name="clock")
+    rows = table(report(net), "## Inputs")
+    assert rows == [{"population": "plain", "input": "Population: no equations: its rates are set from Python; "
+                                                     "r now 0.5"},
+                    {"population": "clock", "input": "receives no projection: its rates follow its own equations"}]
 
 
 def test_gather_subprojections(tmp_path):

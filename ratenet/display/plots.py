@@ -211,6 +211,7 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
                                              "keep=True hands the data over)")
     times = monitor.sample_times(var)
     values = np.asarray(data).reshape(len(data), -1)
+    recorded = values.shape[1]
     if neurons is not None:
         try:
             values = values[:, list(neurons)]
@@ -221,7 +222,7 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
     name = getattr(monitor.object, "name", None) or "neuron"
     heatmap = kind in ("heatmap", "raster") or (kind == "auto" and values.shape[1] > 20)
     if not heatmap:
-        labels = _labels(monitor.object, np.asarray(data).reshape(len(data), -1).shape[1], neurons)
+        labels = _labels(monitor.object, recorded, neurons)
         for column, label in zip(values.T, labels):
             ax.plot(times, column, label=label, **kwargs)
         ax.set_ylabel(var)

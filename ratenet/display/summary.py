@@ -39,6 +39,7 @@ __all__ = [
     "network_summary",
     "monitor_summary",
     "synapse_count",
+    "input_description",
     "HAND_OVER_NOTE",
 ]
 
@@ -274,8 +275,8 @@ def model_summary(model: Any) -> Summary:
         summary.facts.append(("operation", model.operation))
         summary.facts.append(("learning", "yes" if model.equations else "no"))
     else:
-        summary.facts.append(("inputs", ", ".join(f"sum({t})" for t in model.targets)
-                              + (", sum()" if model.uses_sum_all else "") or "none"))
+        sums = [f"sum({t})" for t in model.targets] + (["sum()"] if model.uses_sum_all else [])
+        summary.facts.append(("inputs", ", ".join(sums) or "none"))
     summary.facts.append(("variables", ", ".join(model.variable_names) or "none"))
     if model.parameters:
         summary.blocks.append(Table(["name", "symbol", "value", "locality", "type"], parameter_rows(model),
@@ -329,13 +330,26 @@ def _population_rows(obj: Any) -> list[list[Any]]:
     return rows
 
 
-def _input_note(pop: Any) -> str | None:
-    """For populations without equations: what sets their rates (the class's own first sentence)."""
+def input_description(pop: Any) -> str | None:
+    """What sets the rates of a population without equations, in a phrase (None if it has equations).
+
+    A subclass (InputArray, TimedArray, ImagePopulation...) is described by
+    the first sentence of its own docstring.
+
+    Examples
+    --------
+    >>> from ratenet import InputArray, Network, Neuron
+    >>> net = Network()
+    >>> input_description(InputArray(2, network=net))
+    'a population whose rates are set from Python: inp.r = values'
+    >>> input_description(net.create(2, Neuron(parameters="r = 0.0")))
+    'no equations: its rates are set from Python'
+    """
     if pop.neuron_type.equations:
         return None
-    doc = (type(pop).__doc__ or "").strip().splitlines()
-    first = doc[0].replace("``", "") if doc else ""
-    return f"An input: {first[0].lower() + first[1:]}" if first else "An input: its rates are set from Python."
+    doc = (type(pop).__doc__ or "").strip().splitlines() if type(pop).__name__ != "Population" else []
+    first = doc[0].replace("``", "").rstrip(".") if doc else ""
+    return first[0].lower() + first[1:] if first else "no equations: its rates are set from Python"
 
 
 def population_summary(pop: Any, image: Any = None) -> Summary:
@@ -354,11 +368,11 @@ def population_summary(pop: Any, image: Any = None) -> Summary:
     summary = Summary(type(pop).__name__, pop.name)
     summary.facts += [("geometry", str(tuple(pop.geometry))), ("size", str(pop.size)),
                       ("neuron", pop.neuron_type.name)]
-    note = _input_note(pop)
     summary.blocks.append(Table(["attribute", "kind", "locality", "min", "mean", "max"], _population_rows(pop),
                                 "Values"))
+    note = input_description(pop)
     if note:
-        summary.blocks.append(Note(note))
+        summary.blocks.append(Note(f"An input: {note}."))
     if image is not None:
         summary.blocks.append(image)
     return summary
