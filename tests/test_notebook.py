@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import sys
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -67,32 +68,42 @@ def test_the_tutorial_displays_every_object(tmp_path):
     clear()
 
 
+class _Built(Exception):
+    """Raised by the first simulation of an example: its network is built, the rest is not needed."""
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_network_gets_its_reports(script, tmp_path, monkeypatch):
-    """Load the example (its __main__ block does not run), build its network, write the three reports.
+    """Run the example as a script until it first simulates, then write the three reports of its network.
 
-    An example either defines ``build()`` / ``build_network()`` (called with no argument) or builds
-    its network when it runs, in the default network or in a ``Network`` it keeps in a variable.
+    Stopping at the first simulation keeps this fast and gives the network as the example built it;
+    an example that never simulates runs to its end and its networks are found among its variables.
     """
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    found: list[Network] = []
+
+    def stop(self, *args, **kwargs):
+        found.append(self)
+        raise _Built
+
+    for method in ("simulate", "simulate_until", "step"):
+        monkeypatch.setattr(Network, method, stop)
     clear()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # plt.show() on the Agg backend
-        namespace = runpy.run_path(str(script), run_name="ratenet_example")
-        builder = namespace.get("build") or namespace.get("build_network")
-        built = builder() if callable(builder) else None
-    networks = [value for value in namespace.values() if isinstance(value, Network)]
-    for value in (built if isinstance(built, (tuple, list)) else [built]):
-        if getattr(value, "network", None) is not None:
-            networks.append(value.network)
-    if isinstance(built, dict):
-        networks += [value.network for value in built.values() if hasattr(value, "network")]
-    networks.append(default_network())
-    networks = list({id(n): n for n in networks if n.populations}.values())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # plt.show() on the Agg backend
+            namespace = runpy.run_path(str(script), run_name="__main__")
+        found += [value for value in namespace.values() if isinstance(value, Network)]
+    except _Built:
+        pass
+    finally:
+        plt.close("all")
+    found.append(default_network())
+    networks = list({id(n): n for n in found if n.populations}.values())
     assert networks, f"{script.name} builds no network"
     for k, net in enumerate(networks):
         _write_reports(net, tmp_path, f"{script.stem}_{k}")
-    plt.close("all")
     clear()
 
 
