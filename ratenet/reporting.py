@@ -448,7 +448,7 @@ def report(network: Any = None, filename: str | os.PathLike[str] | None = None, 
     >>> text = report(net)
     >>> print(text.splitlines()[0])
     # Network report
-    >>> "one-to-one with weights 0.5" in text and "\\\\tau \\\\, \\\\frac{dr}{dt} + r" in text
+    >>> "one-to-one with weights 0.5" in text and r"\\tau \\, \\frac{dr}{dt} + r = \\Sigma_{\\mathrm{exc}}" in text
     True
     """
     if isinstance(network, (str, os.PathLike)):  # ANNarchy 4's order: report(filename, standalone, ...)

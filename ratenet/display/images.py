@@ -16,7 +16,7 @@ import numpy as np
 
 from .summary import Image
 
-__all__ = ["activity_image", "activity_array", "TARGET"]
+__all__ = ["activity_image", "activity_array", "image_array", "TARGET"]
 
 #: Pixels on the long side of an inline image.
 TARGET = 160
@@ -35,10 +35,16 @@ def activity_array(values: Any, rgb: bool | None = None) -> tuple[np.ndarray, bo
     ((4, 11), False)
     """
     array = np.asarray(values, dtype=np.float64)
+    return image_array(array, rgb) if array.ndim in (2, 3) else None
+
+
+def image_array(values: Any, rgb: bool | None = None) -> tuple[np.ndarray, bool]:
+    """:func:`activity_array` for values known to be 2-D or 3-D (``ValueError`` otherwise)."""
+    array = np.asarray(values, dtype=np.float64)
     if array.ndim == 2:
         return array, False
     if array.ndim != 3:
-        return None
+        raise ValueError(f"an image needs 2 or 3 axes, got shape {array.shape}")
     channels = array.shape[2]
     if channels == 3 and rgb is not False:
         low, high = np.nanmin(array), np.nanmax(array)

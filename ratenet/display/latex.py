@@ -273,7 +273,8 @@ class _Renderer:
             if isinstance(otherwise, ast.IfExp):
                 branches.append((otherwise.test, otherwise.body))
                 otherwise = otherwise.orelse
-            elif _call_name(otherwise) in ("ite", "_f_ite", "_f_where") and len(otherwise.args) == 3:
+            elif isinstance(otherwise, ast.Call) and _call_name(otherwise) in ("ite", "_f_ite", "_f_where") \
+                    and len(otherwise.args) == 3:
                 branches.append((otherwise.args[0], otherwise.args[1]))
                 otherwise = otherwise.args[2]
             else:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..exceptions import RatenetError, ValidationError
-from .images import activity_array
+from .images import image_array
 from .summary import format_number
 
 __all__ = [
@@ -128,7 +128,7 @@ def plot_values(obj: Any, variable: str = "r", ax: Any = None, rgb: bool | None 
     channels = geometry[2]
     if channels == 3 and rgb is not False:
         ax = _new_axes(ax)
-        shown, _ = activity_array(values, rgb=True)
+        shown, _ = image_array(values, rgb=True)
         ax.imshow(shown, interpolation="nearest", **kwargs)
         scaled = values.min() < 0.0 or values.max() > 1.0
         ax.set_title(title + (" (RGB, scaled into [0, 1])" if scaled else " (RGB)"))
@@ -148,8 +148,8 @@ def _panel_axes(ax: Any, count: int, owner: str) -> list[Any]:
     if ax is None:
         import matplotlib.pyplot as plt
 
-        figure, axes = plt.subplots(1, count, figsize=(2.2 * count + 1.0, 2.8), squeeze=False)
-        return list(axes[0])
+        _, grid = plt.subplots(1, count, figsize=(2.2 * count + 1.0, 2.8), squeeze=False)
+        return list(grid[0])
     axes = list(np.ravel(np.asarray(ax, dtype=object)))
     if len(axes) != count:
         raise ValidationError(owner, "ax", f"needs one Axes per channel ({count})", got=f"{len(axes)} Axes",
@@ -268,7 +268,7 @@ def _kernel_image(kernel: np.ndarray) -> np.ndarray:
     if kernel.ndim == 2:
         return kernel
     if kernel.ndim == 3:
-        return activity_array(kernel, rgb=False)[0]
+        return image_array(kernel, rgb=False)[0]
     return kernel.reshape(-1, kernel.shape[-1])
 
 
@@ -604,7 +604,8 @@ class Animation:
 
         path = os.fspath(filename)
         extension = os.path.splitext(path)[1].lower()
-        rate = fps if fps is not None else max(1.0, 1000.0 / self.interval)
+        rate = max(1, round(fps if fps is not None else 1000.0 / self.interval))
+        writer: Any
         if extension == ".gif":
             writer = mpl_animation.PillowWriter(fps=rate)
         elif extension == ".mp4":
@@ -688,10 +689,10 @@ def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLi
         ax.set_xlabel("rank")
         ax.set_ylabel(var)
     else:
-        converted = [activity_array(sample, rgb=rgb) for sample in data]
+        converted = [image_array(sample, rgb=rgb) for sample in data]
         is_rgb = converted[0][1]
         if is_rgb:
-            frames = np.stack([activity_array(sample, rgb=True)[0] for sample in _scaled(data)])
+            frames = np.stack([image_array(sample, rgb=True)[0] for sample in _scaled(data)])
             artist = ax.imshow(frames[0], interpolation="nearest")
         else:
             frames = np.stack([c[0] for c in converted])
