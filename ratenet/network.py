@@ -63,9 +63,17 @@ __all__ = [
 ]
 
 
-#: Where a warning points: the first frame outside ratenet (Python 3.12+), else the caller of the constructor.
-_USER_FRAME: dict[str, Any] = ({"skip_file_prefixes": (os.path.dirname(os.path.abspath(__file__)),)}
-                               if sys.version_info >= (3, 12) else {"stacklevel": 3})
+def _user_frame(obj: Any) -> dict[str, Any]:
+    """Where a warning about ``obj``'s creation points: the code that created it.
+
+    Python 3.12+ skips every frame inside ratenet; before, the stack level
+    counts the constructors that run (one per class of ``obj`` defining
+    ``__init__``, as ``ImagePopulation`` does on top of ``Population``).
+    """
+    if sys.version_info >= (3, 12):
+        return {"skip_file_prefixes": (os.path.dirname(os.path.abspath(__file__)),)}
+    constructors = sum(1 for cls in type(obj).__mro__ if "__init__" in cls.__dict__ and cls is not object)
+    return {"stacklevel": 2 + constructors}
 
 
 def _steps_for(duration: Any, dt: float, owner: str) -> int:
@@ -284,7 +292,7 @@ class Network:
             warnings.warn(f"population '{pop.name}' is added to the default network after it was compiled or "
                           f"simulated (t = {self.t:g} ms); if you ran the cell that builds the network again, the "
                           "network now holds a second copy of everything: call clear() at the top of that cell",
-                          RatenetWarning, **_USER_FRAME)
+                          RatenetWarning, **_user_frame(pop))
         self.populations.append(pop)
         self._changed(structure=True)
 

@@ -20,6 +20,7 @@ import pytest
 import ratenet
 from ratenet import (Monitor, Network, Neuron, Population, Projection, RatenetWarning, ValidationError, clear,
                      default_network, report, simulate)
+from ratenet.image import ImagePopulation
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
 
@@ -164,6 +165,12 @@ def test_the_warning_points_at_the_user_code():
     simulate(1.0)
     with pytest.warns(RatenetWarning) as record:
         Population(2, Neuron(equations="r = t"))
+    assert os.path.basename(record[0].filename) == os.path.basename(__file__)
+    clear()
+    Population(2, Neuron(equations="r = t"))
+    simulate(1.0)
+    with pytest.warns(RatenetWarning) as record:
+        ImagePopulation((4, 4))  # a subclass: one constructor more between the user and the network
     assert os.path.basename(record[0].filename) == os.path.basename(__file__)
     clear()
 
