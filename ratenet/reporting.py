@@ -23,9 +23,8 @@ import numpy as np
 from .display.html import STYLE, escape as html_escape, image as html_image
 from .display.images import activity_image
 from .display.latex import escape_text as tex_escape, function_latex
-from .display.summary import (Image, Math, Note, Table, format_number, model_summary,
-                              input_description, monitor_period, statistics,
-                              synapse_count)
+from .display.summary import (Image, Math, Note, Table, format_number, input_description, model_summary,
+                              monitor_period, recorded_name, statistics, synapse_count)
 from .exceptions import RatenetError, ValidationError
 from .network import Network, default_network
 from .neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
@@ -321,7 +320,7 @@ def _write(writer: Any, net: Any, title: str | None, author: str | None, date: s
     if net.monitors:
         writer.heading(2, "Monitors")
         writer.table(["monitor", "records", "variables", "period"],
-                     [[m.name, getattr(m.object, "name", None) or str(m.object), ", ".join(m.variables),
+                     [[m.name, recorded_name(m.object), ", ".join(m.variables),
                        monitor_period(m)] for m in net.monitors])
 
     if _GLOBAL_FUNCTIONS:

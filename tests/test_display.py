@@ -343,3 +343,19 @@ def test_default_network_objects_display_after_clear():
     pop = Population(3, LEAKY, name="exc")
     assert facts(parse(pop._repr_html_()))["size"] == "3"
     clear()
+
+
+def test_monitors_of_a_neuron_view_and_projection_name_what_they_record():
+    net = Network()
+    pop = net.create(5, Neuron(equations="r = t"), name="b")
+    proj = net.connect(pop, pop, "exc").connect_one_to_one(0.5)
+    neuron, view, weights = Monitor(pop.neuron(3), "r"), Monitor(pop[1:3], "r"), Monitor(proj, "w")
+    net.simulate(2.0)
+    assert facts(parse(neuron._repr_html_()))["records"] == "neuron 3 of b"
+    assert repr(neuron).startswith("<Monitor 'monitor of neuron': r of neuron 3 of b every step, 2 samples held")
+    assert facts(parse(view._repr_html_()))["records"] == "b[1:3]"
+    assert facts(parse(weights._repr_html_()))["records"] == proj.name
+    assert neuron.plot().get_title() == "r of neuron 3 of b"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

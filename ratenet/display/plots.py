@@ -18,7 +18,7 @@ import numpy as np
 
 from ..exceptions import RatenetError, ValidationError
 from .images import image_array
-from .summary import format_number
+from .summary import format_number, recorded_name
 
 __all__ = [
     "plot_values",
@@ -219,7 +219,7 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
             raise ValidationError(owner, "neurons", f"must be indices of recorded neurons (0 to "
                                                     f"{values.shape[1] - 1})", got=neurons) from None
     ax = _new_axes(ax)
-    name = getattr(monitor.object, "name", None) or "neuron"
+    name = recorded_name(monitor.object)
     heatmap = kind in ("heatmap", "raster") or (kind == "auto" and values.shape[1] > 20)
     if not heatmap:
         labels = _labels(monitor.object, recorded, neurons)
@@ -672,7 +672,7 @@ def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLi
     if data.ndim < 2 or data.ndim > 4:
         raise ValidationError(owner, "animate", f"draws 1-D, 2-D and 3-D geometries (got {data.shape[1:]})")
     times = monitor.sample_times(var)
-    name = getattr(obj, "name", "neuron")
+    name = recorded_name(obj)
     if ax is None:
         from matplotlib.figure import Figure
 

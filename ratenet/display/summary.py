@@ -39,6 +39,7 @@ __all__ = [
     "network_summary",
     "monitor_summary",
     "synapse_count",
+    "recorded_name",
     "input_description",
     "HAND_OVER_NOTE",
 ]
@@ -485,6 +486,22 @@ def synapse_count(proj: Any) -> int | None:
 # monitors and networks
 
 
+def recorded_name(obj: Any) -> str:
+    """What a monitor records, by name: a population, a view, a projection, or "neuron 4 of pop".
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> pop = Network().create(5, Neuron(equations="r = t"), name="pop")
+    >>> recorded_name(pop), recorded_name(pop[1:3]), recorded_name(pop.neuron(4))
+    ('pop', 'pop[1:3]', 'neuron 4 of pop')
+    """
+    name = getattr(obj, "name", None)
+    if isinstance(name, str):
+        return name
+    return f"neuron {obj.rank} of {obj.population.name}"
+
+
 def monitor_period(monitor: Any) -> str:
     """``"2 ms"``, or ``"1 ms (every step)"`` when the period is dt."""
     period = monitor.period
@@ -505,7 +522,7 @@ def monitor_summary(monitor: Any) -> Summary:
     ('clock', [['r', '3', '0 to 2 ms']])
     """
     summary = Summary("Monitor", monitor.name)
-    summary.facts += [("records", getattr(monitor.object, "name", None) or str(monitor.object)),
+    summary.facts += [("records", recorded_name(monitor.object)),
                       ("variables", ", ".join(monitor.variables)), ("period", monitor_period(monitor))]
     rows = []
     for var in monitor.variables:
@@ -545,7 +562,7 @@ def network_summary(net: Any) -> Summary:
     summary.blocks.append(Table(["projection", "pre", "post", "target", "synapse", "connector", "synapses"], rows,
                                 "Projections"))
     summary.blocks.append(Table(["monitor", "records", "variables", "period", "samples held"],
-                                [[m.name, getattr(m.object, "name", None) or str(m.object), ", ".join(m.variables),
+                                [[m.name, recorded_name(m.object), ", ".join(m.variables),
                                   monitor_period(m), ", ".join(str(len(m.sample_times(v))) for v in m.variables)]
                                  for m in net.monitors], "Monitors"))
     return summary

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..exceptions import RatenetError
-from .summary import (Image, Math, Note, Summary, Table, format_number, model_summary,
-                      monitor_summary, network_summary, population_summary, projection_summary, statistics,
+from .summary import (Image, Math, Note, Summary, Table, format_number, model_summary, monitor_summary,
+                      network_summary, population_summary, projection_summary, recorded_name, statistics,
                       view_summary)
 
 __all__ = [
@@ -161,9 +161,9 @@ def monitor_repr(monitor: Any) -> str:
     """``<Monitor 'm': r of 'exc' every step, 100 samples held; get() hands them over>``."""
     held = [len(monitor.sample_times(v)) for v in monitor.variables]
     samples = str(held[0]) if len(set(held)) == 1 else "/".join(str(h) for h in held)
-    target = getattr(monitor.object, "name", None) or "a neuron"
+    target = recorded_name(monitor.object)
     every = "every step" if monitor.period == monitor.network.dt else f"every {format_number(monitor.period)} ms"
-    return (f"<Monitor '{monitor.name}': {', '.join(monitor.variables)} of '{target}' {every}, {samples} samples "
+    return (f"<Monitor '{monitor.name}': {', '.join(monitor.variables)} of {target} {every}, {samples} samples "
             f"held; get() hands them over (keep=True keeps them)>")
 
 
