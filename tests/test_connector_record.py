@@ -101,3 +101,13 @@ def test_no_record_before_connecting_or_after_a_refused_connection(pops):
     assert proj.connector is None
     proj.connect_one_to_one(1.0)
     assert proj.connector_name == "One-to-One"
+
+
+def test_matrices_with_missing_synapses_are_summarised():
+    net = Network()
+    a = net.create(2, Neuron(parameters="r = 0.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    proj = net.connect(a, b).connect_from_matrix([[None, 2.0], [1.0, None]])
+    assert proj.connector_description == "from a weight matrix (2 x 2, values from 1 to 2)"
+    empty = net.connect(a, b).connect_from_matrix(np.array([[None, None], [None, None]], dtype=object))
+    assert empty.connector_description == "from a weight matrix (2 x 2)"

@@ -50,6 +50,10 @@ class ArraySummary:
         return self.describe()
 
 
+def _kind(ndim: int) -> str:
+    return "matrix" if ndim == 2 else ("vector" if ndim == 1 else "array")
+
+
 def _summary(value: Any) -> Any:
     """Keep numbers, strings, booleans and distributions; summarise arrays and objects."""
     if value is None or isinstance(value, (bool, str, numbers.Number)):
@@ -63,15 +67,19 @@ def _summary(value: Any) -> Any:
             data = np.asarray(value.tocsr().data, dtype=np.float64)
         return ArraySummary(tuple(value.shape), "sparse matrix", int(value.nnz),
                             *((float(data.min()), float(data.max())) if data.size else (None, None)))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        # no copy: a large weight matrix must not be duplicated to be described
+        bounds = (float(np.fmin.reduce(value, axis=None)), float(np.fmax.reduce(value, axis=None))) \
+            if value.size else (None, None)
+        return ArraySummary(tuple(value.shape), _kind(value.ndim), None, *bounds)
     if isinstance(value, (list, tuple, np.ndarray)):
         try:
             array = np.asarray(value, dtype=np.float64)  # None entries (no synapse) become nan
         except (TypeError, ValueError):
             return ArraySummary((len(value),), "list")
-        finite = array[np.isfinite(array)]
-        kind = "matrix" if array.ndim == 2 else ("vector" if array.ndim == 1 else "array")
-        return ArraySummary(tuple(array.shape), kind, None,
-                            *((float(finite.min()), float(finite.max())) if finite.size else (None, None)))
+        bounds = (float(np.fmin.reduce(array, axis=None)), float(np.fmax.reduce(array, axis=None))) \
+            if array.size and not np.isnan(array).all() else (None, None)
+        return ArraySummary(tuple(array.shape), _kind(array.ndim), None, *bounds)
     if hasattr(value, "nb_synapses") and hasattr(value, "add"):  # a LILConnectivity
         return ArraySummary((int(value.nb_synapses),), "list of synapses")
     if callable(value):
