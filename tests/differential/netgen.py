@@ -91,6 +91,20 @@ class Proj:
 
 
 @dataclass(frozen=True)
+class Record:
+    """A monitor."""
+
+    name: str
+    end: End
+    variables: tuple[str, ...]
+    period: float | None
+
+    def __str__(self) -> str:
+        period = f", period={self.period}" if self.period else ""
+        return f"{self.name} = net.monitor({self.end}, {list(self.variables)!r}{period}, name={self.name!r})"
+
+
+@dataclass(frozen=True)
 class Action:
     kind: str  # simulate, set_input, set_variable, set_local, set_population, set_weights, set_kernel,
     #            reset, save, load, learning
@@ -109,6 +123,7 @@ class Description:
     models: tuple[Model, ...]
     pops: tuple[Pop, ...]
     projs: tuple[Proj, ...]
+    monitors: tuple[Record, ...] = field(default=())
     actions: tuple[Action, ...] = field(default=())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -630,7 +645,16 @@ def descriptions(draw: st.DrawFn, max_populations: int = 4, max_projections: int
             projs.append(proj)
         else:
             projs.append(draw(plain_projection(name, pops, model_pops, model_of)))
-    desc = Description(dt, dtype, seed, data_seed, num_threads, models_, tuple(pops), tuple(projs))
+    monitors = []
+    for pop in pops:
+        if pop.model is None or draw(st.integers(0, 3)):
+            continue
+        received = sorted({p.target for p in projs if p.post.pop == pop.name})
+        names = draw(st.lists(st.sampled_from(list(by_name[pop.model].variables) + [f"sum({t})" for t in received]),
+                              min_size=1, max_size=3, unique=True))
+        end = draw(ends(pop, view_chance=3))
+        monitors.append(Record(f"m{len(monitors)}", end, tuple(names), draw(st.sampled_from([None, 2 * dt]))))
+    desc = Description(dt, dtype, seed, data_seed, num_threads, models_, tuple(pops), tuple(projs), tuple(monitors))
     return Description(**{**desc.__dict__, "actions": draw(actions(desc))})
 
 
@@ -701,6 +725,7 @@ def render(desc: Description) -> tuple[str, list[str]]:
             lines.append(f"{post.name} = net.create({post.geometry}, {post.model}, name={post.name!r})")
             created.add(post.name)
         lines.extend(proj.lines)
+    lines.extend(str(record) for record in desc.monitors)
     lines.append("net.compile()")
     return "\n".join(lines) + "\n", [a.code for a in desc.actions]
 
@@ -776,7 +801,8 @@ State = dict[str, np.ndarray]
 
 
 def snapshot(net: Network) -> State:
-    """Every population attribute and ``sum(target)``, every projection's synaptic attributes, and the step."""
+    """Every population attribute and ``sum(target)``, every projection's synaptic attributes, what monitors
+    recorded, and the step."""
     state: State = {"step": np.asarray(net.get_current_step())}
     for pop in net.populations:
         for name in pop.attributes:
@@ -794,6 +820,9 @@ def snapshot(net: Network) -> State:
                 if isinstance(value, list):
                     value = np.concatenate(value) if value else np.zeros(0)
                 state[f"{proj.name}.{name}"] = np.array(value)
+    for monitor in net.monitors:
+        for name, values in monitor.get(keep=True, force_dict=True).items():
+            state[f"{monitor.name}.{name}"] = np.array(values)
     return state
 
 
@@ -801,7 +830,8 @@ def execute(desc: Description, factory: Callable[..., Network],
             inspect: Callable[[Network], None] | None = None) -> list[State]:
     """Run the description's script with this ``Network`` factory; the state after the build and every action.
 
-    ``inspect`` sees the network once it is built, before it runs.
+    ``inspect`` sees the network once it is built, and again before each run (actions can change the
+    plan: disabling learning makes projections fusable, for instance).
     """
     build, steps = render(desc)
     return execute_source(build, steps, factory, inspect)
@@ -823,6 +853,8 @@ def execute_source(build: str, steps: list[str], factory: Callable[..., Network]
             inspect(net)
         states.append(snapshot(net))
         for code in steps:
+            if inspect is not None and code.startswith(("net.simulate(", "net.step(")):
+                inspect(net)  # simulate builds the plan first thing: looking at it now changes nothing
             exec(compile(code, "<action>", "exec"), ns)
             states.append(snapshot(net))
     return states
@@ -931,6 +963,11 @@ def known_bugs(desc: Description, optimised: Network | None = None) -> list[str]
         entries = [entry for line in optimised.step_order for entry in line.split(" | ")]
         if any("(one sparse product)" in entry and entry.count("; ") >= 2 for entry in entries):
             found.append("fused-sum-order")
+    for record in desc.monitors:
+        model = desc.model(desc.pop(record.end.pop).model)
+        read = () if "sum()" in model.call else model.targets
+        if any(v.startswith("sum(") and v[4:-1] not in read for v in record.variables):
+            found.append("monitor-unread-target")
     changed_stacked, changed_kernel = False, False
     for action in desc.actions:
         if action.kind == "set_population" and desc.stacked(action.subject):
