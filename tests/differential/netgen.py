@@ -770,7 +770,8 @@ def reference_network(**kwargs: Any) -> Network:
     ``Network(reference=True)`` when ratenet has it.  Until then an emulation:
     no skipping of unchanged work, one thread, and every population gets its
     own copy of its Neuron, so nothing is stacked (stacking groups populations
-    by model object) and therefore nothing is fused.
+    by model object) and therefore nothing is fused.  Delete the emulation
+    once main has ``reference=True``.
     """
     kwargs.pop("num_threads", None)
     if REFERENCE_MODE_EXISTS:
