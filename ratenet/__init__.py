@@ -47,6 +47,8 @@ from .network import (
     simulate_until,
     step,
 )
+from ._codegen import UnstableMethodWarning
+from .attributes import Creating, Parameter, Pruning, Variable
 from .neurons import IBCM, Constant, Hebb, LeakyIntegrator, Neuron, Oja, Synapse, add_function, functions
 from .population import IndividualNeuron, InputArray, Population, PopulationView, TimedArray
 from .projections.connectors import LILConnectivity
@@ -59,6 +61,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Neuron",
     "Synapse",
+    "Parameter",
+    "Variable",
+    "Creating",
+    "Pruning",
     "Population",
     "PopulationView",
     "IndividualNeuron",
@@ -110,4 +116,5 @@ __all__ = [
     "ValidationError",
     "RatenetWarning",
     "report",
+    "UnstableMethodWarning",
 ]

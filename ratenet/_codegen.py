@@ -16,23 +16,28 @@ compiles the statements with :func:`ratenet.equations.build_function`.
 from __future__ import annotations
 
 import ast
-import copy
+import math
+import warnings
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ._trees import copy_tree, set_locations, transform, unparse
 from .equations import (
     EquationDef,
     NonLinear,
     additive_terms,
     add,
+    build_function,
     classify,
     linear_split,
     mul,
+    numpy_namespace,
     sub,
     substitute,
+    symbols,
 )
 
-__all__ = ["UpdateCode", "update_code", "check_methods"]
+__all__ = ["UpdateCode", "update_code", "check_methods", "unstable_odes", "warn_unstable", "UnstableMethodWarning"]
 
 _DT = ast.Name(id="dt", ctx=ast.Load())
 
@@ -79,42 +84,52 @@ class UpdateCode:
 
     def source(self) -> str:
         """The statements as Python text (for reading, never executed as text)."""
-        module = ast.fix_missing_locations(ast.Module(body=list(self.statements), type_ignores=[]))
-        return ast.unparse(module)
+        module = set_locations(ast.Module(body=[copy_tree(s) for s in self.statements], type_ignores=[]))
+        return unparse(module)
 
 
 class _Hoister:
-    """Evaluate each random draw once per step, before the equations that use it."""
+    """Evaluate each random draw once per step, before the equations that use it.
+
+    Each draw receives, as its first argument, the ``(owner, line, column)``
+    of the equation it comes from, so that bad arguments computed at run time
+    (``Normal(0, s)`` with ``s < 0``) are reported against that equation.
+    """
 
     def __init__(self) -> None:
         self.count = 0
         self.randoms: set[str] = set()
 
-    def __call__(self, tree: ast.expr, locality: str, out: list[ast.stmt]) -> ast.expr:
-        hoister = self
+    def __call__(self, eq: EquationDef, tree: ast.expr, out: list[ast.stmt]) -> ast.expr:
+        def visit(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and classify(node.func.id)[0] == "random":
+                symbol = f"_rnd_{eq.locality}_{classify(node.func.id)[1]}"
+                self.randoms.add(symbol)
+                temp = f"_draw{self.count}"
+                self.count += 1
+                label = ast.Constant(value=_label(eq, getattr(node, "col_offset", 0)))
+                out.append(_assign(temp, ast.Call(func=_name(symbol), args=[label] + node.args, keywords=[])))
+                return _name(temp)
+            return node
 
-        class _T(ast.NodeTransformer):
-            def visit_Call(self, node: ast.Call) -> ast.AST:
-                self.generic_visit(node)
-                if isinstance(node.func, ast.Name) and classify(node.func.id)[0] == "random":
-                    symbol = f"_rnd_{locality}_{classify(node.func.id)[1]}"
-                    hoister.randoms.add(symbol)
-                    temp = f"_draw{hoister.count}"
-                    hoister.count += 1
-                    out.append(_assign(temp, ast.Call(func=_name(symbol), args=node.args, keywords=[])))
-                    return _name(temp)
-                return node
+        return transform(tree, visit)
 
-        return _T().visit(copy.deepcopy(tree))
+
+def _label(eq: EquationDef, column: int | None = 0) -> tuple[Any, ...]:
+    if eq.source is None:
+        return ("equations", eq.target, None)
+    return eq.source.label(column)
 
 
 def _bound(value: object) -> ast.expr:
+    if isinstance(value, ast.AST):
+        return copy_tree(value)
     return _name(value) if isinstance(value, str) else _num(float(value))
 
 
 def _clamp(eq: EquationDef, is_scalar: bool) -> list[ast.stmt]:
-    if eq.min is None and eq.max is None:
-        return []
+    if eq.min is None and eq.max is None or eq.dtype != "float":
+        return []  # int and bool variables are clamped before their conversion (_store)
     x = _name(eq.target)
     if is_scalar:
         lo = _bound(eq.min) if eq.min is not None else _num(float("-inf"))
@@ -138,8 +153,26 @@ def _clamped_store(eq: EquationDef, rhs: ast.expr) -> ast.stmt:
     return ast.Expr(_call("_np_minimum", [rhs, _bound(eq.max)], **out))
 
 
-def _store(target: str, value: ast.expr, is_scalar: bool, dtype: str, op: str = "=") -> ast.stmt:
+def _converted(eq: EquationDef, value: ast.expr, op: str) -> ast.expr:
+    """The value an int or bool variable receives, computed in doubles then converted as C does."""
+    if op != "=":
+        binop = {"+=": ast.Add, "-=": ast.Sub, "*=": ast.Mult, "/=": ast.Div}[op]()
+        value = ast.BinOp(left=_name(eq.target), op=binop, right=value)
+    if eq.min is not None or eq.max is not None:
+        lo = _bound(eq.min) if eq.min is not None else _num(float("-inf"))
+        hi = _bound(eq.max) if eq.max is not None else _num(float("inf"))
+        value = _call("_np_clip", [value, lo, hi])
+    if eq.dtype == "int":
+        label = _label(eq)
+        return _call("_f_to_int", [value, ast.Constant(value=(label[0], label[1], eq.target))])
+    return _call("_f_to_bool", [value])
+
+
+def _store(target: str, value: ast.expr, is_scalar: bool, dtype: str, op: str = "=",
+           eq: EquationDef | None = None) -> ast.stmt:
     """``x[...] = value`` for arrays (in place), ``x = cast(value)`` for scalars."""
+    if eq is not None and dtype in ("int", "bool"):
+        value, op = _converted(eq, value, op), "="
     if is_scalar:
         if op != "=":
             binop = {"+=": ast.Add, "-=": ast.Sub, "*=": ast.Mult, "/=": ast.Div}[op]()
@@ -285,12 +318,12 @@ def update_code(equations: Sequence[EquationDef], is_scalar: Callable[[str], boo
         eq = equations[i]
         scalar = is_scalar(eq.target)
         if eq.kind == "assign":
-            rhs = hoist(eq.rhs, eq.locality, statements)
+            rhs = hoist(eq, eq.rhs, statements)
             if not scalar and eq.op == "=" and eq.dtype == "float" and (eq.min is not None or eq.max is not None):
                 # one pass instead of two: clamp straight into the variable
                 statements.append(_clamped_store(eq, rhs))
             else:
-                statements.append(_store(eq.target, rhs, scalar, eq.dtype, eq.op))
+                statements.append(_store(eq.target, rhs, scalar, eq.dtype, eq.op, eq))
                 statements.extend(_clamp(eq, scalar))
             if scalar:
                 rebinds.add(eq.target)
@@ -301,7 +334,7 @@ def update_code(equations: Sequence[EquationDef], is_scalar: Callable[[str], boo
             block.append(equations[i])
             i += 1
         # Draws are shared by every stage of the step.
-        derivs = [(e, hoist(e.rhs, e.locality, statements)) for e in block]
+        derivs = [(e, hoist(e, e.rhs, statements)) for e in block]
         new: dict[str, str] = {}
         if len(block) == 1 and block[0].method == "explicit" and not is_scalar(block[0].target):
             e, f = derivs[0]
@@ -334,3 +367,101 @@ def global_operation_code(needed: Iterable[tuple[str, str, str]]) -> list[ast.st
     ``needed`` holds (symbol, op, var) triples.
     """
     return [_assign(symbol, _call(f"_gop_{op}", [_name(var)])) for symbol, op, var in sorted(needed)]
+
+
+# ---------------------------------------------------------------------------
+# stability of the explicit methods
+
+
+class UnstableMethodWarning(RuntimeWarning):
+    """An ODE's numerical method diverges at this ``dt`` for its (constant) time constant."""
+
+
+#: For dx/dt = a*x, each method multiplies x by R(a*dt) per step; it grows, oscillating, as soon as
+#: a*dt falls below this bound on the negative real axis (|R| > 1).
+_STABILITY_BOUND = {
+    "explicit": -2.0,            # R(z) = 1 + z
+    "midpoint": -2.0,            # R(z) = 1 + z + z^2/2
+    "rk4": -2.785293563405282,   # R(z) = 1 + z + z^2/2 + z^3/6 + z^4/24
+}
+
+
+@dataclass(frozen=True)
+class Instability:
+    """An ODE that its method integrates unstably: see :func:`unstable_odes`."""
+
+    equation: EquationDef
+    coefficient: float  #: the most negative a in dx/dt = a*x + b
+    dt: float
+
+    @property
+    def time_constant(self) -> float:
+        return -1.0 / self.coefficient
+
+    @property
+    def largest_dt(self) -> float:
+        """The largest step at which the method stays stable."""
+        return _STABILITY_BOUND[self.equation.method] / self.coefficient
+
+    def message(self) -> str:
+        eq = self.equation
+        where = eq.source.where if eq.source else f"equation of {eq.target}"
+        return (f"{where}: the {eq.method} method is unstable with dt={self.dt:g} for '{eq.text}': its time "
+                f"constant is {self.time_constant:.4g}, so values grow and oscillate unless dt <= "
+                f"{self.largest_dt:.4g}; use the exponential or implicit method, or a smaller dt")
+
+
+def unstable_odes(equations: Iterable[EquationDef], dt: float,
+                  values: Mapping[str, Any]) -> list[Instability]:
+    """ODEs whose explicit method diverges at ``dt`` because of a constant time constant.
+
+    For ``dx/dt = a*x + b`` the explicit, midpoint and RK4 methods are stable
+    only while ``a*dt`` stays above -2, -2 and -2.785; ``tau*dr/dt + r = I``
+    has ``a = -1/tau``.  Only ODEs linear in their variable whose ``a``
+    depends on nothing but numbers, ``dt`` and the names in ``values``
+    (parameters and constants: numbers or arrays, one value per neuron) are
+    checked; the implicit, semi-implicit and exponential methods are stable
+    for every negative ``a``.
+
+    Examples
+    --------
+    >>> from ratenet.equations import parse_equations, Scope
+    >>> eqs = parse_equations("tau * dr/dt + r = 1", Scope(locals={"tau": "population"}))
+    >>> [round(found.time_constant, 3) for found in unstable_odes(eqs, 1.0, {"tau": 0.4})]
+    [0.4]
+    >>> unstable_odes(eqs, 0.5, {"tau": 0.4})
+    []
+    """
+    import numpy as np
+
+    found = []
+    for eq in equations:
+        if eq.kind != "ode" or eq.method not in _STABILITY_BOUND:
+            continue
+        try:
+            a, _ = linear_split(eq.rhs, eq.target)
+        except NonLinear:
+            continue
+        if a is None or not symbols(a) <= set(values) | {"dt"}:
+            continue
+        namespace = numpy_namespace()
+        namespace.update({name: values[name] for name in symbols(a) if name in values})
+        namespace["dt"] = dt
+        with np.errstate(all="ignore"):
+            coefficient = np.asarray(build_function([ast.Return(value=a)], namespace, "stability")(), dtype=float)
+        if coefficient.size == 0:
+            continue
+        worst = float(np.min(coefficient))
+        if math.isfinite(worst) and worst * dt < _STABILITY_BOUND[eq.method]:
+            found.append(Instability(eq, worst, dt))
+    return found
+
+
+def warn_unstable(equations: Iterable[EquationDef], dt: float, values: Mapping[str, Any],
+                  owner: str | None = None, stacklevel: int = 3) -> list[Instability]:
+    """Issue an :class:`UnstableMethodWarning` for each ODE :func:`unstable_odes` finds."""
+    found = unstable_odes(equations, dt, values)
+    for item in found:
+        message = item.message()
+        warnings.warn(f"{owner}: {message}" if owner else message, UnstableMethodWarning, stacklevel=stacklevel)
+    return found

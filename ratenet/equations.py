@@ -1,10 +1,11 @@
 """The equation language: text -> validated records -> NumPy code.
 
 This module is pure: it knows nothing about populations or networks.  It turns
-``parameters``/``equations``/``functions`` strings into :class:`ParameterDef`
-and :class:`EquationDef` records whose right-hand sides are *validated* Python
-syntax trees, and it turns those trees into Python functions that run as
-vectorized NumPy.
+``parameters``/``equations``/``functions`` strings (or ANNarchy 5's
+:class:`~ratenet.attributes.Parameter` and :class:`~ratenet.attributes.Variable`
+objects) into :class:`ParameterDef` and :class:`EquationDef` records whose
+right-hand sides are *validated* Python syntax trees, and it turns those trees
+into Python functions that run as vectorized NumPy.
 
 Safety
 ------
@@ -12,9 +13,27 @@ User text is parsed with :func:`ast.parse` and checked against an allowlist:
 numbers, names, arithmetic, comparisons, ``and``/``or``/``not``, conditionals
 and calls of known functions with positional arguments.  Every other node is
 rejected with an :class:`~ratenet.exceptions.EquationError` that quotes the
-line and points at the column.  The code that finally runs is compiled from a
-tree that ratenet *rebuilt* from the validated one, with empty builtins; no user
-text ever reaches :func:`eval` or :func:`exec`.
+line and points at the column.  Every text slot accepts printable ASCII only,
+so a look-alike letter (``ℯxp``) cannot stand for another.  The code that
+finally runs is compiled from a tree that ratenet *rebuilt* from the validated
+one; its builtins hold only an import hook that hands CPython's warning
+machinery the ``warnings`` module and refuses everything else.  No user text
+ever reaches :func:`eval` or :func:`exec`.
+
+Numbers
+-------
+As in C, every number is a double; a comparison or a bool is 1.0 or 0.0 in
+arithmetic (``-(a > 0)`` is -1.0 where ``a > 0``); a value stored into an
+``int`` variable is truncated toward zero (NaN, infinities and values beyond
+the 64-bit range are an error naming the equation) and a value stored into a
+``bool`` variable is true when it is not zero.
+
+Depth
+-----
+A flat sum or product (``a + b - c + ...``) may have any length the text limit
+allows.  Other nesting (brackets, calls, unary operators, conditionals) stops
+at :data:`MAX_DEPTH` levels, brackets at :data:`MAX_BRACKETS` (Python's
+parser limit); deeper text is an :class:`~ratenet.exceptions.EquationError`.
 """
 
 from __future__ import annotations
@@ -24,25 +43,36 @@ import bisect
 import difflib
 import keyword
 import math
+import operator
 import re
 import sys
 import types
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ._trees import set_locations, transform, unparse, with_headroom
+from .attributes import Creating, Parameter, Pruning, Variable, locality_flag
 from .exceptions import EquationError
-from .random import DISTRIBUTIONS
+from .random import DISTRIBUTIONS, Distribution, argument_error
 
 __all__ = [
     "METHODS",
+    "MAX_DEPTH",
+    "MAX_BRACKETS",
+    "MAX_LENGTH",
     "ParameterDef",
     "EquationDef",
     "FunctionDef",
+    "StructuralRule",
     "Scope",
     "parse_parameters",
     "parse_equations",
     "parse_functions",
     "parse_condition",
+    "parse_structural_rule",
+    "parse_expression",
+    "check_text",
     "linear_split",
     "written_form",
     "written_expression",
@@ -58,9 +88,13 @@ _LOCALITY_FLAGS = {"neuron": ("population",), "synapse": ("postsynaptic", "proje
 _TYPE_FLAGS = ("int", "bool", "float")
 _VALUE_FLAGS = ("init", "min", "max")
 _RESERVED = {"t", "dt", "pi", "e", "sum", "pre", "post", "True", "False", "None"}
-#: Deeper trees than this are refused: they are never written by hand and
-#: would otherwise exhaust Python's recursion limit inside the parser.
+#: Names a user function may take as arguments although equations reserve them.
+_ARGUMENT_NAMES_ALLOWED = {"t", "dt"}
+#: Deeper trees than this are refused (a flat sum or product counts as one level): they are
+#: never written by hand.
 MAX_DEPTH = 300
+#: Python's parser stops at this many nested brackets (parentheses and calls).
+MAX_BRACKETS = 200
 MAX_LENGTH = 10_000
 
 #: name -> (numpy attribute or internal helper, allowed argument counts)
@@ -122,6 +156,8 @@ _BINOP_HINTS: dict[type, str] = {
     ast.RShift: "shifts are not part of the equation language",
 }
 _COMPARE = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+#: ANNarchy reads ``is`` as ``==`` and ``is not`` as ``!=``.
+_COMPARE_ALIASES = {ast.Is: ast.Eq, ast.IsNot: ast.NotEq}
 _NODE_NAMES: dict[type, str] = {
     ast.Attribute: "attribute access",
     ast.Subscript: "indexing",
@@ -158,6 +194,10 @@ class Source:
     def error(self, message: str, column: int | None = None, hint: str | None = None) -> EquationError:
         return EquationError(message, text=self.text, column=column, owner=self.where, hint=hint)
 
+    def label(self, column: int | None = 0) -> tuple[str, str, int | None]:
+        """``(where, text, column)``: how generated code names this definition in a runtime error."""
+        return (self.where, self.text, column)
+
 
 @dataclass(frozen=True)
 class ParameterDef:
@@ -173,7 +213,7 @@ class ParameterDef:
     value: Any
     locality: str = "local"
     dtype: str = "float"
-    source: Source | None = None
+    source: Source | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -184,6 +224,12 @@ class EquationDef:
     expression and ``op`` one of ``=``, ``+=``, ``-=``, ``*=``, ``/=``.  For an
     ODE (``kind == "ode"``), ``rhs`` is the derivative ``dx/dt`` solved from
     the equation as written.
+
+    ``init`` is None, a number, a bool, a distribution, or the name of a
+    parameter, a constant or a variable defined on an earlier line (the
+    variable starts from that attribute's initial value).  ``min`` and
+    ``max`` are None, a number, a name (parameter, variable or constant), or
+    a validated tree (``min=-max_change``) over such names.
     """
 
     target: str
@@ -196,11 +242,21 @@ class EquationDef:
     max: Any = None
     locality: str = "local"
     dtype: str = "float"
-    source: Source | None = None
+    source: Source | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:
-        return self.source.text if self.source else ast.unparse(self.rhs)
+        return self.source.text if self.source else unparse(self.rhs)
+
+    def reads(self) -> set[str]:
+        """Every symbol the update reads: its right-hand side and its bounds."""
+        names = symbols(self.rhs)
+        for bound in (self.min, self.max):
+            if isinstance(bound, str):
+                names.add(bound)
+            elif isinstance(bound, ast.AST):
+                names |= symbols(bound)
+        return names
 
 
 @dataclass(frozen=True)
@@ -214,7 +270,7 @@ class FunctionDef:
     name: str
     args: tuple[str, ...]
     body: ast.expr
-    source: Source | None = None
+    source: Source | None = field(default=None, compare=False)
     callees: tuple["FunctionDef", ...] = field(default=(), compare=False, repr=False)
 
     def __call__(self, *values: Any) -> Any:
@@ -232,6 +288,48 @@ class FunctionDef:
                                     args=self.args)
             object.__setattr__(self, "_compiled", cached)
         return cached
+
+
+@dataclass(frozen=True)
+class StructuralRule:
+    """A synapse's ``pruning`` or ``creating`` rule (structural plasticity), parsed and validated.
+
+    Attributes
+    ----------
+    kind : {"pruning", "creating"}
+        Pruning removes existing synapses; creating adds missing ones.
+    condition : ast.expr
+        The condition, validated and resolved like the synapse's other
+        expressions (``psp`` and learning rules), so the synapse context
+        compiles it the same way: ``pre.x`` is the symbol ``_pre_x``,
+        ``post.x`` is ``_post_x``, ``pre.sum(exc)`` is ``_sumpre_exc``,
+        parameters, variables, ``w``, constants, ``t`` and ``dt`` keep their
+        names, global operations are ``_gpre_<op>_<var>``/``_gpost_<op>_<var>``,
+        functions ``_f_<name>``/``_u_<name>`` and a random draw is a call of
+        ``_rnd_<Distribution>`` (see :func:`classify`).  A creating condition
+        never reads per-synapse attributes (the synapse does not exist yet).
+    proba : float
+        Probability, in [0, 1], that a synapse whose condition holds is
+        removed (pruning) or created (creating).
+    w : float or None
+        Weight of a created synapse (creating only; 0.0 by default).
+    d : float or None
+        Delay of a created synapse in ms (creating only; None: the
+        projection's delay).
+    source : Source
+        The text the rule came from.
+    """
+
+    kind: str
+    condition: ast.expr
+    proba: float = 1.0
+    w: float | None = None
+    d: float | None = None
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self.source.text if self.source else unparse(self.condition)
 
 
 @dataclass
@@ -267,6 +365,62 @@ class Scope:
         if self.kind == "synapse":
             names += ["pre", "post", "w"]
         return names
+
+
+# ---------------------------------------------------------------------------
+# characters: one rule for every text slot
+
+_BAD_CHARACTER = re.compile(r"[^\t\x20-\x7e]")
+
+
+def _displayable(text: str) -> str:
+    """``text`` with control characters shown as '?' (same width, so carets still line up)."""
+    return _CONTROL.sub("?", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _bad_character(text: str, newlines: bool = False) -> tuple[int, str, str | None] | None:
+    """(column, message, hint) for the first character the equation language refuses, or None."""
+    match = _BAD_CHARACTER.search(text)
+    while match is not None and newlines and match.group() in "\r\n":
+        match = _BAD_CHARACTER.search(text, match.end())
+    if match is None:
+        return None
+    import unicodedata  # only on this error path
+
+    character = match.group()
+    if unicodedata.category(character)[0] == "C":
+        return match.start(), f"control character {character!r} is not allowed", None
+    message = f"non-ASCII character {character!r} (U+{ord(character):04X}): names and operators must be ASCII"
+    folded = unicodedata.normalize("NFKC", character)
+    hint = f"it looks like '{folded}': type that instead" if folded.isascii() and folded.isprintable() \
+        and folded.strip() else None
+    return match.start(), message, hint
+
+
+def check_text(text: str, where: str) -> None:
+    """Refuse anything but printable ASCII (and tabs) in one line of equation text.
+
+    ``ast.parse`` folds look-alike letters into ASCII (``ℯxp`` becomes
+    ``exp``) and control characters hide from the reader, so every text slot
+    (parameters, equations, flags, functions, ``psp``, conditions, structural
+    plasticity rules) goes through this one rule.
+
+    Examples
+    --------
+    >>> check_text("r = ℯxp(1)", "psp")
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.EquationError: psp: non-ASCII character 'ℯ' (U+212F): names and operators must be ASCII; it looks like 'e': type that instead
+        r = ℯxp(1)
+            ^
+    """
+    found = _bad_character(text)
+    if found is not None:
+        column, message, hint = found
+        raise EquationError(message, text=_displayable(text), column=column, owner=where, hint=hint)
 
 
 # ---------------------------------------------------------------------------
@@ -328,10 +482,35 @@ def _scan(text: str) -> _Scan:
     return state
 
 
+def _bracket_depth(text: str, depth: int = 0) -> int:
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+    return depth
+
+
+def _split_semicolons(line: str, depth: int) -> list[str]:
+    """Split a physical line at the ``;`` that separate definitions (outside brackets)."""
+    pieces, start = [], 0
+    for i, ch in enumerate(line):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ";" and depth <= 0:
+            pieces.append(line[start:i])
+            start = i + 1
+    pieces.append(line[start:])
+    return pieces
+
+
 def _logical_lines(text: str, where: str) -> list[tuple[str, str]]:
     """Split text into (logical line, location) pairs.
 
-    Comments and blank lines go; a line continues while a bracket is open or an
+    Comments and blank lines go; ``;`` separates definitions on one line (as
+    in ANNarchy); a line continues while a bracket is open or an
     ``if ...:``/``else:`` form is unfinished, so the multi-line conditional
     reads as one definition.
     """
@@ -341,25 +520,25 @@ def _logical_lines(text: str, where: str) -> list[tuple[str, str]]:
         raise EquationError(f"{where} is longer than {MAX_LENGTH} characters")
     out: list[tuple[str, str]] = []
     buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if not line.isascii():
-            column = next(i for i, ch in enumerate(line) if not ch.isascii())
-            raise EquationError(f"non-ASCII character {line[column]!r}: names and operators must be ASCII",
-                                text=line, column=column, owner=f"{where}, line {number}")
-        if buffer:
-            buffer += " " + line
-        else:
-            buffer, start = line, number
-        state = _scan(buffer)
-        unfinished = state.flags_colon is None and (state.depth > 0 or bool(state.pending) or state.open_branch)
-        if unfinished:
-            continue
-        label = f"{where}, line {start}" if number == start else f"{where}, lines {start}-{number}"
-        out.append((buffer, label))
-        buffer = ""
+    # Only \n and \r end a line: other characters str.splitlines() would break at are refused below.
+    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        physical = raw.split("#", 1)[0]
+        check_text(physical.strip(), f"{where}, line {number}")
+        for segment in _split_semicolons(physical, _bracket_depth(buffer)):
+            line = segment.strip()
+            if not line:
+                continue
+            if buffer:
+                buffer += " " + line
+            else:
+                buffer, start = line, number
+            state = _scan(buffer)
+            unfinished = state.flags_colon is None and (state.depth > 0 or bool(state.pending) or state.open_branch)
+            if unfinished:
+                continue
+            label = f"{where}, line {start}" if number == start else f"{where}, lines {start}-{number}"
+            out.append((buffer, label))
+            buffer = ""
     if buffer:
         out.append((buffer, f"{where}, line {start}"))
     return out
@@ -436,51 +615,117 @@ def _parse_flags(flags: str | None, offset: int, source: Source) -> list[_Flag]:
     return result
 
 
-def _parse_expression(line: str, start: int, end: int, source: Source) -> ast.expr:
+# ---------------------------------------------------------------------------
+# parsing one expression
+
+#: ``sum(in)``, ``pre.sum(if)``: a target named after a Python keyword.
+_KEYWORD_TARGET = re.compile(r"(?<![\w.])(?:(?:pre|post)\s*\.\s*)?sum\s*\(\s*([A-Za-z_]\w*)\s*\)")
+_KEYWORD_PREFIX = "_kw_"
+
+
+class _Rewrite:
+    """Text handed to Python's parser, and how its columns map back to the user's text.
+
+    ANNarchy's ``x^2`` becomes ``x**2`` and a keyword target ``sum(in)``
+    becomes ``sum(_kw_in)``; each insertion is recorded so that every column
+    the parser reports can be mapped back.
+    """
+
+    def __init__(self, text: str) -> None:
+        inserts: list[tuple[int, str]] = []  # (position in text, inserted string)
+        for match in _KEYWORD_TARGET.finditer(text):
+            if keyword.iskeyword(match.group(1)):
+                inserts.append((match.start(1), _KEYWORD_PREFIX))
+        inserts += [(i, "*") for i, ch in enumerate(text) if ch == "^"]
+        inserts.sort()
+        pieces, last = [], 0
+        self.starts: list[int] = []  # positions of the inserted strings in the code
+        self.before: list[int] = []  # characters inserted before each of them
+        self.keywords: set[int] = set()
+        added = 0
+        for position, string in inserts:
+            pieces.append(text[last:position])
+            self.starts.append(position + added)
+            self.before.append(added)
+            if string == _KEYWORD_PREFIX:
+                self.keywords.add(position + added)
+            pieces.append(string)
+            added += len(string)
+            last = position
+        pieces.append(text[last:])
+        self.code = "".join(pieces).replace("^", "*")
+        self.lengths = [len(s) for _, s in inserts]
+
+    def original(self, column: int) -> int:
+        """Column in the user's text of ``column`` in the code."""
+        k = bisect.bisect_right(self.starts, column) - 1
+        if k < 0:
+            return column
+        start, inserted = self.starts[k], self.before[k]
+        if column < start + self.lengths[k]:
+            return start - inserted  # inside an insertion: at the character it stands before
+        return column - inserted - self.lengths[k]
+
+
+def parse_expression(line: str, start: int, end: int, source: Source) -> ast.expr:
     """Parse ``line[start:end]`` into a tree whose columns index ``line``.
 
     ANNarchy's ``if c: a else: b`` is turned into Python's conditional here,
-    with each part parsed where it stands.
+    with each part parsed where it stands.  The tree is checked against the
+    nesting limits (:data:`MAX_DEPTH`, :data:`MAX_BRACKETS`), not against the
+    allowlist (that is :func:`resolve`'s job).
     """
+    tree = _parse_piece(line, start, end, source)
+    _check_depth(tree, source)
+    return tree
+
+
+_parse_expression = parse_expression  # the name other ratenet modules know
+
+
+def _parse_piece(line: str, start: int, end: int, source: Source) -> ast.expr:
     piece = line[start:end]
+    found = _bad_character(piece, newlines=True)
+    if found is not None:
+        column, message, hint = found
+        raise EquationError(message, text=_displayable(source.text), column=start + column, owner=source.where,
+                            hint=hint)
     if not piece.strip():
         raise source.error("expected an expression", min(start, max(len(line) - 1, 0)))
-    stripped_start = start + len(piece) - len(piece.lstrip())
-    if re.match(r"if\b", line[stripped_start:end]):
-        return _parse_conditional(line, stripped_start, end, source)
-    # ANNarchy writes powers as x^2; Python's '^' binds looser than '+', so
-    # rewrite it to '**' before parsing and map the columns back afterwards.
-    # Caret k sits at carets[k] in the line and at carets[k] + k in the rewritten text.
-    shifted = [start + i + k for k, i in enumerate(i for i, ch in enumerate(piece) if ch == "^")]
-    code = piece.replace("^", "**")
-
-    def original(column: int) -> int:
-        return column - bisect.bisect_left(shifted, column)
-
+    lead = len(piece) - len(piece.lstrip())
+    base = start + lead
+    if re.match(r"if\b", line[base:end]):
+        return _parse_conditional(line, base, end, source)
+    # Line breaks inside a single expression are plain blanks (same width, same columns).
+    rewrite = _Rewrite(piece.strip().replace("\r", " ").replace("\n", " "))
     try:
-        # Parentheses let the piece keep its columns: pad with spaces up to it.
-        tree = ast.parse("(" + " " * start + code + "\n)", mode="eval")
+        tree = ast.parse(rewrite.code, mode="eval")
     except SyntaxError as exc:
-        message = exc.msg
-        first = start + len(piece) - len(piece.lstrip())
-        if "nested" in message:
-            message, column = "expression too deeply nested", first
+        message = exc.msg or "invalid syntax"
+        if "nested parentheses" in message:
+            message, column = f"expression too deeply nested (brackets nest at most {MAX_BRACKETS} deep)", base
+        elif "nested" in message or "too complex" in message:
+            message, column = "expression too deeply nested", base
         elif "never closed" in message:
             column = _unclosed_bracket(line, start, end)
             message = f"syntax error: {message}"
         else:
-            column = original(exc.offset - 2) if exc.lineno == 1 and exc.offset else end
+            code_column = exc.offset - 1 if exc.lineno == 1 and exc.offset else len(rewrite.code)
+            column = base + rewrite.original(max(code_column, 0))
             message = f"syntax error: {message}"
         raise source.error(message, max(min(column, len(line)), 0)) from None
     except (RecursionError, MemoryError):
-        raise source.error("expression too deeply nested", start + len(piece) - len(piece.lstrip())) from None
+        raise source.error("expression too deeply nested", base) from None
+    except ValueError as exc:  # e.g. a NUL byte on Python 3.10 (check_text catches it first)
+        raise source.error(f"syntax error: {exc}", base) from None
     body = tree.body
     for node in ast.walk(body):
         if hasattr(node, "col_offset"):
-            node.col_offset = original(node.col_offset - 1)
+            if isinstance(node, ast.Name) and node.col_offset in rewrite.keywords:
+                node.id = node.id[len(_KEYWORD_PREFIX):]
+            node.col_offset = base + rewrite.original(node.col_offset)
             if getattr(node, "end_col_offset", None) is not None:
-                node.end_col_offset = original(node.end_col_offset - 1)
-    _check_depth(body, source)
+                node.end_col_offset = base + rewrite.original(node.end_col_offset)
     return body
 
 
@@ -494,11 +739,11 @@ def _unclosed_bracket(line: str, start: int, end: int) -> int:
     return stack[-1] if stack else start
 
 
-def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.expr:
-    """Parse ``if cond: a else: b`` (``start`` points at ``if``).
+def _conditional_parts(line: str, start: int, end: int, source: Source) -> tuple[int, int, int]:
+    """Columns of the ``:``, the ``else`` and its ``:`` of the conditional at ``start``.
 
-    Conditionals nested in ``a`` (ANNarchy's or Python's form) are skipped by
-    counting their ``if``/``else`` pairs; one in ``b`` is parsed recursively.
+    Conditionals nested in the ``then`` part (ANNarchy's or Python's form) are
+    skipped by counting their ``if``/``else`` pairs.
     """
     text = line[:end]
     i = start + 2
@@ -532,15 +777,37 @@ def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.e
         raise source.error("'if' needs a ':' after its condition", start)
     if else_at is None or else_colon is None:
         raise source.error("'if cond: a' needs an 'else: b' part", start)
-    test = _parse_expression(line, start + 2, colon, source)
-    body = _parse_expression(line, colon + 1, else_at, source)
-    orelse = _parse_expression(line, else_colon + 1, end, source)
-    node = ast.IfExp(test=test, body=body, orelse=orelse)
-    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, start, 1, end
+    return colon, else_at, else_colon
+
+
+def _parse_conditional(line: str, start: int, end: int, source: Source) -> ast.expr:
+    """Parse ``if cond: a else: b`` (``start`` points at ``if``).
+
+    A chain ``if c1: a else: if c2: b else: ...`` is read in a loop, so its
+    length costs no recursion.
+    """
+    levels: list[tuple[ast.expr, ast.expr, int]] = []
+    at = start
+    while True:
+        colon, else_at, else_colon = _conditional_parts(line, at, end, source)
+        test = _parse_piece(line, at + 2, colon, source)
+        body = _parse_piece(line, colon + 1, else_at, source)
+        levels.append((test, body, at))
+        rest = else_colon + 1
+        rest += len(line[rest:end]) - len(line[rest:end].lstrip())
+        if re.match(r"if\b", line[rest:end]):
+            at = rest
+            continue
+        node = _parse_piece(line, else_colon + 1, end, source)
+        break
+    for test, body, at in reversed(levels):
+        node = ast.IfExp(test=test, body=body, orelse=node)
+        node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, at, 1, end
     return node
 
 
 def _check_depth(tree: ast.AST, source: Source) -> None:
+    """Refuse trees nested deeper than MAX_DEPTH; a chain of binary operators is one level."""
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
@@ -548,7 +815,9 @@ def _check_depth(tree: ast.AST, source: Source) -> None:
             raise source.error(
                 f"expression too deeply nested (more than {MAX_DEPTH} levels)", getattr(node, "col_offset", 0)
             )
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            same = isinstance(node, ast.BinOp) and child is node.left and isinstance(child, ast.BinOp)
+            stack.append((child, depth if same else depth + 1))
 
 
 # ---------------------------------------------------------------------------
@@ -574,6 +843,10 @@ class _Resolver:
     ``Normal(0, 1)``    ``_rnd_Normal(0, 1)``
     ``dx/dt``           ``_d_x`` (eliminated when the ODE is solved)
     ==================  ==============================
+
+    Handlers recurse once per nesting level (the caller provides the stack
+    room, see :func:`ratenet._trees.headroom`); a chain of binary operators,
+    however long, is walked in a loop.
     """
 
     def __init__(self, scope: Scope, source: Source, derivatives: Mapping[int, str] | None = None) -> None:
@@ -622,7 +895,8 @@ class _Resolver:
         if name in ("t", "dt") and self.scope.kind not in ("value", "function"):
             return ast.Name(id=name, ctx=ast.Load())
         if name in ("t", "dt") and self.scope.kind == "function":
-            raise self.fail(node, f"'{name}' is not available in functions: pass it as an argument")
+            raise self.fail(node, f"'{name}' is not available in functions: pass it as an argument",
+                            f"e.g. f(x, {name}) = ... called as f(x, {name})")
         if name == "w" and self.scope.kind == "synapse":
             return ast.Name(id="w", ctx=ast.Load())
         if name == "pi":
@@ -633,6 +907,8 @@ class _Resolver:
             return ast.Name(id=name, ctx=ast.Load())
         if name in BUILTIN_FUNCTIONS or name in self.scope.functions or name in DISTRIBUTIONS:
             raise self.fail(node, f"'{name}' is a function: call it, e.g. {name}(x)")
+        if keyword.iskeyword(name):  # only a keyword target inside sum() gets here
+            raise self.fail(node, f"'{name}' is a Python keyword and cannot be used as a name")
         raise self.unknown(node, name)
 
     def unknown(self, node: ast.AST, name: str) -> EquationError:
@@ -641,15 +917,24 @@ class _Resolver:
         return self.fail(node, f"unknown name '{name}'", hint)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
-        op = type(node.op)
-        if op not in _BINOPS:
-            hint = _BINOP_HINTS.get(op)
-            symbol = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
-                      ast.LShift: "<<", ast.RShift: ">>"}.get(op, op.__name__)
-            raise self.source.error(f"the operator '{symbol}' is not allowed",
-                                    self._operator_column(node, symbol), hint)
-        new_op = ast.Pow() if op is ast.BitXor else op()
-        return ast.BinOp(left=self(node.left), op=new_op, right=self(node.right))
+        # a + b - c + ... leans left as deep as it is long: walk that spine in a loop
+        spine = []
+        current: ast.expr = node
+        while isinstance(current, ast.BinOp):
+            spine.append(current)
+            current = current.left
+        result = self(current)
+        for binop in reversed(spine):
+            op = type(binop.op)
+            if op not in _BINOPS:
+                hint = _BINOP_HINTS.get(op)
+                symbol = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+                          ast.LShift: "<<", ast.RShift: ">>"}.get(op, op.__name__)
+                raise self.source.error(f"the operator '{symbol}' is not allowed",
+                                        self._operator_column(binop, symbol), hint)
+            new_op = ast.Pow() if op is ast.BitXor else op()
+            result = ast.copy_location(ast.BinOp(left=result, op=new_op, right=self(binop.right)), binop)
+        return result
 
     def _operator_column(self, node: ast.BinOp, symbol: str) -> int:
         """Column of a binary operator: the first occurrence after the left operand."""
@@ -669,24 +954,19 @@ class _Resolver:
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
         func = "_f_logical_and" if isinstance(node.op, ast.And) else "_f_logical_or"
-        values = [self(v) for v in node.values]
-        result = values[0]
-        for value in values[1:]:
-            result = _call(func, [result, value])
-        return result
+        return _balanced(func, [self(v) for v in node.values])
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         operands = [self(node.left)] + [self(c) for c in node.comparators]
         parts = []
         for op, left, right in zip(node.ops, operands, operands[1:]):
-            if not isinstance(op, _COMPARE):
-                word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}.get(type(op), "?")
+            kind = _COMPARE_ALIASES.get(type(op), type(op))
+            if kind not in _COMPARE:
+                word = {ast.In: "in", ast.NotIn: "not in"}.get(type(op), "?")
                 raise self.fail(node, f"the comparison '{word}' is not allowed", "use <, <=, >, >=, == or !=")
-            parts.append(ast.Compare(left=left, ops=[type(op)()], comparators=[right]))
-        result = parts[0]
-        for part in parts[1:]:
-            result = _call("_f_logical_and", [result, part])
-        return result
+            parts.append(ast.Compare(left=left, ops=[kind()], comparators=[right]))
+        # Logical 'and' is exact, so the chain a < b < c < ... may be grouped as a balanced tree.
+        return _balanced("_f_logical_and", parts)
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
         return _call("_f_where", [self(node.test), self(node.body), self(node.orelse)])
@@ -742,7 +1022,14 @@ class _Resolver:
             if not low <= nargs <= high:
                 expected = str(low) if low == high else f"{low} to {high}"
                 raise self.fail(node, f"{name}() takes {expected} arguments, got {nargs}")
-            return _call(f"_rnd_{name}", [self(a) for a in node.args])
+            args = [self(a) for a in node.args]
+            values = [_constant_number(a) for a in args]
+            if all(v is not None for v in values):
+                # Constant arguments are checked now rather than at the first draw.
+                problem = argument_error(name, tuple(values))
+                if problem is not None:
+                    raise self.fail(node, problem)
+            return _call(f"_rnd_{name}", args)
         if name in BUILTIN_FUNCTIONS:
             _, counts = BUILTIN_FUNCTIONS[name]
             if nargs not in counts:
@@ -762,11 +1049,22 @@ class _Resolver:
         raise self.unknown(func, name)
 
     def _target(self, node: ast.Call) -> str:
-        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name):
+        """The target of ``sum(target)``: any ASCII identifier, Python keywords included."""
+        if len(node.args) != 1:
             raise self.fail(node, "sum() takes one target name, e.g. sum(exc)")
-        target = node.args[0].id
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, bool) or \
+                (isinstance(arg, ast.Constant) and arg.value is None):
+            return str(arg.value)  # sum(True), sum(None): keywords the parser reads as constants
+        if not isinstance(arg, ast.Name):
+            end = getattr(arg, "end_col_offset", None)
+            shown = self.source.text[arg.col_offset:end] if end is not None else unparse(arg)
+            raise self.fail(arg, f"'{shown}' is not a target name: a target is a name of letters, digits and "
+                                 f"'_' that does not start with a digit", "e.g. sum(exc)")
+        target = arg.id
         if target.startswith("_"):
-            raise self.fail(node.args[0], f"names starting with '_' are reserved (got '{target}')")
+            raise self.fail(arg, f"names starting with '_' are reserved (got '{target}')",
+                            "a target may not start with '_'")
         return target
 
     def _global(self, node: ast.Call, op: str) -> ast.expr:
@@ -794,6 +1092,67 @@ def _call(name: str, args: list[ast.expr]) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
 
 
+def _balanced(func: str, values: list[ast.expr]) -> ast.expr:
+    """``func(func(a, b), func(c, d))`` for an associative, exact ``func``: depth log2(n), not n."""
+    while len(values) > 1:
+        paired = [_call(func, [values[i], values[i + 1]]) for i in range(0, len(values) - 1, 2)]
+        if len(values) % 2:
+            paired.append(values[-1])
+        values = paired
+    return values[0]
+
+
+def _constant_number(node: ast.expr) -> float | None:
+    """The value of a resolved tree made only of numbers, arithmetic and built-in functions, or None.
+
+    Used to check the arguments of a random distribution when the model is
+    defined.  Evaluated with NumPy in double precision (as at run time), in a
+    loop over the tree.
+    """
+    import numpy as np
+
+    values: dict[int, Any] = {}
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    helpers = _numpy_functions()
+    with np.errstate(all="ignore"):
+        while stack:
+            current, ready = stack.pop()
+            if isinstance(current, ast.Constant):
+                if isinstance(current.value, bool) or not isinstance(current.value, (int, float)):
+                    return None
+                values[id(current)] = np.float64(current.value)
+                continue
+            if isinstance(current, ast.UnaryOp) and isinstance(current.op, (ast.USub, ast.UAdd)):
+                children: list[ast.AST] = [current.operand]
+            elif isinstance(current, ast.BinOp):
+                children = [current.left, current.right]
+            elif (isinstance(current, ast.Call) and isinstance(current.func, ast.Name)
+                  and current.func.id.startswith("_f_") and current.func.id[3:] in BUILTIN_FUNCTIONS):
+                children = list(current.args)
+            else:
+                return None
+            if not ready:
+                stack.append((current, True))
+                stack.extend((child, False) for child in reversed(children))
+                continue
+            args = [values[id(c)] for c in children]
+            if isinstance(current, ast.UnaryOp):
+                result = -args[0] if isinstance(current.op, ast.USub) else args[0]
+            elif isinstance(current, ast.BinOp):
+                result = _ARITHMETIC[type(current.op)](args[0], args[1])
+            else:
+                result = helpers[current.func.id](*args)
+            values[id(current)] = np.float64(result)
+    return float(values[id(node)])
+
+
+_ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+@with_headroom
 def resolve(tree: ast.expr, scope: Scope, source: Source, derivatives: Mapping[int, str] | None = None) -> ast.expr:
     """Validate ``tree`` against the allowlist and rewrite it to symbols."""
     return _Resolver(scope, source, derivatives)(tree)
@@ -836,8 +1195,22 @@ def symbols(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
+def is_product_of(tree: ast.AST, left: str, right: str) -> bool:
+    """Whether ``tree`` is exactly ``left * right`` (in either order), e.g. the default psp ``w * pre.r``.
+
+    Examples
+    --------
+    >>> import ast
+    >>> is_product_of(ast.parse("_pre_r * w", mode="eval").body, "w", "_pre_r")
+    True
+    """
+    return (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult)
+            and isinstance(tree.left, ast.Name) and isinstance(tree.right, ast.Name)
+            and {tree.left.id, tree.right.id} == {left, right})
+
+
 # ---------------------------------------------------------------------------
-# algebra on resolved trees
+# algebra on resolved trees (loops, not recursion: a sum may have thousands of terms)
 
 
 class NonLinear(Exception):
@@ -903,6 +1276,22 @@ def div(a: ast.expr | None, b: ast.expr) -> ast.expr | None:
     return ast.BinOp(left=a, op=ast.Div(), right=b)
 
 
+def _containing(node: ast.AST, name: str) -> set[int]:
+    """ids of the nodes of ``node`` whose subtree reads ``name``."""
+    order: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        stack.extend(ast.iter_child_nodes(current))
+    found: set[int] = set()
+    for current in reversed(order):  # children before parents
+        if (isinstance(current, ast.Name) and current.id == name) or \
+                any(id(child) in found for child in ast.iter_child_nodes(current)):
+            found.add(id(current))
+    return found
+
+
 def _contains(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
@@ -920,31 +1309,55 @@ def linear_split(node: ast.expr, name: str) -> tuple[ast.expr | None, ast.expr |
     >>> ast.unparse(a), ast.unparse(b)
     ('-1.0 / tau', 'I / tau')
     """
-    if not _contains(node, name):
+    has = _containing(node, name)
+    if id(node) not in has:
         return None, node
-    if isinstance(node, ast.Name):
-        return ONE, None
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        a, b = linear_split(node.operand, name)
-        return (neg(a), neg(b)) if isinstance(node.op, ast.USub) else (a, b)
-    if isinstance(node, ast.BinOp):
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            a1, b1 = linear_split(node.left, name)
-            a2, b2 = linear_split(node.right, name)
-            if isinstance(node.op, ast.Add):
-                return add(a1, a2), add(b1, b2)
-            return sub(a1, a2), sub(b1, b2)
-        if isinstance(node.op, ast.Mult):
-            if not _contains(node.left, name):
-                a, b = linear_split(node.right, name)
-                return mul(node.left, a), mul(node.left, b)
-            if not _contains(node.right, name):
-                a, b = linear_split(node.left, name)
-                return mul(a, node.right), mul(b, node.right)
-        if isinstance(node.op, ast.Div) and not _contains(node.right, name):
-            a, b = linear_split(node.left, name)
-            return div(a, node.right), div(b, node.right)
-    raise NonLinear(name)
+    done: dict[int, tuple[ast.expr | None, ast.expr | None]] = {}
+    stack: list[tuple[ast.expr, bool]] = [(node, False)]
+    while stack:
+        current, ready = stack.pop()
+        if id(current) in done:
+            continue
+        if id(current) not in has:
+            done[id(current)] = (None, current)
+            continue
+        if isinstance(current, ast.Name):
+            done[id(current)] = (ONE, None)
+            continue
+        if isinstance(current, ast.UnaryOp) and isinstance(current.op, (ast.USub, ast.UAdd)):
+            children: list[ast.expr] = [current.operand]
+        elif isinstance(current, ast.BinOp) and isinstance(current.op, (ast.Add, ast.Sub)):
+            children = [current.left, current.right]
+        elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Mult) \
+                and (id(current.left) not in has or id(current.right) not in has):
+            children = [current.right if id(current.left) not in has else current.left]
+        elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Div) and id(current.right) not in has:
+            children = [current.left]
+        else:
+            raise NonLinear(name)
+        if not ready:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children)
+            continue
+        if isinstance(current, ast.UnaryOp):
+            a, b = done[id(current.operand)]
+            done[id(current)] = (neg(a), neg(b)) if isinstance(current.op, ast.USub) else (a, b)
+        elif isinstance(current.op, (ast.Add, ast.Sub)):
+            a1, b1 = done[id(current.left)]
+            a2, b2 = done[id(current.right)]
+            combine = add if isinstance(current.op, ast.Add) else sub
+            done[id(current)] = (combine(a1, a2), combine(b1, b2))
+        elif isinstance(current.op, ast.Mult):
+            if id(current.left) not in has:
+                a, b = done[id(current.right)]
+                done[id(current)] = (mul(current.left, a), mul(current.left, b))
+            else:
+                a, b = done[id(current.left)]
+                done[id(current)] = (mul(a, current.right), mul(b, current.right))
+        else:
+            a, b = done[id(current.left)]
+            done[id(current)] = (div(a, current.right), div(b, current.right))
+    return done[id(node)]
 
 
 def additive_terms(node: ast.expr, name: str | None = None) -> list[ast.expr]:
@@ -953,32 +1366,52 @@ def additive_terms(node: ast.expr, name: str | None = None) -> list[ast.expr]:
     With ``name``, products and quotients by factors free of ``name`` are
     distributed too: ``(a - x) / tau`` gives ``a / tau`` and ``-x / tau``.
     """
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return additive_terms(node.left, name) + additive_terms(node.right, name)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
-        return additive_terms(node.left, name) + [neg(t) for t in additive_terms(node.right, name)]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return [neg(t) for t in additive_terms(node.operand, name)]
-    if name is not None and isinstance(node, ast.BinOp):
-        if isinstance(node.op, ast.Div) and not _contains(node.right, name):
-            return [div(t, node.right) for t in additive_terms(node.left, name)]
-        if isinstance(node.op, ast.Mult) and not _contains(node.left, name):
-            return [mul(node.left, t) for t in additive_terms(node.right, name)]
-        if isinstance(node.op, ast.Mult) and not _contains(node.right, name):
-            return [mul(t, node.right) for t in additive_terms(node.left, name)]
-    return [node]
+    has = _containing(node, name) if name is not None else set()
+    terms: list[ast.expr] = []
+    # (node, wrappers): wrappers, outermost first, are applied to every term found under node.
+    stack: list[tuple[ast.expr, tuple[tuple[str, ast.expr | None], ...]]] = [(node, ())]
+    while stack:
+        current, wrappers = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, (ast.Add, ast.Sub)):
+            right = wrappers + (("neg", None),) if isinstance(current.op, ast.Sub) else wrappers
+            stack.append((current.right, right))
+            stack.append((current.left, wrappers))
+            continue
+        if isinstance(current, ast.UnaryOp) and isinstance(current.op, ast.USub):
+            stack.append((current.operand, wrappers + (("neg", None),)))
+            continue
+        if name is not None and isinstance(current, ast.BinOp):
+            if isinstance(current.op, ast.Div) and id(current.right) not in has:
+                stack.append((current.left, wrappers + (("div", current.right),)))
+                continue
+            if isinstance(current.op, ast.Mult) and id(current.left) not in has:
+                stack.append((current.right, wrappers + (("lmul", current.left),)))
+                continue
+            if isinstance(current.op, ast.Mult) and id(current.right) not in has:
+                stack.append((current.left, wrappers + (("rmul", current.right),)))
+                continue
+        term: ast.expr | None = current
+        for kind, factor in reversed(wrappers):
+            if kind == "neg":
+                term = neg(term)
+            elif kind == "div":
+                term = div(term, factor)
+            elif kind == "lmul":
+                term = mul(factor, term)
+            else:
+                term = mul(term, factor)
+        if term is not None:
+            terms.append(term)
+    return terms
 
 
 def substitute(node: ast.expr, mapping: Mapping[str, ast.expr]) -> ast.expr:
     """Copy of ``node`` with the named symbols replaced by trees."""
 
-    class _Sub(ast.NodeTransformer):
-        def visit_Name(self, n: ast.Name) -> ast.AST:
-            return mapping[n.id] if n.id in mapping else n
+    def visit(n: ast.AST) -> ast.AST:
+        return mapping[n.id] if isinstance(n, ast.Name) and n.id in mapping else n
 
-    import copy
-
-    return _Sub().visit(copy.deepcopy(node))
+    return transform(node, visit)
 
 
 # ---------------------------------------------------------------------------
@@ -990,6 +1423,8 @@ def _check_new_name(name: str, column: int, source: Source, kind: str) -> None:
         raise source.error(f"'{name}' is not a valid name", column)
     if name.startswith("_"):
         raise source.error(f"names starting with '_' are reserved (got '{name}')", column)
+    if kind == "argument" and name in _ARGUMENT_NAMES_ALLOWED:
+        return
     if keyword.iskeyword(name) or name in _RESERVED:
         raise source.error(f"'{name}' is reserved and cannot be used as {_article(kind)} name", column)
     if name in BUILTIN_FUNCTIONS or name in GLOBAL_OPERATIONS or name in DISTRIBUTIONS:
@@ -1016,15 +1451,17 @@ def _describe_node(node: ast.AST) -> str:
     return _NODE_NAMES.get(type(node)) or extra.get(type(node), type(node).__name__)
 
 
+@with_headroom
 def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float] | None = None) -> Any:
     """Evaluate a constant expression (numbers, + - * / **, pi, e, constants).
 
     Used for parameter values and flag values; a distribution call returns a
-    :class:`~ratenet.random.Distribution`.  Nothing here calls ``eval``.
+    :class:`~ratenet.random.Distribution`.  Nothing here calls ``eval``; a
+    long sum is evaluated in a loop, left to right.
     """
     constants = dict(constants or {})
 
-    def value(node: ast.expr) -> Any:
+    def leaf(node: ast.expr) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return node.value
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
@@ -1047,11 +1484,15 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
                 return node.id == "true"
             raise source.error(f"unknown name '{node.id}' in a value", node.col_offset,
                                "values must be numbers, True/False or distributions")
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            v = value(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left, right = value(node.left), value(node.right)
+        what = _describe_node(node)
+        raise source.error(f"{what} is not allowed in a value", getattr(node, "col_offset", 0),
+                           "values must be numbers, True/False or distributions")
+
+    def combine(node: ast.expr, args: list[Any]) -> Any:
+        if isinstance(node, ast.UnaryOp):
+            return -args[0] if isinstance(node.op, ast.USub) else args[0]
+        if isinstance(node, ast.BinOp):
+            left, right = args
             try:
                 result = {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
                           "/": lambda: left / right, "**": lambda: left ** right}[_BINOPS[type(node.op)]]()
@@ -1062,24 +1503,54 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
             if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
                 raise source.error("this value is not a finite real number", node.col_offset)
             return result
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DISTRIBUTIONS:
+        cls = DISTRIBUTIONS[node.func.id][0]
+        try:
+            return cls(*args)
+        except ValueError as exc:
+            raise source.error(str(exc), node.col_offset) from None
+
+    values: dict[int, Any] = {}
+    stack: list[tuple[ast.expr, bool]] = [(tree, False)]
+    while stack:
+        node, ready = stack.pop()
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            children = [node.operand]
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            children = [node.left, node.right]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DISTRIBUTIONS:
             if node.keywords:
                 raise source.error("keyword arguments are not allowed here", node.keywords[0].col_offset)
-            cls, low, high = DISTRIBUTIONS[node.func.id]
+            _, low, high = DISTRIBUTIONS[node.func.id]
             if not low <= len(node.args) <= high:
                 raise source.error(f"{node.func.id}() takes {low} to {high} arguments", node.col_offset)
-            args = [value(a) for a in node.args]
-            try:
-                return cls(*args)
-            except ValueError as exc:
-                raise source.error(str(exc), node.col_offset) from None
-        what = _describe_node(node)
-        raise source.error(f"{what} is not allowed in a value", getattr(node, "col_offset", 0),
-                           "values must be numbers, True/False or distributions")
+            children = list(node.args)
+        else:
+            values[id(node)] = leaf(node)
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+            continue
+        values[id(node)] = combine(node, [values[id(c)] for c in children])
+    return values[id(tree)]
 
-    return value(tree)
+
+def _checked_parameter_value(name: str, value: Any, dtype: str, source: Source, column: int) -> Any:
+    """The value of a parameter of type ``dtype``, or an error quoting its definition."""
+    if dtype == "bool" and not (isinstance(value, bool) or value in (0.0, 1.0)):
+        raise source.error(f"the bool parameter '{name}' needs True, False, 0 or 1", column)
+    if dtype == "bool":
+        return bool(value)
+    if dtype == "int" and isinstance(value, float) and value != int(value):
+        raise source.error(f"the int parameter '{name}' needs a whole number", column)
+    if dtype == "int" and isinstance(value, (bool, int, float)):
+        return int(value)
+    if isinstance(value, bool) and dtype == "float":
+        return float(value)
+    return value
 
 
+@with_headroom
 def parse_parameters(
     text: str | Mapping[str, Any] | None,
     *,
@@ -1092,7 +1563,11 @@ def parse_parameters(
     Parameters
     ----------
     text : str or mapping or None
-        One ``name = value : flags`` per line, or ``{name: value}``.
+        One ``name = value : flags`` per line (or several separated by
+        ``;``), or, as in ANNarchy 5, ``{name: value or Parameter(...)}``.  In
+        a mapping a plain value is one value for the whole population
+        (neurons) or projection (synapses), as ANNarchy 5 defines it, except
+        a neuron's rate ``r``, which is always one value per neuron.
     kind : {"neuron", "synapse"}
         Decides which locality flags are allowed.
     where : str
@@ -1111,20 +1586,15 @@ def parse_parameters(
     ...     baseline = 0.5
     ... ''')]
     [('tau', 10.0, 'population'), ('baseline', 0.5, 'local')]
+    >>> from ratenet.attributes import Parameter
+    >>> [(p.name, p.value, p.locality) for p in parse_parameters(
+    ...     {"tau": 10.0, "baseline": Parameter(0.5, locality="local")})]
+    [('tau', 10.0, 'population'), ('baseline', 0.5, 'local')]
     """
-    from .random import Distribution
-
     if text is None:
         return []
     if isinstance(text, Mapping):
-        result = []
-        for name, value in text.items():
-            source = Source(f"{name} = {value!r}", where)
-            _check_new_name(str(name), 0, source, "parameter")
-            if not isinstance(value, (bool, int, float, Distribution)):
-                raise source.error(f"the value of '{name}' must be a number, a bool or a distribution")
-            result.append(ParameterDef(str(name), value, "local", _dtype_of(value), source))
-        return result
+        return _parameters_from_mapping(text, kind, where)
     allowed_locality = _LOCALITY_FLAGS[kind]
     result: list[ParameterDef] = []
     seen: set[str] = set()
@@ -1149,16 +1619,35 @@ def parse_parameters(
                 dtype = flag.name
             else:
                 raise _flag_error(flag, allowed_locality + _TYPE_FLAGS, source, "a parameter")
-        if dtype == "bool" and not (isinstance(value, bool) or value in (0.0, 1.0)):
-            value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
-            raise source.error(f"the bool parameter '{name}' needs True, False, 0 or 1", value_at)
-        if dtype == "bool":
-            value = bool(value)
-        if dtype == "int" and isinstance(value, float) and value != int(value):
-            value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
-            raise source.error(f"the int parameter '{name}' needs a whole number", value_at)
-        if isinstance(value, bool) and dtype == "float":
-            value = float(value)
+        value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
+        value = _checked_parameter_value(name, value, dtype, source, value_at)
+        result.append(ParameterDef(name, value, locality, dtype, source))
+    return result
+
+
+def _parameters_from_mapping(text: Mapping[str, Any], kind: str, where: str) -> list[ParameterDef]:
+    result = []
+    for name, value in text.items():
+        source = Source(f"{name} = {value!r}", where)
+        if not isinstance(name, str):
+            raise source.error(f"parameter names must be strings (got {name!r})")
+        check_text(name, where)
+        _check_new_name(name, 0, source, "parameter")
+        if isinstance(value, Parameter):
+            try:
+                locality = locality_flag(value.locality, kind)
+            except ValueError as exc:
+                raise source.error(f"the parameter '{name}': {exc}") from None
+            dtype, value = value.type, value.value
+        elif isinstance(value, (bool, int, float, Distribution)) and not isinstance(value, complex):
+            # ANNarchy 5: a plain value is one value for the population/projection.
+            locality = "local" if kind == "neuron" and name == "r" else _LOCALITY_FLAGS[kind][-1]
+            dtype = _dtype_of(value)
+        else:
+            raise source.error(f"the value of '{name}' must be a number, a bool, a distribution or a Parameter")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+            raise source.error(f"the value of '{name}' must be finite")
+        value = _checked_parameter_value(name, value, dtype, source, len(name) + 3)
         result.append(ParameterDef(name, value, locality, dtype, source))
     return result
 
@@ -1184,8 +1673,48 @@ def _derivative_spans(text: str) -> tuple[str, dict[int, str], list[tuple[int, s
     return replaced, mapping, spans
 
 
+def _equation_items(text: str | Variable | Sequence[str | Variable], where: str
+                    ) -> list[tuple[str, str, Variable | None]]:
+    """(logical line, label, Variable or None) for every definition, numbered as if joined by newlines."""
+    if isinstance(text, (str, Variable)):
+        items: Sequence[Any] = [text]
+    elif isinstance(text, Sequence):
+        items = text
+    else:
+        raise EquationError(f"{where} must be a string, a Variable or a list of them, got {type(text).__name__}")
+    if all(isinstance(item, str) for item in items):
+        return [(line, label, None) for line, label in _logical_lines("\n".join(items), where)]
+    out: list[tuple[str, str, Variable | None]] = []
+    first = 1
+    for item in items:
+        body = item.equation if isinstance(item, Variable) else item
+        if not isinstance(body, str):
+            raise EquationError(f"{where} must hold strings or Variables, got {type(item).__name__}")
+        lines = _logical_lines(body, where)
+        lines = [(line, _shift_label(label, where, first - 1)) for line, label in lines]
+        if isinstance(item, Variable):
+            if len(lines) != 1:
+                raise EquationError(f"{where}, line {first}: a Variable holds exactly one definition "
+                                    f"(got {len(lines)})", text=body.strip()[:200])
+            out.append((lines[0][0], lines[0][1], item))
+        else:
+            out.extend((line, label, None) for line, label in lines)
+        first += body.count("\n") + 1
+    return out
+
+
+def _shift_label(label: str, where: str, offset: int) -> str:
+    if not offset:
+        return label
+    numbers = [int(n) + offset for n in re.findall(r"\d+", label[len(where):])]
+    if len(numbers) == 1:
+        return f"{where}, line {numbers[0]}"
+    return f"{where}, lines {numbers[0]}-{numbers[1]}"
+
+
+@with_headroom
 def parse_equations(
-    text: str | Sequence[str] | None,
+    text: str | Variable | Sequence[str | Variable] | None,
     scope: Scope,
     *,
     where: str = "equations",
@@ -1194,8 +1723,10 @@ def parse_equations(
 
     Parameters
     ----------
-    text : str, list of str or None
-        One definition per (logical) line.
+    text : str, Variable, list of str and Variables, or None
+        One definition per (logical) line, or several on a line separated by
+        ``;``; ANNarchy 5's :class:`~ratenet.attributes.Variable` objects
+        carry one definition each, with their keyword arguments as flags.
     scope : Scope
         Names the right-hand sides may use.  Every assigned name is added to it
         as a variable (so equations may refer to variables defined later).
@@ -1216,14 +1747,12 @@ def parse_equations(
     """
     if text is None:
         return []
-    if not isinstance(text, str):
-        text = "\n".join(text)
-    lines = _logical_lines(text, where)
     # First pass: find every variable so right-hand sides may use any of them.
     parsed = []
     variables: dict[str, str] = {}
+    first_line: dict[str, int] = {}
     allowed_locality = _LOCALITY_FLAGS.get(scope.kind, ())
-    for line, label in lines:
+    for index, (line, label, variable) in enumerate(_equation_items(text, where)):
         source = Source(line, label)
         body, flags_text, flags_at = _split_flags(line)
         replaced, placeholders, spans = _derivative_spans(body)
@@ -1236,6 +1765,14 @@ def parse_equations(
         for flag in flags:
             if flag.name in allowed_locality and flag.value is None:
                 locality = flag.name
+        if variable is not None and variable.locality != "local":
+            try:
+                wanted = locality_flag(variable.locality, scope.kind)
+            except ValueError as exc:
+                raise source.error(f"Variable(locality={variable.locality!r}): {exc}", 0) from None
+            if locality != "local" and locality != wanted:
+                raise source.error(f"the flag '{locality}' contradicts Variable(locality={variable.locality!r})", 0)
+            locality = wanted
         if spans:
             if len(spans) > 1:
                 raise source.error("an equation may contain only one derivative", spans[1][0])
@@ -1259,12 +1796,14 @@ def parse_equations(
         if target in variables and kind == "ode":
             raise source.error(f"the variable '{target}' has two ODEs", spans[0][0])
         variables.setdefault(target, locality)
+        first_line.setdefault(target, index)
         parsed.append((source, replaced, placeholders, found, flags, kind, target, locality,
-                       spans[0][0] if spans else 0))
+                       spans[0][0] if spans else 0, variable, index))
 
     inner = Scope(scope.kind, {**scope.locals, **variables}, scope.functions, scope.constants, scope.args)
     equations: list[EquationDef] = []
-    for source, replaced, placeholders, found, flags, kind, target, locality, deriv_at in parsed:
+    for (source, replaced, placeholders, found, flags, kind, target, locality, deriv_at, variable,
+         index) in parsed:
         line_for_parse = replaced + source.text[len(replaced):]
         eq_at, op = found
         rhs_start = eq_at + len(op)
@@ -1311,14 +1850,28 @@ def parse_equations(
             else:
                 raise _flag_error(flag, list(METHODS) + list(allowed_locality) + list(_TYPE_FLAGS)
                                   + ["init=", "min=", "max="], source, "an equation")
+        if variable is not None:
+            _apply_variable(variable, options, columns, inner, source)
         if kind == "ode" and options["dtype"] != "float":
             raise source.error(f"an ODE variable cannot have the '{options['dtype']}' flag",
                                columns.get(options["dtype"], 0))
         if kind == "assign" and options["method"] != "explicit":
             raise source.error(f"the method '{options['method']}' only applies to ODEs", columns.get("method", 0))
+        lo, hi = options["min"], options["max"]
+        if _is_number(lo) and _is_number(hi) and lo > hi:
+            raise source.error(f"min={lo!r} is greater than max={hi!r}: no value can satisfy both",
+                               columns.get("min", 0))
+        init = options["init"]
+        if isinstance(init, str) and init in variables:
+            if init == target:
+                raise source.error(f"init={init} names the variable itself: give a number, a distribution or "
+                                   f"another attribute's name", columns.get("init", 0))
+            if first_line[init] > index:
+                raise source.error(f"init={init} names a variable defined on a later line: a variable may start "
+                                   f"from a parameter, a constant or a variable defined before it",
+                                   columns.get("init", 0), f"move the definition of '{init}' above this line")
         equations.append(EquationDef(target, kind, rhs, op if kind == "assign" else "=", options["method"],
-                                     options["init"], options["min"], options["max"], locality,
-                                     options["dtype"], source))
+                                     init, lo, hi, locality, options["dtype"], source))
     return equations
 
 
@@ -1379,22 +1932,104 @@ def written_expression(text: str) -> ast.expr:
     return _parse_expression(body, 0, len(body), Source(body, "expression"))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _apply_variable(variable: Variable, options: dict[str, Any], columns: dict[str, int], scope: Scope,
+                    source: Source) -> None:
+    """Merge a Variable's keyword arguments into the flags parsed from its text (equal values may repeat)."""
+    if variable.method is not None:
+        if "method" in columns and options["method"] != variable.method:
+            raise source.error(f"the flag '{options['method']}' contradicts Variable(method={variable.method!r})",
+                               columns["method"])
+        options["method"] = variable.method
+    if variable.type != "float":
+        if options["dtype"] != "float" and options["dtype"] != variable.type:
+            raise source.error(f"the flag '{options['dtype']}' contradicts Variable(type={variable.type})",
+                               columns.get(options["dtype"], 0))
+        options["dtype"] = variable.type
+    for name in ("init", "min", "max"):
+        given = getattr(variable, name)
+        if given is None:
+            continue
+        if isinstance(given, str) and not (name == "init" and _IDENT.fullmatch(given.strip())):
+            text = given.strip()
+            label = Source(text, f"{source.where}, Variable({name}=...)")
+            value = _bound_value(_parse_expression(text, 0, len(text), label), name, scope, label) \
+                if name != "init" else _init_text_error(text, label)
+        elif isinstance(given, str):
+            value = _flag_value(_Flag(name, ast.Name(id=given.strip(), ctx=ast.Load(), col_offset=0), 0),
+                                scope, Source(given, f"{source.where}, Variable({name}=...)"))
+        else:
+            value = float(given) if _is_number(given) else given
+        if options[name] is not None and not _same_value(options[name], value):
+            raise source.error(f"the flag '{name}=' contradicts Variable({name}={given!r})", columns.get(name, 0))
+        options[name] = value
+
+
+def _init_text_error(text: str, source: Source) -> Any:
+    raise source.error("init= takes a number, a bool, a distribution or the name of an attribute", 0)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, ast.AST) or isinstance(b, ast.AST):
+        return isinstance(a, ast.AST) and isinstance(b, ast.AST) and ast.dump(a) == ast.dump(b)
+    return a == b
+
+
 def _flag_value(flag: _Flag, scope: Scope, source: Source) -> Any:
     node = flag.value
+    if flag.name in ("min", "max"):
+        return _bound_value(node, flag.name, scope, source)
     if isinstance(node, ast.Name) and node.id not in ("pi", "e", "true", "false"):
         if node.id in scope.locals or node.id in scope.constants:
             return node.id
         close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
         raise source.error(f"unknown name '{node.id}' in the flag '{flag.name}'", node.col_offset,
                            f"did you mean '{close[0]}'?" if close else None)
-    value = constant_value(node, source)
-    from .random import Distribution
-
-    if isinstance(value, Distribution) and flag.name != "init":
-        raise source.error(f"the flag '{flag.name}' needs a number", node.col_offset)
-    return value
+    return constant_value(node, source)
 
 
+def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any:
+    """A ``min=``/``max=`` value: a number, a name, or a tree over parameters, variables and constants."""
+    names = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in ("pi", "e", "true", "false")]
+    if not names:
+        value = constant_value(node, source)
+        if isinstance(value, Distribution):
+            raise source.error(f"the flag '{flag}' needs a number", node.col_offset)
+        return float(value)
+    if isinstance(node, ast.Name):
+        if node.id in scope.locals or node.id in scope.constants:
+            return node.id
+        close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
+        raise source.error(f"unknown name '{node.id}' in the flag '{flag}'", node.col_offset,
+                           f"did you mean '{close[0]}'?" if close else None)
+    tree = resolve(node, scope, source)
+    for sub_node in ast.walk(tree):
+        if isinstance(sub_node, ast.Call) and isinstance(sub_node.func, ast.Name) \
+                and classify(sub_node.func.id)[0] == "random":
+            raise source.error(f"the flag '{flag}' needs a number or an expression of parameters and variables, "
+                               f"not a random draw", sub_node.col_offset)
+        if isinstance(sub_node, ast.Name) and classify(sub_node.id)[0] not in ("name", "function", "user"):
+            raise source.error(f"the flag '{flag}' may use numbers, parameters, variables, constants and "
+                               f"functions, not {_display_symbol(sub_node.id)}",
+                               getattr(sub_node, "col_offset", node.col_offset))
+    return tree
+
+
+def _display_symbol(symbol: str) -> str:
+    """How a symbol of a resolved tree was written by the user."""
+    kind = classify(symbol)
+    text = {"sum": lambda: f"sum({kind[1]})", "sumall": lambda: "sum()", "random": lambda: f"{kind[1]}(...)",
+            "pre": lambda: f"pre.{kind[1]}", "post": lambda: f"post.{kind[1]}",
+            "sumpre": lambda: f"pre.sum({kind[1]})", "sumpost": lambda: f"post.sum({kind[1]})",
+            "global": lambda: f"{kind[1]}({kind[2]})", "globalpre": lambda: f"{kind[1]}(pre.{kind[2]})",
+            "globalpost": lambda: f"{kind[1]}(post.{kind[2]})"}.get(kind[0])
+    return text() if text else symbol
+
+
+@with_headroom
 def parse_functions(
     text: str | None,
     *,
@@ -1404,13 +2039,16 @@ def parse_functions(
 ) -> dict[str, FunctionDef]:
     """Parse ``name(x, y) = expression`` lines into user functions.
 
-    Later functions may call earlier ones (and ``known`` ones).
+    Later functions may call earlier ones (and ``known`` ones).  Arguments may
+    be named ``t`` or ``dt`` (the function then sees what it is passed).
 
     Examples
     --------
     >>> f = parse_functions("sigmoid(x) = 1.0 / (1.0 + exp(-x))")["sigmoid"]
     >>> round(float(f(0.0)), 3)
     0.5
+    >>> float(parse_functions("decay(x, t) = x * exp(-t)")["decay"](2.0, 0.0))
+    2.0
     """
     result: dict[str, FunctionDef] = dict(known or {})
     new: dict[str, FunctionDef] = {}
@@ -1427,19 +2065,25 @@ def parse_functions(
             raise source.error("expected 'name(x, y) = expression'", 0)
         name = head_match.group(1)
         _check_new_name(name, head_match.start(1), source, "function")
-        args = tuple(a.strip() for a in head_match.group(2).split(",") if a.strip())
-        for arg in args:
-            _check_new_name(arg, body.index(arg), source, "argument")
+        args = []
+        position = head_match.start(2)
+        for piece in head_match.group(2).split(","):
+            arg = piece.strip()
+            if arg:
+                _check_new_name(arg, position + len(piece) - len(piece.lstrip()), source, "argument")
+                args.append(arg)
+            position += len(piece) + 1
         if len(set(args)) != len(args):
             raise source.error(f"the function '{name}' repeats an argument name", head_match.start(2))
-        scope = Scope("function", {}, result, constants, args)
+        scope = Scope("function", {}, result, constants, tuple(args))
         tree = resolve(_parse_expression(line, found[0] + 1, len(body), source), scope, source)
-        fdef = FunctionDef(name, args, tree, source, tuple(called_functions([tree], result)))
+        fdef = FunctionDef(name, tuple(args), tree, source, tuple(called_functions([tree], result)))
         result[name] = fdef
         new[name] = fdef
     return new
 
 
+@with_headroom
 def parse_condition(text: str, scope: Scope, *, where: str = "stop_condition") -> tuple[ast.expr, str]:
     """Parse a stop condition ``"r > 1.0 : any"`` into (tree, "any" | "all").
 
@@ -1452,7 +2096,7 @@ def parse_condition(text: str, scope: Scope, *, where: str = "stop_condition") -
     """
     lines = _logical_lines(text, where)
     if len(lines) != 1:
-        raise EquationError(f"{where} must be one condition", text=text)
+        raise EquationError(f"{where} must be one condition", text=_displayable(text.strip())[:200])
     line, label = lines[0]
     source = Source(line, label)
     body, flags_text, flags_at = _split_flags(line)
@@ -1466,39 +2110,172 @@ def parse_condition(text: str, scope: Scope, *, where: str = "stop_condition") -
     return tree, mode
 
 
+_RULE_FLAGS = {"pruning": ("proba",), "creating": ("proba", "w", "d")}
+
+
+@with_headroom
+def parse_structural_rule(rule: str | Creating | Pruning, kind: str, scope: Scope) -> StructuralRule:
+    """Parse a synapse's ``pruning`` or ``creating`` rule (ANNarchy 4.x string or 5.x object).
+
+    Parameters
+    ----------
+    rule : str, Creating or Pruning
+        ``"condition : proba=0.5"`` (pruning) or
+        ``"condition : proba=0.1, w=0.01, d=1.0"`` (creating); or the 5.x
+        objects with the same fields.
+    kind : {"pruning", "creating"}
+        Which rule it is.
+    scope : Scope
+        The synapse's scope (kind ``"synapse"``; locals are its parameters and
+        variables with their localities).
+
+    Returns
+    -------
+    StructuralRule
+
+    Examples
+    --------
+    >>> import ast
+    >>> rule = parse_structural_rule("pre.r * post.r > T : proba=0.1, w=0.01", "creating",
+    ...                              Scope("synapse", {"T": "projection"}))
+    >>> ast.unparse(rule.condition), rule.proba, rule.w, rule.d
+    ('_pre_r * _post_r > T', 0.1, 0.01, None)
+    """
+    where = kind
+    expected = Creating if kind == "creating" else Pruning
+    if isinstance(rule, (Creating, Pruning)):
+        if not isinstance(rule, expected):
+            raise EquationError(f"{where} must be a {expected.__name__} (got a {type(rule).__name__})")
+        text = rule.equation
+        given: dict[str, Any] = {"proba": float(rule.proba)}
+        if isinstance(rule, Creating):
+            given.update(w=float(rule.w), d=None if rule.d is None else float(rule.d))
+    elif isinstance(rule, str):
+        text, given = rule, {}
+    else:
+        raise EquationError(f"{where} must be a string such as 'condition : proba=0.5' or a "
+                            f"{expected.__name__} (got {type(rule).__name__})")
+    lines = _logical_lines(text, where)
+    if len(lines) != 1:
+        raise EquationError(f"{where} must be one condition", text=_displayable(text.strip())[:200])
+    line, label = lines[0]
+    source = Source(line, label)
+    body, flags_text, flags_at = _split_flags(line)
+    values = {"proba": 1.0, "w": 0.0 if kind == "creating" else None, "d": None}
+    for flag in _parse_flags(flags_text, flags_at, source):
+        if flag.name not in _RULE_FLAGS[kind] or flag.value is None:
+            raise _flag_error(flag, [f"{name}=" for name in _RULE_FLAGS[kind]], source, f"a {kind} rule")
+        if flag.name in given:
+            raise source.error(f"'{flag.name}' is given both in the text and as {expected.__name__}"
+                               f"({flag.name}=...)", flag.column)
+        value = constant_value(flag.value, source)
+        if isinstance(value, Distribution) or isinstance(value, bool):
+            raise source.error(f"the flag '{flag.name}' needs a number", flag.value.col_offset)
+        if flag.name == "proba" and not 0.0 <= value <= 1.0:
+            raise source.error(f"proba must lie in [0, 1] (got {value})", flag.value.col_offset)
+        if flag.name == "d" and value < 0:
+            raise source.error(f"the delay d must be >= 0 ms (got {value})", flag.value.col_offset)
+        values[flag.name] = float(value)
+    values.update(given)
+    tree = resolve(_parse_expression(line, 0, len(body), source), scope, source)
+    if kind == "creating":
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and classify(node.id)[0] == "name" and \
+                    (node.id == "w" or scope.locals.get(node.id) == "local"):
+                raise source.error(f"a creating condition is evaluated where no synapse exists yet: it cannot "
+                                   f"read '{node.id}', which has one value per synapse",
+                                   getattr(node, "col_offset", 0))
+    return StructuralRule(kind, tree, values["proba"], values["w"], values["d"], source)
+
+
 # ---------------------------------------------------------------------------
 # code generation
+
+
+def _import_for_warnings(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                         level: int = 0) -> Any:
+    """The only builtin generated code has.
+
+    CPython 3.13 imports ``warnings`` through the running frame's builtins
+    when C code (NumPy's floating-point checks) issues a warning; with no
+    ``__import__`` at all the warning becomes ``KeyError: '__import__'``.
+    This hands over the already-loaded ``warnings`` module and nothing else;
+    equation text cannot even name it (names starting with ``_`` are refused).
+    """
+    if name == "warnings" and level == 0:
+        return warnings
+    raise ImportError(f"generated equation code cannot import {name!r}")
+
+
+def _generated_builtins() -> dict[str, Any]:
+    return {"__import__": _import_for_warnings}
 
 
 def numpy_namespace() -> dict[str, Any]:
     """The namespace every generated function starts from.
 
-    It holds only NumPy functions under internal names and an empty
-    ``__builtins__``: generated code can reach nothing else.
+    It holds only NumPy functions under internal names and builtins that
+    contain nothing but an import hook for the ``warnings`` module (see
+    :func:`_import_for_warnings`): generated code can reach nothing else.
     """
+    ns: dict[str, Any] = {"__builtins__": _generated_builtins()}
+    ns.update(_numpy_functions())
+    ns.update(_numpy_helpers())
+    return ns
+
+
+_FUNCTIONS_CACHE: dict[str, Any] = {}
+
+
+def _numpy_functions() -> dict[str, Any]:
+    """``_f_<name>`` -> the callable of each built-in function."""
+    if not _FUNCTIONS_CACHE:
+        import numpy as np
+
+        for name, (target, _) in BUILTIN_FUNCTIONS.items():
+            _FUNCTIONS_CACHE[f"_f_{name}"] = _HELPERS[target] if target.startswith("_") else getattr(np, target)
+    return _FUNCTIONS_CACHE
+
+
+def _numpy_helpers() -> dict[str, Any]:
     import numpy as np
 
-    ns: dict[str, Any] = {"__builtins__": {}}
-    for name, (target, _) in BUILTIN_FUNCTIONS.items():
-        ns[f"_f_{name}"] = _HELPERS[target] if target.startswith("_") else getattr(np, target)
-    ns["_f_where"] = np.where
-    ns["_f_logical_and"] = np.logical_and
-    ns["_f_logical_or"] = np.logical_or
-    ns["_f_logical_not"] = np.logical_not
-    ns["_np_clip"] = np.clip
-    ns["_np_maximum"] = np.maximum
-    ns["_np_minimum"] = np.minimum
-    ns["_np_copyto"] = np.copyto
-    ns["_np_multiply"] = np.multiply
-    ns["_np_add"] = np.add
-    ns["_np_exp"] = np.exp
-    ns["_expm1_ratio"] = expm1_ratio
-    ns["_gop_mean"] = np.mean
-    ns["_gop_max"] = np.max
-    ns["_gop_min"] = np.min
-    ns["_gop_norm1"] = lambda x: np.sum(np.abs(x))
-    ns["_gop_norm2"] = lambda x: np.sqrt(np.sum(np.square(x)))
-    return ns
+    return {
+        "_f_where": np.where,
+        "_f_logical_and": np.logical_and,
+        "_f_logical_or": np.logical_or,
+        "_f_logical_not": np.logical_not,
+        "_f_to_int": to_int,
+        "_f_to_bool": to_bool,
+        "_np_clip": np.clip,
+        "_np_maximum": np.maximum,
+        "_np_minimum": np.minimum,
+        "_np_copyto": np.copyto,
+        "_np_multiply": np.multiply,
+        "_np_add": np.add,
+        "_np_exp": np.exp,
+        "_expm1_ratio": expm1_ratio,
+        "_chain": _chain,
+        "_gop_mean": np.mean,
+        "_gop_max": _global_max,
+        "_gop_min": _global_min,
+        "_gop_norm1": lambda x: np.sum(np.abs(x)),
+        "_gop_norm2": lambda x: np.sqrt(np.sum(np.square(x))),
+    }
+
+
+def _global_max(x: Any) -> Any:
+    import numpy as np
+
+    value = np.max(x)
+    return value if value.dtype.kind == "f" else np.float64(value)  # bools and ints count as doubles
+
+
+def _global_min(x: Any) -> Any:
+    import numpy as np
+
+    value = np.min(x)
+    return value if value.dtype.kind == "f" else np.float64(value)
 
 
 def user_function_namespace(functions: Iterable[FunctionDef]) -> dict[str, Any]:
@@ -1539,12 +2316,75 @@ def _round(x: Any) -> Any:
 
 _HELPERS = {"_pos": _pos, "_neg": _neg, "_heaviside": _heaviside, "_round": _round}
 
+_INT_LIMIT = 2.0 ** 63
+
+
+def to_int(value: Any, where: tuple[str, str, str] | None = None) -> Any:
+    """A value stored into an ``int`` variable: truncated toward zero, as C converts a double.
+
+    NaN, infinities and values outside the 64-bit range have no C meaning;
+    they raise an :class:`~ratenet.exceptions.EquationError` that names the
+    equation (``where`` is ``(owner, line, variable)``).
+
+    Examples
+    --------
+    >>> to_int([2.7, -2.7, 0.5]).tolist()
+    [2, -2, 0]
+    >>> to_int(float("nan"), ("equations, line 1", "n = log(-1) : int", "n"))
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.EquationError: equations, line 1: the int variable 'n' cannot hold nan: int variables hold whole numbers from -2**63 to 2**63-1
+        n = log(-1) : int
+        ^
+    """
+    import numpy as np
+
+    values = np.asarray(value, dtype=np.float64)
+    good = np.isfinite(values) & (values >= -_INT_LIMIT) & (values < _INT_LIMIT)
+    if not good.all():
+        bad = float(values.reshape(-1)[np.flatnonzero(~good.reshape(-1))[0]])
+        owner, text, target = where if where is not None else (None, None, "?")
+        raise EquationError(f"the int variable '{target}' cannot hold {bad!r}: int variables hold whole numbers "
+                            f"from -2**63 to 2**63-1", text=text, column=0 if text else None, owner=owner)
+    return np.trunc(values).astype(np.int64)
+
+
+def to_bool(value: Any) -> Any:
+    """A value stored into a ``bool`` variable: true when it is not zero (NaN is true, as in C).
+
+    Examples
+    --------
+    >>> to_bool([0.0, 2.5, float("nan")]).tolist()
+    [False, True, True]
+    """
+    import numpy as np
+
+    return np.not_equal(value, 0)
+
+
+_CHAIN_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow,
+}
+_CHAIN_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
+#: A left-leaning chain of binary operators longer than this becomes one call of _chain, so that
+#: Python's compiler never sees it: CPython 3.10 and 3.11 compile at most ~1000 levels.
+CHAIN_LIMIT = 32
+
+
+def _chain(ops: str, first: Any, *rest: Any) -> Any:
+    """``((first op0 rest0) op1 rest1) ...``, left to right, exactly as the binary operators would."""
+    value = first
+    for symbol, operand in zip(ops, rest):
+        value = _CHAIN_OPERATORS[symbol](value, operand)
+    return value
+
 
 def expm1_ratio(a: Any, dt: float) -> Any:
     """``(exp(a*dt) - 1) / a``, equal to ``dt`` where ``a == 0``.
 
     The exponential method advances ``dx/dt = a*x + b`` exactly over one step:
-    ``x += f(x) * expm1_ratio(a, dt)``.
+    ``x += f(x) * expm1_ratio(a, dt)``.  Overflow gives ``inf`` (with NumPy's
+    warning), as the same formula in C would.
 
     Examples
     --------
@@ -1555,12 +2395,162 @@ def expm1_ratio(a: Any, dt: float) -> Any:
 
     z = np.asarray(a, dtype=float)
     if z.ndim == 0:
-        av = float(z)
-        return math.expm1(av * dt) / av if av != 0.0 else dt
+        if z == 0.0:
+            return dt
+        return np.expm1(z * dt) / z
     safe = np.where(z == 0.0, 1.0, z)
     return np.where(z == 0.0, dt, np.expm1(z * dt) / safe)
 
 
+# -- preparing generated trees: doubles everywhere, literals bound, long chains flattened
+
+_FLOAT, _BOOL, _INT, _UNKNOWN = "f", "b", "i", "?"
+#: calls whose arguments are taken as they are, and the kind of their result
+_AS_IS = {"_f_logical_and": _BOOL, "_f_logical_or": _BOOL, "_f_logical_not": _BOOL, "_f_to_int": _INT,
+          "_f_to_bool": _BOOL, "_cast_int": _INT, "_cast_bool": _BOOL, "_cast_float": _FLOAT,
+          "_np_clip": _UNKNOWN, "_np_maximum": _UNKNOWN, "_np_minimum": _UNKNOWN, "_np_copyto": _UNKNOWN,
+          "_np_multiply": _UNKNOWN, "_np_add": _UNKNOWN, "_expm1_ratio": _FLOAT, "_np_any": _BOOL,
+          "_np_all": _BOOL}
+
+
+def _kind_of(value: Any) -> str:
+    """Whether a namespace value is a double, a bool, an int or unknown (for generated arithmetic)."""
+    if isinstance(value, bool):
+        return _BOOL
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return {"f": _FLOAT, "b": _BOOL, "i": _INT, "u": _INT}.get(dtype.kind, _UNKNOWN)
+    if isinstance(value, int):
+        return _INT
+    if isinstance(value, float):
+        return _FLOAT
+    return _UNKNOWN
+
+
+class _Preparer:
+    """One bottom-up pass over generated statements, before compiling them.
+
+    * arithmetic operands that are bools or ints (comparisons, ``and``/``or``,
+      bool and int variables, or of unknown kind) and have no double partner
+      become doubles, so ``-(a > 0)`` is -1.0 and ``b + b`` is 2.0 as in C;
+    * ``True``/``False`` become 1.0/0.0 and every number becomes a NumPy
+      scalar of the network's dtype bound in the namespace;
+    * a chain of binary operators longer than :data:`CHAIN_LIMIT` becomes
+      one call ``_chain("+-*...", a, b, c, ...)`` evaluated in the same order.
+    """
+
+    def __init__(self, namespace: dict[str, Any], scalar: Any, args: Sequence[str]) -> None:
+        self.namespace = namespace
+        self.scalar = scalar
+        self.args = set(args)
+        self.kinds: dict[int, str] = {}
+        self.assigned: dict[str, str] = {}
+        self.spine: dict[int, int] = {}
+        self.chains: set[int] = set()
+        self.to_float = f"_as_{scalar.__name__}"
+        if self.to_float not in namespace:
+            import numpy as np
+
+            namespace[self.to_float] = lambda x, _t=scalar: np.asarray(x, dtype=_t)
+
+    def kind(self, node: ast.AST) -> str:
+        return self.kinds.get(id(node), _UNKNOWN)
+
+    def floated(self, node: ast.expr) -> ast.expr:
+        if self.kind(node) == _FLOAT:
+            return node
+        wrapped = _call(self.to_float, [node])
+        self.kinds[id(wrapped)] = _FLOAT
+        return wrapped
+
+    def __call__(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                if node.id in self.assigned:
+                    kind = self.assigned[node.id]
+                elif node.id in self.args:
+                    kind = _UNKNOWN
+                else:
+                    kind = _kind_of(self.namespace.get(node.id))
+                self.kinds[id(node)] = kind
+            return node
+        if isinstance(node, ast.BinOp):
+            if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
+                node.left, node.right = self.floated(node.left), self.floated(node.right)
+            self.kinds[id(node)] = _FLOAT
+            return self.flatten(node)
+        if isinstance(node, ast.UnaryOp):
+            node.operand = self.floated(node.operand)
+            self.kinds[id(node)] = _FLOAT
+            return node
+        if isinstance(node, ast.Compare):
+            self.kinds[id(node)] = _BOOL
+            return node
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self.call(node)
+        if isinstance(node, ast.Subscript):
+            self.kinds[id(node)] = self.kind(node.value)
+            return node
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            self.assigned[node.targets[0].id] = self.kind(node.value)
+        return node
+
+    def constant(self, node: ast.Constant) -> ast.expr:
+        value = node.value
+        if isinstance(value, bool):
+            value = float(value)  # true is 1.0 in arithmetic, as in C
+        if not isinstance(value, (int, float)):
+            return node
+        symbol = f"_lit_{float(value).hex().replace('-', 'm').replace('+', 'p').replace('.', '_')}"
+        # Named by the value itself, so functions sharing a namespace agree on it.
+        if symbol not in self.namespace or type(self.namespace[symbol]) is not self.scalar:
+            self.namespace[symbol] = self.scalar(value)
+        name = ast.Name(id=symbol, ctx=ast.Load())
+        self.kinds[id(name)] = _FLOAT
+        return name
+
+    def call(self, node: ast.Call) -> ast.expr:
+        func = node.func.id
+        if func == "_f_where":
+            kinds = {self.kind(node.args[1]), self.kind(node.args[2])}
+            self.kinds[id(node)] = _FLOAT if _FLOAT in kinds else (kinds.pop() if len(kinds) == 1 else _UNKNOWN)
+        elif func in _AS_IS:
+            self.kinds[id(node)] = _AS_IS[func]
+        elif func.startswith("_rnd_") or func.startswith("_gop_"):
+            self.kinds[id(node)] = _FLOAT
+        elif func.startswith("_f_"):
+            node.args = [self.floated(arg) for arg in node.args]
+            self.kinds[id(node)] = _FLOAT
+        return node
+
+    def flatten(self, node: ast.BinOp) -> ast.expr:
+        """Turn a long left-leaning chain into one ``_chain`` call (built as the chain grows)."""
+        left = node.left
+        symbol = _CHAIN_SYMBOLS[type(node.op)]
+        if id(left) in self.chains:
+            ops = left.args[0].value + symbol
+            chained = _call("_chain", [ast.Constant(value=ops)] + left.args[1:] + [node.right])
+        else:
+            length = self.spine.get(id(left), 0) + 1
+            if length < CHAIN_LIMIT:
+                self.spine[id(node)] = length
+                return node
+            operands, symbols_ = [node.right], [symbol]
+            current = left
+            while isinstance(current, ast.BinOp):
+                operands.append(current.right)
+                symbols_.append(_CHAIN_SYMBOLS[type(current.op)])
+                current = current.left
+            operands.append(current)
+            chained = _call("_chain", [ast.Constant(value="".join(reversed(symbols_)))] + operands[::-1])
+        self.chains.add(id(chained))
+        self.kinds[id(chained)] = _FLOAT
+        return chained
+
+
+@with_headroom
 def build_function(
     body: list[ast.stmt],
     namespace: dict[str, Any],
@@ -1579,29 +2569,14 @@ def build_function(
 
     Numbers become NumPy scalars of ``dtype`` (float64 by default), bound in
     the namespace: arithmetic then follows C doubles (``1/0`` is ``inf``, not
-    an exception) and a float32 network stays in float32.
+    an exception) and a float32 network stays in float32.  Bools and ints
+    meeting in arithmetic are doubles, as in C (see :class:`_Preparer`).
     """
-    import copy
-
     import numpy as np
 
     scalar = np.dtype(dtype or np.float64).type
-    literals: dict[float, str] = {}
-
-    class _Literals(ast.NodeTransformer):
-        def visit_Constant(self, node: ast.Constant) -> ast.AST:
-            value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return node
-            symbol = literals.get(value)
-            if symbol is None:
-                # Named by the value itself, so functions sharing a namespace agree on it.
-                text = float(value).hex().replace("-", "m").replace("+", "p").replace(".", "_")
-                symbol = literals[value] = f"_lit_{text}"
-                namespace[symbol] = scalar(value)
-            return ast.Name(id=symbol, ctx=ast.Load())
-
-    body = [_Literals().visit(copy.deepcopy(stmt)) for stmt in (body or [ast.Pass()])]
+    prepare = _Preparer(namespace, scalar, args)
+    body = [transform(stmt, prepare) for stmt in (body or [ast.Pass()])]
     declared = sorted(set(globals_))
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
@@ -1611,12 +2586,11 @@ def build_function(
                            **extra)
     module = ast.Module(body=[fdef], type_ignores=[])
     # Positions came from user text and no longer mean anything here.
-    for node in ast.walk(module):
-        if "lineno" in node._attributes:
-            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, 0, 1, 0
-    namespace.setdefault("__builtins__", {})
+    set_locations(module)
+    if "__builtins__" not in namespace or namespace["__builtins__"] == {}:
+        namespace["__builtins__"] = _generated_builtins()
     code = compile(module, f"<ratenet {name}>", "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     function = types.FunctionType(fcode, namespace, name)
-    function.__doc__ = ast.unparse(module)
+    function.__doc__ = unparse(module)
     return function

@@ -7,23 +7,29 @@ the line that defines the model, not at the first simulation step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .attributes import Creating, Parameter, Pruning, Variable
 from .equations import (
     EquationDef,
     FunctionDef,
     ParameterDef,
     Scope,
     Source,
+    StructuralRule,
     parse_equations,
     parse_functions,
     parse_parameters,
+    parse_structural_rule,
     classify,
     resolve,
     symbols,
+    _check_new_name,
+    _display_symbol,
     _parse_expression,
 )
 from ._codegen import check_methods
@@ -33,6 +39,10 @@ from .exceptions import EquationError, ValidationError
 __all__ = [
     "Neuron",
     "Synapse",
+    "Parameter",
+    "Variable",
+    "Creating",
+    "Pruning",
     "Constant",
     "add_function",
     "functions",
@@ -117,8 +127,6 @@ class Constant:
 
     def __init__(self, name: str, value: float, net: Any = None) -> None:
         source = Source(f"{name} = {value!r}", "Constant")
-        from .equations import _check_new_name
-
         if not isinstance(name, str):
             raise ValidationError("Constant", "name", "must be a string", got=name)
         _check_new_name(name, 0, source, "constant")
@@ -196,19 +204,23 @@ class _Model:
     def __init__(
         self,
         parameters: str | Mapping[str, Any] | None = "",
-        equations: str | Sequence[str] | None = "",
+        equations: str | Variable | Sequence[str | Variable] | None = "",
         functions: str | None = None,
         name: str | None = None,
         description: str | None = None,
         extra_locals: Mapping[str, str] | None = None,
     ) -> None:
         cls = type(self).__name__
-        for arg, value in (("parameters", parameters), ("equations", equations), ("functions", functions)):
-            if value is not None and not isinstance(value, (str, Mapping, list, tuple)):
-                raise ValidationError(cls, arg, "must be a string", got=value)
+        checks = (("parameters", parameters, (str, Mapping), "a string or a dict of values and Parameters"),
+                  ("equations", equations, (str, Variable, list, tuple), "a string, a Variable or a list of them"),
+                  ("functions", functions, (str,), "a string"))
+        for arg, value, types_, expected in checks:
+            if value is not None and not isinstance(value, types_):
+                raise ValidationError(cls, arg, f"must be {expected}", got=value)
         self.name = name or cls
         self.description = description
         label = f"{cls} '{name}'" if name else cls
+        self._label = label
         try:
             own = parse_functions(functions, where="functions", known=_GLOBAL_FUNCTIONS, constants=_CONSTANTS)
             self.functions: dict[str, FunctionDef] = {**_GLOBAL_FUNCTIONS, **own}
@@ -222,6 +234,8 @@ class _Model:
             check_methods(self.equations)
         except EquationError as exc:
             raise exc.with_owner(label) from None
+        # From here on an equation's location names the model too (runtime errors quote it).
+        self.equations = [dataclasses.replace(eq, source=_owned(eq.source, label)) for eq in self.equations]
         self.constants = {name: _CONSTANTS[name] for name in self._used_names() if name in _CONSTANTS}
 
     # -- derived views
@@ -248,10 +262,9 @@ class _Model:
     def _used_names(self) -> set[str]:
         names: set[str] = set()
         for eq in self.equations:
-            names |= symbols(eq.rhs)
-            for bound in (eq.min, eq.max, eq.init):
-                if isinstance(bound, str):
-                    names.add(bound)
+            names |= eq.reads()
+            if isinstance(eq.init, str):
+                names.add(eq.init)
         return names
 
     def _check(self, params: Mapping[str, str]) -> None:
@@ -270,13 +283,19 @@ class _Model:
         rank = {"local": 2, "postsynaptic": 1, "population": 0, "projection": 0}
         for eq in self.equations:
             level = rank[eq.locality]
-            for name in symbols(eq.rhs) | {b for b in (eq.min, eq.max) if isinstance(b, str)}:
+            for name in eq.reads():
                 finer = self._symbol_level(name, rank)
                 if finer is not None and finer > level:
                     raise eq.source.error(
                         f"the {eq.locality} variable '{eq.target}' cannot depend on '{_display(name)}', which has "
                         f"one value per {'synapse' if finer == 2 and self._kind == 'synapse' else 'neuron'}",
                         0, "use a global operation such as mean(...)" if self._kind == "neuron" else None)
+            if isinstance(eq.init, str):
+                finer = self._symbol_level(eq.init, rank)
+                if finer is not None and finer > level:
+                    raise eq.source.error(
+                        f"the {eq.locality} variable '{eq.target}' cannot start from '{eq.init}', which has one "
+                        f"value per {'synapse' if finer == 2 and self._kind == 'synapse' else 'neuron'}", 0)
 
     def _symbol_level(self, name: str, rank: Mapping[str, int]) -> int | None:
         kind = classify(name)
@@ -321,13 +340,16 @@ def _refuse(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> No
     raise ValidationError(owner, name, "unknown argument")
 
 
-def _display(symbol: str) -> str:
-    """How a symbol was written by the user."""
-    kind = classify(symbol)
-    text = {"sum": lambda: f"sum({kind[1]})", "sumall": lambda: "sum()", "random": lambda: f"{kind[1]}(...)",
-            "pre": lambda: f"pre.{kind[1]}", "post": lambda: f"post.{kind[1]}",
-            "sumpre": lambda: f"pre.sum({kind[1]})", "sumpost": lambda: f"post.sum({kind[1]})"}.get(kind[0])
-    return text() if text else symbol
+_display = _display_symbol
+
+
+def _owned(source: Source | None, label: str) -> Source | None:
+    """``source`` with the model's label in front of its location."""
+    return None if source is None else Source(source.text, f"{label}, {source.where}")
+
+
+def _owned_rule(rule: StructuralRule, label: str) -> StructuralRule:
+    return dataclasses.replace(rule, source=_owned(rule.source, label))
 
 
 class Neuron(_Model):
@@ -338,13 +360,18 @@ class Neuron(_Model):
     parameters : str or dict, optional
         One ``name = value : flags`` per line (flags: ``population``, ``int``,
         ``bool``).  Values are numbers, ``True``/``False`` or distributions.
-    equations : str or list of str, optional
-        One definition per line, in the order they run each step:
-        assignments (``x = ...``, ``x += ...``) and ODEs in any linear form
-        (``tau * dr/dt + r = sum(exc)``).  Flags after the last ``:``:
-        ``init=``, ``min=``, ``max=``, ``population`` and a method
-        (``explicit``, ``implicit``, ``semiimplicit``, ``exponential``,
-        ``midpoint``, ``rk4``).
+        ANNarchy 5's form, a dict of values and
+        :class:`~ratenet.attributes.Parameter` objects, works too: there a
+        plain value is one value for the whole population (except ``r``).
+    equations : str, Variable or list of them, optional
+        One definition per line (or several separated by ``;``), in the order
+        they run each step: assignments (``x = ...``, ``x += ...``) and ODEs
+        in any linear form (``tau * dr/dt + r = sum(exc)``).  Flags after the
+        last ``:``: ``init=``, ``min=``, ``max=``, ``population``, ``int``,
+        ``bool`` and a method (``explicit``, ``implicit``, ``semiimplicit``,
+        ``exponential``, ``midpoint``, ``rk4``).  ANNarchy 5's
+        :class:`~ratenet.attributes.Variable` objects carry the same flags as
+        keyword arguments.
     functions : str, optional
         Functions ``name(x) = expression`` usable in the equations and, from
         Python, as ``pop.name(x)``.
@@ -361,6 +388,9 @@ class Neuron(_Model):
     >>> LinearNeuron = Neuron(equations="r = sum(exc) : min=0.0")
     >>> LinearNeuron.variable_names
     ['r']
+    >>> Same = Neuron(equations=[Variable("r = sum(exc)", min=0.0)])
+    >>> Same.equations[0].min
+    0.0
     >>> Neuron(parameters="tau = 10.0", equations="r = tua * sum(exc)")
     Traceback (most recent call last):
     ...
@@ -374,7 +404,7 @@ class Neuron(_Model):
     def __init__(
         self,
         parameters: str | Mapping[str, Any] | None = "",
-        equations: str | Sequence[str] | None = "",
+        equations: str | Variable | Sequence[str | Variable] | None = "",
         functions: str | None = None,
         name: str | None = None,
         description: str | None = None,
@@ -394,8 +424,10 @@ class Synapse(_Model):
     ----------
     parameters : str or dict, optional
         As for :class:`Neuron`; locality flags are ``postsynaptic`` (one value
-        per post-synaptic neuron) and ``projection`` (one value).
-    equations : str or list of str, optional
+        per post-synaptic neuron) and ``projection`` (one value).  In
+        ANNarchy 5's dict form a plain value is one value for the projection
+        (``Parameter(locality="semiglobal")``: one per post-synaptic neuron).
+    equations : str, Variable or list of them, optional
         Learning rules over ``w``, ``pre.r``, ``post.r``, ``pre.<var>``,
         ``post.<var>``, ``pre.sum(t)``, global operations such as
         ``mean(pre.r)``.  They run after the neurons have been updated.
@@ -403,6 +435,15 @@ class Synapse(_Model):
         What each synapse transmits; ``w * pre.r`` by default.
     operation : {"sum", "max", "min", "mean"}
         How the transmitted values of one post-synaptic neuron combine.
+    pruning : str or Pruning, optional
+        Structural plasticity: when an existing synapse is removed,
+        ``"condition : proba=p"`` (ANNarchy 4.x) or
+        :class:`~ratenet.attributes.Pruning` (5.x).  Parsed and validated
+        into :attr:`pruning`, a :class:`~ratenet.equations.StructuralRule`.
+    creating : str or Creating, optional
+        When a missing synapse is created,
+        ``"condition : proba=p, w=weight, d=delay"`` or
+        :class:`~ratenet.attributes.Creating`; parsed into :attr:`creating`.
     functions, name, description : optional
         As for :class:`Neuron`.
 
@@ -412,6 +453,11 @@ class Synapse(_Model):
     ...                   equations="dw/dt = eta * pre.r * post.r : min=0.0")
     >>> Hebbian.variable_names
     ['w']
+    >>> Pruned = Synapse(parameters="T = 100 : projection, int",
+    ...                  equations="age = if pre.r * post.r > 0.1: 0 else: age + 1 : int",
+    ...                  pruning="age > T : proba=0.5")
+    >>> Pruned.pruning.proba, Pruned.creating is None
+    (0.5, True)
     """
 
     _kind = "synapse"
@@ -419,25 +465,32 @@ class Synapse(_Model):
     def __init__(
         self,
         parameters: str | Mapping[str, Any] | None = "",
-        equations: str | Sequence[str] | None = "",
+        equations: str | Variable | Sequence[str | Variable] | None = "",
         psp: str | None = None,
         operation: str = "sum",
         functions: str | None = None,
         name: str | None = None,
         description: str | None = None,
+        pruning: str | Pruning | None = None,
+        creating: str | Creating | None = None,
         **unsupported: Any,
     ) -> None:
         _refuse("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
         if operation not in ("sum", "max", "min", "mean"):
             raise ValidationError("Synapse", "operation", "must be one of 'sum', 'max', 'min', 'mean'",
                                   got=operation)
+        for arg, value, kind in (("pruning", pruning, Pruning), ("creating", creating, Creating)):
+            if value is not None and not isinstance(value, (str, kind)):
+                raise ValidationError("Synapse", arg, f"must be a string such as 'condition : proba=0.5' or a "
+                                                      f"{kind.__name__}", got=value)
         self.operation = operation
         super().__init__(parameters, equations, functions, name, description, extra_locals=None)
+        label = self._label
         for p in self.parameters:
             if p.name == "w":
                 raise EquationError("'w' is the weight, set by the connector; it cannot be a parameter",
                                     text=p.source.text if p.source else None, column=0,
-                                    owner=f"Synapse, {p.source.where if p.source else 'parameters'}")
+                                    owner=f"{label}, {p.source.where if p.source else 'parameters'}")
         psp_text = "w * pre.r" if psp is None else psp
         if not isinstance(psp_text, str):
             raise ValidationError("Synapse", "psp", "must be a string", got=psp)
@@ -447,10 +500,20 @@ class Synapse(_Model):
         try:
             tree = _parse_expression(source.text, 0, len(source.text), source)
             self.psp = resolve(tree, scope, source)
+            #: The parsed pruning rule (a StructuralRule) or None.
+            self.pruning: StructuralRule | None = None if pruning is None else \
+                _owned_rule(parse_structural_rule(pruning, "pruning", scope), label)
+            #: The parsed creating rule (a StructuralRule) or None.
+            self.creating: StructuralRule | None = None if creating is None else \
+                _owned_rule(parse_structural_rule(creating, "creating", scope), label)
         except EquationError as exc:
-            raise exc.with_owner(f"Synapse '{name}'" if name else "Synapse") from None
+            raise exc.with_owner(label) from None
         self.psp_text = psp_text.strip()
-        self.constants.update({n: _CONSTANTS[n] for n in symbols(self.psp) if n in _CONSTANTS})
+        used = symbols(self.psp)
+        for rule in (self.pruning, self.creating):
+            if rule is not None:
+                used |= symbols(rule.condition)
+        self.constants.update({n: _CONSTANTS[n] for n in used if n in _CONSTANTS})
         self.plastic = bool(self.equations)
 
     def locality(self, name: str) -> str:

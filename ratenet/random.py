@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ValidationError
+from .exceptions import EquationError, ValidationError
 
 __all__ = [
     "Distribution",
@@ -25,6 +25,8 @@ __all__ = [
     "Gamma",
     "Binomial",
     "DISTRIBUTIONS",
+    "argument_error",
+    "draw_in_equation",
 ]
 
 
@@ -349,18 +351,109 @@ DISTRIBUTIONS: dict[str, tuple[type[Distribution], int, int]] = {
 }
 
 
+def _whole(values: np.ndarray) -> np.ndarray:
+    return np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2.0 ** 63)
+
+
+#: name -> checks of the positional arguments inside equations: (index, name, test, expectation).
+_ARGUMENT_CHECKS: dict[str, tuple[tuple[int, str, Any, str], ...]] = {
+    "Uniform": (),
+    "DiscreteUniform": ((0, "min", _whole, "a whole number"), (1, "max", _whole, "a whole number")),
+    "Normal": ((1, "sigma", lambda v: v >= 0, ">= 0"),),
+    "LogNormal": ((1, "sigma", lambda v: v >= 0, ">= 0"),),
+    "Exponential": ((0, "Lambda", lambda v: v > 0, "> 0"),),
+    "Gamma": ((0, "alpha", lambda v: v > 0, "> 0"), (1, "beta", lambda v: v > 0, "> 0")),
+    "Binomial": ((0, "n", lambda v: _whole(v) & (v >= 0), "a whole number >= 0"),
+                 (1, "p", lambda v: (v >= 0) & (v <= 1), "in [0, 1]")),
+}
+#: name -> names of the positional arguments inside equations
+_ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {
+    "Uniform": ("min", "max"),
+    "DiscreteUniform": ("min", "max"),
+    "Normal": ("mu", "sigma", "min", "max"),
+    "LogNormal": ("mu", "sigma", "min", "max"),
+    "Exponential": ("Lambda", "min", "max"),
+    "Gamma": ("alpha", "beta", "min", "max"),
+    "Binomial": ("n", "p", "min", "max"),
+}
+
+
+def _first_bad(values: np.ndarray, ok: np.ndarray) -> float:
+    return float(values.reshape(-1)[np.flatnonzero(~ok.reshape(-1))[0]])
+
+
+def argument_error(name: str, args: tuple[Any, ...]) -> str | None:
+    """What is wrong with the arguments of a distribution written in an equation, or None.
+
+    The arguments may be numbers or arrays (one value per neuron or synapse);
+    for arrays the message shows the first bad value.
+
+    Examples
+    --------
+    >>> argument_error("Normal", (0.0, -1.0))
+    'Normal(): sigma must be >= 0 (got -1.0)'
+    >>> argument_error("Uniform", (0.0, 1.0)) is None
+    True
+    """
+    names = _ARGUMENT_NAMES[name]
+    arrays = []
+    for index, value in enumerate(args):
+        array = np.asarray(value, dtype=np.float64)
+        finite = np.isfinite(array)
+        if not finite.all():
+            return f"{name}(): {names[index]} must be finite (got {_first_bad(array, finite)})"
+        arrays.append(array)
+    for index, label, test, expected in _ARGUMENT_CHECKS[name]:
+        if index < len(arrays):
+            ok = np.asarray(test(arrays[index]))
+            if not ok.all():
+                return f"{name}(): {label} must be {expected} (got {_first_bad(arrays[index], ok)})"
+    # Pairs that must be ordered: (min, max) of Uniform/DiscreteUniform, and the clipping bounds.
+    low_at = 0 if name in ("Uniform", "DiscreteUniform") else names.index("min")
+    if low_at + 1 < len(arrays):
+        low, high = np.broadcast_arrays(arrays[low_at], arrays[low_at + 1])
+        ok = low <= high
+        if not ok.all():
+            at = np.flatnonzero(~ok.reshape(-1))[0]
+            return (f"{name}(): {names[low_at]} must not exceed {names[low_at + 1]} "
+                    f"(got {names[low_at]}={float(low.reshape(-1)[at])}, {names[low_at + 1]}={float(high.reshape(-1)[at])})")
+    return None
+
+
 def draw_in_equation(
     name: str, rng: np.random.Generator, shape: tuple[int, ...], args: tuple[Any, ...]
 ) -> np.ndarray:
     """Draw for a distribution written inside an equation.
 
     The arguments may be arrays (one value per neuron), so this calls the
-    generator directly instead of building a :class:`Distribution`.
+    generator directly instead of building a :class:`Distribution`.  The
+    generated code passes, as the first argument, a tuple ``(owner, line,
+    column)`` naming the equation; arguments that come from variables are
+    checked here and a bad one raises an
+    :class:`~ratenet.exceptions.EquationError` quoting that equation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draw_in_equation("Normal", np.random.default_rng(0), (2,), (("equations, line 1", "r = Normal(0, s)", 4),
+    ...                  0.0, -1.0))
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.EquationError: equations, line 1: Normal(): sigma must be >= 0 (got -1.0)
+        r = Normal(0, s)
+            ^
     """
+    where = None
+    if args and isinstance(args[0], tuple):
+        where, args = args[0], args[1:]
+    problem = argument_error(name, args)
+    if problem is not None:
+        owner, text, column = where if where is not None else (None, None, None)
+        raise EquationError(problem, text=text, column=column, owner=owner)
     if name == "Uniform":
         return rng.uniform(args[0], args[1], shape)
     if name == "DiscreteUniform":
-        return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64) ,
+        return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64),
                             shape, endpoint=True).astype(np.float64)
     if name == "Normal":
         values = rng.normal(args[0], args[1], shape)

@@ -63,3 +63,21 @@ def check_caret(exc: BaseException, text: str, token, *, also=()) -> None:
             accepted.add(column_of(text, tok))
     assert column in accepted, (
         f"caret at column {column}, expected {sorted(accepted)}:\n{exc}")
+
+
+def assert_sealed_builtins(builtins_: dict) -> None:
+    """Generated code's builtins: only an import hook that gives CPython's warning machinery ``warnings``.
+
+    (Python 3.13 imports ``warnings`` through the running frame's builtins when NumPy
+    warns; every other import is refused.)
+    """
+    import warnings
+
+    assert set(builtins_) == {"__import__"}, sorted(builtins_)
+    hook = builtins_["__import__"]
+    assert hook("warnings") is warnings
+    for name in ("os", "sys", "builtins", "subprocess", "importlib", "warnings.os"):
+        with pytest.raises(ImportError, match=rf"generated equation code cannot import '{name}'"):
+            hook(name)
+    with pytest.raises(ImportError):
+        hook("warnings", None, None, (), 1)   # a relative import is not the warnings module

@@ -36,7 +36,7 @@ from ratenet.equations import (
 )
 from ratenet.random import Distribution, Normal, Uniform
 
-from _messages import caret, check_caret, column_of, concise  # noqa: E402 - tests/ is on the path
+from _messages import assert_sealed_builtins, caret, check_caret, column_of, concise  # noqa: E402 - tests/ is on the path
 
 
 @pytest.fixture(autouse=True)
@@ -537,8 +537,8 @@ INVALID_EQUATIONS = [
     ("r = I >> 2", ("I",), r"the operator '>>' is not allowed; shifts", "I", (">>",)),
     ("r = I @ I", ("I",), r"the operator '@' is not allowed; matrix products", "I", ("@",)),
     ("r = ~I", ("I",), r"the operator '~' is not allowed; use 'not'", "~", ()),
-    ("r = I is I", ("I",), r"the comparison 'is' is not allowed; use <, <=, >, >=, == or !=", "I", ("is",)),
-    ("r = I in I", ("I",), r"the comparison 'in' is not allowed", "I", ("in",)),
+    ("r = I in I", ("I",), r"the comparison 'in' is not allowed; use <, <=, >, >=, == or !=", "I", ("in",)),
+    ("r = I not in I", ("I",), r"the comparison 'not in' is not allowed", "I", ("not",)),
     ("r = exp(1, 2)", (), r"exp\(\) takes 1 argument\(s\), got 2", "exp", ()),
     ("r = clip(1, 2)", (), r"clip\(\) takes 3 argument\(s\), got 2", "clip", ()),
     ("r = ite(1, 2)", (), r"ite\(\) takes 3 argument\(s\), got 2", "ite", ()),
@@ -557,7 +557,10 @@ INVALID_EQUATIONS = [
     ("r = mean()", (), r"mean\(\) takes one variable name, got 0 arguments", "mean", ()),
     ("r = norm2(I, I)", ("I",), r"norm2\(\) takes one variable name, got 2 arguments", "norm2", ()),
     ("r = mean(q)", (), r"unknown name 'q'", "q", ()),
-    ("r = sum(1)", (), r"sum\(\) takes one target name, e\.g\. sum\(exc\)", "sum", ()),
+    ("r = sum(1)", (), r"'1' is not a target name: a target is a name of letters, digits and '_' that does not "
+                       r"start with a digit; e\.g\. sum\(exc\)", "1", ()),
+    ("r = sum(a-b)", (), r"'a-b' is not a target name", "a", ()),
+    ("r = sum(pre.r)", (), r"'pre\.r' is not a target name", "pre", ()),
     ("r = sum(a, b)", (), r"sum\(\) takes one target name", "sum", ()),
     ("r = exp", (), r"'exp' is a function: call it, e\.g\. exp\(x\)", "exp", ()),
     ("r = Normal + 1", (), r"'Normal' is a function: call it", "Normal", ()),
@@ -582,10 +585,9 @@ INVALID_EQUATIONS = [
     ("r = f'{I}'", ("I",), r"a string is not allowed in equations", "f", ()),
     ("r = await I", ("I",), r"await is not allowed in equations", "await", ()),
     ("r = exp(r)(1)", (), r"only named functions can be called in equations", "exp", ()),
-    ("r = 1\x00", (), r"syntax error: source code string cannot contain null bytes", 5, (6,)),
     ("r = (1", (), r"syntax error: '\(' was never closed", "(", ()),
     ("r = 1 +", (), r"syntax error: invalid syntax", 7, ()),
-    ("r = 1; s = 2", (), r"syntax error", ";", ()),
+    ("r = (1; 2)", (), r"syntax error", ";", ()),
     ("r =", (), r"expected an expression", "=", (3,)),
     ("r", (), r"expected 'x = expression' or an ODE such as 'tau \* dx/dt \+ x = I'", 1, ()),
     ("r = if I > 0: 1", ("I",), r"'if cond: a' needs an 'else: b' part", "if", ()),
@@ -599,7 +601,8 @@ INVALID_EQUATIONS = [
     ("r = 1 : rk4", (), r"the method 'rk4' only applies to ODEs", 0, ("rk4",)),
     ("r = 1 : init=qq", (), r"unknown name 'qq' in the flag 'init'\n", "qq", ()),
     ("r = 1 : min=rmn", ("rmin",), r"unknown name 'rmn' in the flag 'min'; did you mean 'rmin'\?", "rmn", ()),
-    ("r = 1 : min=Normal(0, 1)", (), r"the flag 'min' needs a number", "Normal", ()),
+    ("r = 1 : min=Normal(0, 1)", (), r"the flag 'min' needs a number or an expression of parameters and "
+                                     r"variables, not a random draw", "Normal", ()),
     ("r = 1 : init=exp(1)", (), r"a function call is not allowed in a value", "exp", ()),
     ("r = 1 : ", (), r"empty flags after ':'", ":", ()),
     ("r = 1 : a,,b", (), r"empty flag between commas", (",", 1), ()),
@@ -829,7 +832,6 @@ def _payloads(path) -> list[str]:
         "(" * 1000 + "1" + ")" * 1000,
         "-" * 5000 + "1",
         "exp(" * 300 + "1" + ")" * 300,
-        "+".join(["1"] * 3000),
         "1" * 20000,
     ]
 
@@ -992,12 +994,12 @@ def test_too_deep_caret_is_inside_the_expression(text):
     assert 4 <= column < len(text), f"caret at column {column}, the expression starts at column 4"
 
 
-def test_generated_functions_have_empty_builtins():
+def test_generated_functions_have_sealed_builtins():
     fns = parse_functions("f(x) = exp(x) + 1")
     compiled = fns["f"].compiled()
-    assert compiled.__globals__["__builtins__"] == {}
+    assert_sealed_builtins(compiled.__globals__["__builtins__"])
     namespace = numpy_namespace()
-    assert namespace["__builtins__"] == {}
+    assert_sealed_builtins(namespace["__builtins__"])
     # every other entry is a NumPy function or a ratenet helper under an internal name
     assert all(name.startswith("_") for name in namespace)
 
@@ -1232,11 +1234,11 @@ def test_time_and_dt_in_equations():
         assert pop.b[0] == 0.25
 
 
-def test_update_function_has_empty_builtins():
+def test_update_function_has_sealed_builtins():
     net = Network()
     net.create(2, Neuron(parameters="tau = 10.0", equations="tau*dr/dt + r = 1 : rk4\nq = exp(r)"))
     net._build()
     updates = [block.update for block in net._block_list if block.update is not None]
     assert updates
     for update in updates:
-        assert update.__globals__["__builtins__"] == {}
+        assert_sealed_builtins(update.__globals__["__builtins__"])

@@ -33,7 +33,7 @@ from ratenet import (
     functions,
 )
 
-from _messages import caret, check_caret, concise  # noqa: E402 - tests/ is on the path
+from _messages import assert_sealed_builtins, caret, check_caret, concise  # noqa: E402 - tests/ is on the path
 
 
 @pytest.fixture(autouse=True)
@@ -357,7 +357,7 @@ def test_synapse_definitions():
     assert Synapse().psp_text == "w * pre.r" and not Synapse().plastic
 
 
-def test_update_and_stop_functions_have_empty_builtins():
+def test_update_and_stop_functions_have_sealed_builtins():
     net = Network()
     pop = net.create(2, Neuron(parameters="tau = 10.0", functions="f(x) = exp(x)",
                                equations="tau*dr/dt + r = f(1) : rk4\nq = mean(r) : population"),
@@ -366,10 +366,10 @@ def test_update_and_stop_functions_have_empty_builtins():
     updates = [block.update for block in net._block_list if block.update is not None]
     assert updates
     for update in updates:
-        assert update.__globals__["__builtins__"] == {}
+        assert_sealed_builtins(update.__globals__["__builtins__"])
     for stop in net._stop_functions.values():
-        assert stop.__globals__["__builtins__"] == {}
-    assert pop.f.compiled().__globals__["__builtins__"] == {}
+        assert_sealed_builtins(stop.__globals__["__builtins__"])
+    assert_sealed_builtins(pop.f.compiled().__globals__["__builtins__"])
 
 
 # ===========================================================================
@@ -581,8 +581,14 @@ def test_stop_condition_errors():
     (lambda: Neuron(equations="r = 1", foo=1), r"^Neuron\.foo: unknown argument$"),
     (lambda: Neuron(equations="r = 1", spike="v > 1"),
      r"^Neuron\.spike: ratenet simulates rate-coded neurons only; spiking models are not supported$"),
-    (lambda: Neuron(equations=3), r"^Neuron\.equations: must be a string \(got 3\)$"),
-    (lambda: Neuron(parameters=1.5), r"^Neuron\.parameters: must be a string \(got 1\.5\)$"),
+    (lambda: Neuron(equations=3), r"^Neuron\.equations: must be a string, a Variable or a list of them \(got 3\)$"),
+    (lambda: Neuron(parameters=1.5), r"^Neuron\.parameters: must be a string or a dict of values and Parameters "
+                                     r"\(got 1\.5\)$"),
+    (lambda: Neuron(functions=["f(x) = x"]), r"^Neuron\.functions: must be a string \(got \['f\(x\) = x'\]\)$"),
+    (lambda: Synapse(pruning=3), r"^Synapse\.pruning: must be a string such as 'condition : proba=0\.5' or a "
+                                 r"Pruning \(got 3\)$"),
+    (lambda: Synapse(creating=ratenet.Pruning("w > 1")), r"^Synapse\.creating: must be a string such as "
+                                                         r"'condition : proba=0\.5' or a Creating \(got Pruning"),
     (lambda: Neuron(functions=object), r"^Neuron\.functions: must be a string"),
     (lambda: Synapse(operation="prod"), r"^Synapse\.operation: must be one of 'sum', 'max', 'min', 'mean' "
                                         r"\(got 'prod'\)$"),
@@ -623,8 +629,8 @@ def test_constant_set_rejects_bad_values_and_keeps_the_old_one():
 
 
 def test_parameter_mapping_errors():
-    with pytest.raises(EquationError, match=r"^Neuron, parameters: the value of 'a' must be a number, a bool or a "
-                                            r"distribution"):
+    with pytest.raises(EquationError, match=r"^Neuron, parameters: the value of 'a' must be a number, a bool, a "
+                                            r"distribution or a Parameter"):
         Neuron(parameters={"a": "1"})
     with pytest.raises(EquationError, match=r"names starting with '_' are reserved"):
         Neuron(parameters={"_a": 1.0})
