@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ast
 import math
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -458,10 +460,23 @@ def unstable_odes(equations: Iterable[EquationDef], dt: float,
 
 
 def warn_unstable(equations: Iterable[EquationDef], dt: float, values: Mapping[str, Any],
-                  owner: str | None = None, stacklevel: int = 3) -> list[Instability]:
-    """Issue an :class:`UnstableMethodWarning` for each ODE :func:`unstable_odes` finds."""
+                  owner: str | None = None) -> list[Instability]:
+    """Issue an :class:`UnstableMethodWarning` for each ODE :func:`unstable_odes` finds.
+
+    The warning points at the first caller outside ratenet (the user's line).
+    """
     found = unstable_odes(equations, dt, values)
     for item in found:
         message = item.message()
-        warnings.warn(f"{owner}: {message}" if owner else message, UnstableMethodWarning, stacklevel=stacklevel)
+        warnings.warn(f"{owner}: {message}" if owner else message, UnstableMethodWarning,
+                      stacklevel=_outside_ratenet())
     return found
+
+
+def _outside_ratenet() -> int:
+    """The ``stacklevel`` of the nearest frame whose code is not ratenet's."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level

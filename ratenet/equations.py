@@ -684,6 +684,8 @@ _parse_expression = parse_expression  # the name other ratenet modules know
 
 
 def _parse_piece(line: str, start: int, end: int, source: Source) -> ast.expr:
+    if len(line) > MAX_LENGTH:  # texts that skip _logical_lines (psp) meet the same limit here
+        raise EquationError(f"{source.where} is longer than {MAX_LENGTH} characters")
     piece = line[start:end]
     found = _bad_character(piece, newlines=True)
     if found is not None:
@@ -2443,10 +2445,11 @@ class _Preparer:
         self.namespace = namespace
         self.scalar = scalar
         self.args = set(args)
-        self.kinds: dict[int, str] = {}
+        # Keyed by id(); each entry keeps its node alive so that no id is reused by a later node.
+        self.kinds: dict[int, tuple[ast.AST, str]] = {}
         self.assigned: dict[str, str] = {}
-        self.spine: dict[int, int] = {}
-        self.chains: set[int] = set()
+        self.spine: dict[int, tuple[ast.AST, int]] = {}
+        self.chains: dict[int, ast.AST] = {}
         self.to_float = f"_as_{scalar.__name__}"
         if self.to_float not in namespace:
             import numpy as np
@@ -2454,13 +2457,17 @@ class _Preparer:
             namespace[self.to_float] = lambda x, _t=scalar: np.asarray(x, dtype=_t)
 
     def kind(self, node: ast.AST) -> str:
-        return self.kinds.get(id(node), _UNKNOWN)
+        entry = self.kinds.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else _UNKNOWN
+
+    def mark(self, node: ast.AST, kind: str) -> None:
+        self.kinds[id(node)] = (node, kind)
 
     def floated(self, node: ast.expr) -> ast.expr:
         if self.kind(node) == _FLOAT:
             return node
         wrapped = _call(self.to_float, [node])
-        self.kinds[id(wrapped)] = _FLOAT
+        self.mark(wrapped, _FLOAT)
         return wrapped
 
     def __call__(self, node: ast.AST) -> ast.AST:
@@ -2474,24 +2481,24 @@ class _Preparer:
                     kind = _UNKNOWN
                 else:
                     kind = _kind_of(self.namespace.get(node.id))
-                self.kinds[id(node)] = kind
+                self.mark(node, kind)
             return node
         if isinstance(node, ast.BinOp):
             if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
                 node.left, node.right = self.floated(node.left), self.floated(node.right)
-            self.kinds[id(node)] = _FLOAT
+            self.mark(node, _FLOAT)
             return self.flatten(node)
         if isinstance(node, ast.UnaryOp):
             node.operand = self.floated(node.operand)
-            self.kinds[id(node)] = _FLOAT
+            self.mark(node, _FLOAT)
             return node
         if isinstance(node, ast.Compare):
-            self.kinds[id(node)] = _BOOL
+            self.mark(node, _BOOL)
             return node
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self.call(node)
         if isinstance(node, ast.Subscript):
-            self.kinds[id(node)] = self.kind(node.value)
+            self.mark(node, self.kind(node.value))
             return node
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             self.assigned[node.targets[0].id] = self.kind(node.value)
@@ -2508,34 +2515,35 @@ class _Preparer:
         if symbol not in self.namespace or type(self.namespace[symbol]) is not self.scalar:
             self.namespace[symbol] = self.scalar(value)
         name = ast.Name(id=symbol, ctx=ast.Load())
-        self.kinds[id(name)] = _FLOAT
+        self.mark(name, _FLOAT)
         return name
 
     def call(self, node: ast.Call) -> ast.expr:
         func = node.func.id
         if func == "_f_where":
             kinds = {self.kind(node.args[1]), self.kind(node.args[2])}
-            self.kinds[id(node)] = _FLOAT if _FLOAT in kinds else (kinds.pop() if len(kinds) == 1 else _UNKNOWN)
+            self.mark(node, _FLOAT if _FLOAT in kinds else (kinds.pop() if len(kinds) == 1 else _UNKNOWN))
         elif func in _AS_IS:
-            self.kinds[id(node)] = _AS_IS[func]
+            self.mark(node, _AS_IS[func])
         elif func.startswith("_rnd_") or func.startswith("_gop_"):
-            self.kinds[id(node)] = _FLOAT
+            self.mark(node, _FLOAT)
         elif func.startswith("_f_"):
             node.args = [self.floated(arg) for arg in node.args]
-            self.kinds[id(node)] = _FLOAT
+            self.mark(node, _FLOAT)
         return node
 
     def flatten(self, node: ast.BinOp) -> ast.expr:
         """Turn a long left-leaning chain into one ``_chain`` call (built as the chain grows)."""
         left = node.left
         symbol = _CHAIN_SYMBOLS[type(node.op)]
-        if id(left) in self.chains:
+        if self.chains.get(id(left)) is left:
             ops = left.args[0].value + symbol
             chained = _call("_chain", [ast.Constant(value=ops)] + left.args[1:] + [node.right])
         else:
-            length = self.spine.get(id(left), 0) + 1
+            entry = self.spine.get(id(left))
+            length = (entry[1] if entry is not None and entry[0] is left else 0) + 1
             if length < CHAIN_LIMIT:
-                self.spine[id(node)] = length
+                self.spine[id(node)] = (node, length)
                 return node
             operands, symbols_ = [node.right], [symbol]
             current = left
@@ -2545,8 +2553,8 @@ class _Preparer:
                 current = current.left
             operands.append(current)
             chained = _call("_chain", [ast.Constant(value="".join(reversed(symbols_)))] + operands[::-1])
-        self.chains.add(id(chained))
-        self.kinds[id(chained)] = _FLOAT
+        self.chains[id(chained)] = chained
+        self.mark(chained, _FLOAT)
         return chained
 
 

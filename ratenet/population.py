@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import equations as eqmod
-from ._codegen import global_operation_code, update_code
+from ._codegen import global_operation_code, update_code, warn_unstable
 from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
@@ -163,6 +163,7 @@ class Population(_Attributes):
             raise
         network._add_population(self)
         object.__setattr__(self, "_ready", True)
+        self._warn_unstable()
 
     # ---------------------------------------------------------------- storage
     def _owner(self) -> str:
@@ -213,6 +214,17 @@ class Population(_Attributes):
                 raise EquationError(f"the global operation {op}({var}) needs a variable or parameter '{var}'")
             ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
         self._initial_state: dict[str, Any] | None = None
+
+    def _warn_unstable(self) -> None:
+        """Warn when dt makes an explicit method diverge for a constant time constant.
+
+        Checked with the parameter values and dt the population is created with.
+        Hook point: the step-plan build, which knows the final dt and values,
+        is the better home for this call (see ratenet._codegen.warn_unstable).
+        """
+        values = {name: self._ns[name] for name in self.parameters}
+        values.update({name: c.value for name, c in self.neuron_type.constants.items() if name not in values})
+        warn_unstable(self.neuron_type.equations, self.network.dt, values, owner=self._owner())
 
     def _allocate_for(self, network: "Network") -> None:
         """Move to another network: keep the values, in that network's dtype."""
@@ -608,8 +620,7 @@ def is_pure(neuron: Neuron) -> bool:
     for eq in neuron.equations:
         if eq.kind != "assign" or eq.op != "=":
             return False
-        names = symbols(eq.rhs) | {b for b in (eq.min, eq.max) if isinstance(b, str)}
-        for symbol in names:
+        for symbol in eq.reads():
             kind = classify(symbol)
             if kind[0] in ("sum", "sumall", "function", "user") or symbol == "dt":
                 continue

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from ..equations import classify, symbols
+from ..equations import classify, is_product_of, symbols
 from ..exceptions import ValidationError
 from ._convolution_kernel import ConvolutionKernel
 from ._shared import KernelProjection, psp_function
@@ -69,8 +68,7 @@ class Convolution(KernelProjection):
                         padding: float | str, subsampling: Sequence[Sequence[int]] | None) -> "Convolution":
         self._check_unconnected()
         tree = self._psp_tree
-        default = isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and \
-            {ast.unparse(tree.left), ast.unparse(tree.right)} == {"w", "_pre_r"}
+        default = is_product_of(tree, "w", "_pre_r")
         psp = None if default else psp_function(tree, ("_pre_r", "w"), f"psp of {self.name}")
         self._kernel = ConvolutionKernel(self.pre.geometry, self.post.geometry, weights, bank=bank,
                                          keep_last_dimension=keep_last_dimension, padding=padding,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from .._codegen import update_code
-from ..equations import build_function, classify, substitute, symbols
+from ..equations import build_function, classify, is_product_of, substitute, symbols
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from ..random import Distribution
@@ -799,9 +799,7 @@ class Projection:
 
     def _psp_is_default(self) -> bool:
         psp = self.synapse_type.psp
-        return (self.synapse_type.operation == "sum" and isinstance(psp, ast.BinOp)
-                and isinstance(psp.op, ast.Mult)
-                and {ast.unparse(psp.left), ast.unparse(psp.right)} == {"w", "_pre_r"})
+        return self.synapse_type.operation == "sum" and is_product_of(psp, "w", "_pre_r")
 
     # --------------------------------------------------------------- delays
     def _set_delay(self, delays: Any) -> None:
