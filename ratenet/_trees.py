@@ -33,7 +33,9 @@ def transform(node: ast.AST, visit: Callable[[ast.AST], ast.AST] | None = None) 
 
     Every node is copied (with its location); ``visit(copy)``, called once the
     copy's children are final, may return a replacement.  Subtrees shared by
-    several parents are rebuilt once and stay shared.
+    several parents are rebuilt once and stay shared; nodes without fields
+    (operators such as ``ast.Add``, contexts such as ``ast.Load``) are shared,
+    not copied, and not visited.
 
     Examples
     --------
@@ -43,30 +45,45 @@ def transform(node: ast.AST, visit: Callable[[ast.AST], ast.AST] | None = None) 
     >>> ast.unparse(transform(tree, swap))
     'c + b * c'
     """
+    AST = ast.AST
     done: dict[int, Any] = {}
     stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    push, pop = stack.append, stack.pop
     while stack:
-        current, ready = stack.pop()
+        current, ready = pop()
         key = id(current)
         if key in done:
             continue
-        if not ready:
-            stack.append((current, True))
-            for child in reversed(list(ast.iter_child_nodes(current))):
-                if id(child) not in done:
-                    stack.append((child, False))
+        fields = current._fields
+        if not fields and not current._attributes:
+            done[key] = current
             continue
-        fields: dict[str, Any] = {}
-        for name, value in ast.iter_fields(current):
-            if isinstance(value, ast.AST):
+        if not ready:
+            push((current, True))
+            children: list[ast.AST] = []
+            for name in fields:
+                value = getattr(current, name, None)
+                if isinstance(value, AST):
+                    children.append(value)
+                elif isinstance(value, list):
+                    children.extend(v for v in value if isinstance(v, AST))
+            for child in reversed(children):
+                if id(child) not in done:
+                    push((child, False))
+            continue
+        cls = type(current)
+        new = cls.__new__(cls)
+        for name in fields:
+            value = getattr(current, name, None)
+            if isinstance(value, AST):
                 value = done[id(value)]
             elif isinstance(value, list):
-                value = [done[id(v)] if isinstance(v, ast.AST) else v for v in value]
-            fields[name] = value
-        new = type(current)(**fields)
-        for attribute in _LOCATION:
-            if hasattr(current, attribute):
-                setattr(new, attribute, getattr(current, attribute))
+                value = [done[id(v)] if isinstance(v, AST) else v for v in value]
+            setattr(new, name, value)
+        for attribute in current._attributes:
+            value = getattr(current, attribute, None)
+            if value is not None:
+                setattr(new, attribute, value)
         done[key] = visit(new) if visit is not None else new
     return done[id(node)]
 

@@ -523,7 +523,7 @@ def _logical_lines(text: str, where: str) -> list[tuple[str, str]]:
     # Only \n and \r end a line: other characters str.splitlines() would break at are refused below.
     for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
         physical = raw.split("#", 1)[0]
-        check_text(physical.strip(), f"{where}, line {number}")
+        check_text(physical.strip(" \t"), f"{where}, line {number}")
         for segment in _split_semicolons(physical, _bracket_depth(buffer)):
             line = segment.strip()
             if not line:
@@ -1985,12 +1985,17 @@ def _flag_value(flag: _Flag, scope: Scope, source: Source) -> Any:
     if flag.name in ("min", "max"):
         return _bound_value(node, flag.name, scope, source)
     if isinstance(node, ast.Name) and node.id not in ("pi", "e", "true", "false"):
-        if node.id in scope.locals or node.id in scope.constants:
-            return node.id
-        close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
-        raise source.error(f"unknown name '{node.id}' in the flag '{flag.name}'", node.col_offset,
-                           f"did you mean '{close[0]}'?" if close else None)
+        return _attribute_name(node, flag.name, scope, source)
     return constant_value(node, source)
+
+
+def _attribute_name(node: ast.Name, flag: str, scope: Scope, source: Source) -> str:
+    """A flag naming an attribute: a parameter, a variable, a constant (or a synapse's weight)."""
+    if node.id in scope.locals or node.id in scope.constants or (node.id == "w" and scope.kind == "synapse"):
+        return node.id
+    close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
+    raise source.error(f"unknown name '{node.id}' in the flag '{flag}'", node.col_offset,
+                       f"did you mean '{close[0]}'?" if close else None)
 
 
 def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any:
@@ -2002,11 +2007,7 @@ def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any
             raise source.error(f"the flag '{flag}' needs a number", node.col_offset)
         return float(value)
     if isinstance(node, ast.Name):
-        if node.id in scope.locals or node.id in scope.constants:
-            return node.id
-        close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
-        raise source.error(f"unknown name '{node.id}' in the flag '{flag}'", node.col_offset,
-                           f"did you mean '{close[0]}'?" if close else None)
+        return _attribute_name(node, flag, scope, source)
     tree = resolve(node, scope, source)
     for sub_node in ast.walk(tree):
         if isinstance(sub_node, ast.Call) and isinstance(sub_node.func, ast.Name) \
@@ -2437,8 +2438,7 @@ class _Preparer:
       become doubles, so ``-(a > 0)`` is -1.0 and ``b + b`` is 2.0 as in C;
     * ``True``/``False`` become 1.0/0.0 and every number becomes a NumPy
       scalar of the network's dtype bound in the namespace;
-    * a chain of binary operators longer than :data:`CHAIN_LIMIT` becomes
-      one call ``_chain("+-*...", a, b, c, ...)`` evaluated in the same order.
+    Long chains of binary operators are lowered afterwards (:func:`_lower_chains`).
     """
 
     def __init__(self, namespace: dict[str, Any], scalar: Any, args: Sequence[str]) -> None:
@@ -2448,8 +2448,6 @@ class _Preparer:
         # Keyed by id(); each entry keeps its node alive so that no id is reused by a later node.
         self.kinds: dict[int, tuple[ast.AST, str]] = {}
         self.assigned: dict[str, str] = {}
-        self.spine: dict[int, tuple[ast.AST, int]] = {}
-        self.chains: dict[int, ast.AST] = {}
         self.to_float = f"_as_{scalar.__name__}"
         if self.to_float not in namespace:
             import numpy as np
@@ -2487,7 +2485,7 @@ class _Preparer:
             if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
                 node.left, node.right = self.floated(node.left), self.floated(node.right)
             self.mark(node, _FLOAT)
-            return self.flatten(node)
+            return node
         if isinstance(node, ast.UnaryOp):
             node.operand = self.floated(node.operand)
             self.mark(node, _FLOAT)
@@ -2532,30 +2530,49 @@ class _Preparer:
             self.mark(node, _FLOAT)
         return node
 
-    def flatten(self, node: ast.BinOp) -> ast.expr:
-        """Turn a long left-leaning chain into one ``_chain`` call (built as the chain grows)."""
-        left = node.left
-        symbol = _CHAIN_SYMBOLS[type(node.op)]
-        if self.chains.get(id(left)) is left:
-            ops = left.args[0].value + symbol
-            chained = _call("_chain", [ast.Constant(value=ops)] + left.args[1:] + [node.right])
-        else:
-            entry = self.spine.get(id(left))
-            length = (entry[1] if entry is not None and entry[0] is left else 0) + 1
-            if length < CHAIN_LIMIT:
-                self.spine[id(node)] = (node, length)
-                return node
-            operands, symbols_ = [node.right], [symbol]
-            current = left
-            while isinstance(current, ast.BinOp):
-                operands.append(current.right)
-                symbols_.append(_CHAIN_SYMBOLS[type(current.op)])
-                current = current.left
-            operands.append(current)
-            chained = _call("_chain", [ast.Constant(value="".join(reversed(symbols_)))] + operands[::-1])
-        self.chains[id(chained)] = chained
-        self.mark(chained, _FLOAT)
-        return chained
+
+
+def _chained(node: ast.AST) -> ast.AST:
+    """``node``, or one ``_chain`` call if it tops a left-leaning chain of CHAIN_LIMIT or more operators."""
+    if not isinstance(node, ast.BinOp):
+        return node
+    operands, symbols_ = [], []
+    current: ast.AST = node
+    while isinstance(current, ast.BinOp):
+        operands.append(current.right)
+        symbols_.append(_CHAIN_SYMBOLS[type(current.op)])
+        current = current.left
+    if len(operands) < CHAIN_LIMIT:
+        return node
+    operands.append(current)
+    return _call("_chain", [ast.Constant(value="".join(reversed(symbols_)))] + operands[::-1])
+
+
+def _lower_chains(root: ast.AST) -> None:
+    """Replace, in place, every long chain of binary operators by a ``_chain`` call (see :func:`_chain`).
+
+    CPython 3.10 and 3.11 compile at most about a thousand nested levels, and a
+    flat sum of n terms is n levels deep.  ``_chain`` evaluates the same
+    operations in the same order, so results are identical bit for bit.
+    """
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        value[index] = _chained(item)
+                        stack.append(value[index])
+            elif isinstance(value, ast.AST):
+                lowered = _chained(value)
+                if lowered is not value:
+                    setattr(node, name, lowered)
+                stack.append(lowered)
 
 
 @with_headroom
@@ -2585,6 +2602,8 @@ def build_function(
     scalar = np.dtype(dtype or np.float64).type
     prepare = _Preparer(namespace, scalar, args)
     body = [transform(stmt, prepare) for stmt in (body or [ast.Pass()])]
+    for stmt in body:
+        _lower_chains(stmt)
     declared = sorted(set(globals_))
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],

@@ -496,7 +496,7 @@ class Synapse(_Model):
             raise ValidationError("Synapse", "psp", "must be a string", got=psp)
         scope = Scope("synapse", {p.name: p.locality for p in self.parameters}
                       | {v: self.locality(v) for v in self.variable_names}, self.functions, set(_CONSTANTS))
-        source = Source(psp_text.strip(), "psp")
+        source = Source(psp_text.strip(" \t\r\n"), "psp")
         try:
             tree = _parse_expression(source.text, 0, len(source.text), source)
             self.psp = resolve(tree, scope, source)
@@ -508,7 +508,7 @@ class Synapse(_Model):
                 _owned_rule(parse_structural_rule(creating, "creating", scope), label)
         except EquationError as exc:
             raise exc.with_owner(label) from None
-        self.psp_text = psp_text.strip()
+        self.psp_text = source.text
         used = symbols(self.psp)
         for rule in (self.pruning, self.creating):
             if rule is not None:
