@@ -154,15 +154,27 @@ def _stack_depth() -> int:
     return depth
 
 
+_inside = threading.local()
+
+
 @contextlib.contextmanager
 def headroom(frames: int = FRAMES_NEEDED) -> Iterator[None]:
     """Make sure ``frames`` more Python frames fit under the recursion limit.
 
     The limit is raised only when needed and restored when the last user
     leaves (unless someone else changed it in the meantime).  CPython 3.10 and
-    3.11 also bound their compiler's recursion by this limit.
+    3.11 also bound their compiler's recursion by this limit.  Nested uses in
+    one thread cost nothing: the outermost one made the room.
     """
     global _users, _saved_limit, _raised_to
+    depth = getattr(_inside, "depth", 0)
+    if depth and frames <= FRAMES_NEEDED:
+        _inside.depth = depth + 1
+        try:
+            yield
+        finally:
+            _inside.depth = depth
+        return
     needed = _stack_depth() + frames
     with _lock:
         if _users == 0:
@@ -174,9 +186,11 @@ def headroom(frames: int = FRAMES_NEEDED) -> Iterator[None]:
                 _saved_limit = current
             sys.setrecursionlimit(needed)
             _raised_to = needed
+    _inside.depth = depth + 1
     try:
         yield
     finally:
+        _inside.depth = depth
         with _lock:
             _users -= 1
             if _users == 0 and _saved_limit is not None and sys.getrecursionlimit() == _raised_to:
@@ -198,7 +212,7 @@ def with_headroom(function: F) -> F:
 
 
 def unparse(node: ast.AST) -> str:
-    """``ast.unparse`` with room for deep trees (a placeholder beyond 1000 levels).
+    """``ast.unparse`` with room for deep trees (a placeholder when even that is not enough).
 
     Examples
     --------
@@ -206,8 +220,8 @@ def unparse(node: ast.AST) -> str:
     >>> unparse(ast.parse("a+b", mode="eval").body)
     'a + b'
     """
-    depth = depth_of(node)
-    if depth > 1000:
-        return f"<expression of {depth} levels>"
-    with headroom(8 * depth + 100):
-        return ast.unparse(node)
+    with headroom():
+        try:
+            return ast.unparse(node)
+        except RecursionError:
+            return f"<expression of {depth_of(node)} levels>"

@@ -2448,6 +2448,7 @@ class _Preparer:
         # Keyed by id(); each entry keeps its node alive so that no id is reused by a later node.
         self.kinds: dict[int, tuple[ast.AST, str]] = {}
         self.assigned: dict[str, str] = {}
+        self.binops = 0
         self.to_float = f"_as_{scalar.__name__}"
         if self.to_float not in namespace:
             import numpy as np
@@ -2482,6 +2483,7 @@ class _Preparer:
                 self.mark(node, kind)
             return node
         if isinstance(node, ast.BinOp):
+            self.binops += 1
             if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
                 node.left, node.right = self.floated(node.left), self.floated(node.right)
             self.mark(node, _FLOAT)
@@ -2602,8 +2604,9 @@ def build_function(
     scalar = np.dtype(dtype or np.float64).type
     prepare = _Preparer(namespace, scalar, args)
     body = [transform(stmt, prepare) for stmt in (body or [ast.Pass()])]
-    for stmt in body:
-        _lower_chains(stmt)
+    if prepare.binops >= CHAIN_LIMIT:
+        for stmt in body:
+            _lower_chains(stmt)
     declared = sorted(set(globals_))
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
