@@ -1696,8 +1696,8 @@ def _equation_items(text: str | Variable | Sequence[str | Variable], where: str
         lines = [(line, _shift_label(label, where, first - 1)) for line, label in lines]
         if isinstance(item, Variable):
             if len(lines) != 1:
-                raise EquationError(f"{where}, line {first}: a Variable holds exactly one definition "
-                                    f"(got {len(lines)})", text=body.strip()[:200])
+                raise EquationError(f"a Variable holds exactly one definition (got {len(lines)})",
+                                    text=_displayable(body.strip())[:200], owner=f"{where}, line {first}")
             out.append((lines[0][0], lines[0][1], item))
         else:
             out.extend((line, label, None) for line, label in lines)
@@ -2099,7 +2099,8 @@ def parse_condition(text: str, scope: Scope, *, where: str = "stop_condition") -
     """
     lines = _logical_lines(text, where)
     if len(lines) != 1:
-        raise EquationError(f"{where} must be one condition", text=_displayable(text.strip())[:200])
+        raise EquationError(f"one condition expected (got {len(lines)})", text=_displayable(text.strip())[:200],
+                            owner=where)
     line, label = lines[0]
     source = Source(line, label)
     body, flags_text, flags_at = _split_flags(line)
@@ -2160,7 +2161,8 @@ def parse_structural_rule(rule: str | Creating | Pruning, kind: str, scope: Scop
                             f"{expected.__name__} (got {type(rule).__name__})")
     lines = _logical_lines(text, where)
     if len(lines) != 1:
-        raise EquationError(f"{where} must be one condition", text=_displayable(text.strip())[:200])
+        raise EquationError(f"one condition expected (got {len(lines)})", text=_displayable(text.strip())[:200],
+                            owner=where)
     line, label = lines[0]
     source = Source(line, label)
     body, flags_text, flags_at = _split_flags(line)

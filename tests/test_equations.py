@@ -730,7 +730,7 @@ def test_invalid_stop_conditions():
     with pytest.raises(EquationError, match=r"unknown flag 'anny' for a stop condition; did you mean 'any'\?") as info:
         parse_condition("r > 1 : anny", scope_of("r"))
     check_caret(info.value, "r > 1 : anny", "anny")
-    with pytest.raises(EquationError, match="must be one condition"):
+    with pytest.raises(EquationError, match=r"^stop_condition: one condition expected \(got 2\)"):
         parse_condition("r > 1\nr < 2", scope_of("r"))
     with pytest.raises(EquationError, match="unknown name 'q'") as info:
         parse_condition("q > 1 : any", scope_of("r"))

@@ -571,7 +571,7 @@ def test_stop_condition_errors():
     with pytest.raises(EquationError, match=r"unknown name 'rr'; did you mean 'r'\?") as info:
         net.create(2, Neuron(equations="r = 1"), stop_condition="rr > 1")
     check_caret(info.value, "rr > 1", "rr")
-    with pytest.raises(EquationError, match=r"stop_condition must be one condition"):
+    with pytest.raises(EquationError, match=r"^Population 'pop[0-9]+', stop_condition: one condition expected \(got 2\)"):
         net.create(2, Neuron(equations="r = 1"), stop_condition="r > 1\nr < 2")
     with pytest.raises(ValidationError, match=r"stop_condition: must be a string such as 'r > 1\.0 : any' \(got 3\)"):
         net.create(2, Neuron(equations="r = 1"), stop_condition=3)
