@@ -1660,12 +1660,19 @@ def _dtype_of(value: Any) -> str:
     return "float"
 
 
-def _derivative_spans(text: str) -> tuple[str, dict[int, str], list[tuple[int, str]]]:
-    """Replace each ``dx/dt`` by a same-width placeholder ``_dx_``."""
+def _derivative_spans(text: str, names: Iterable[str] = ()) -> tuple[str, dict[int, str], list[tuple[int, str]]]:
+    """Replace each ``dx/dt`` by a same-width placeholder ``_dx_``.
+
+    ``dt / dt`` and ``dv / dt`` where ``dv`` is one of ``names`` (a parameter or
+    constant) are divisions, not derivatives.
+    """
     spans: list[tuple[int, str]] = []
+    known = set(names) | {"dt"}
 
     def repl(match: re.Match[str]) -> str:
         name = match.group(1)
+        if f"d{name}" in known:
+            return match.group()
         placeholder = f"_d{name}_"
         spans.append((match.start(), name))
         return placeholder.ljust(len(match.group()))
@@ -1757,7 +1764,7 @@ def parse_equations(
     for index, (line, label, variable) in enumerate(_equation_items(text, where)):
         source = Source(line, label)
         body, flags_text, flags_at = _split_flags(line)
-        replaced, placeholders, spans = _derivative_spans(body)
+        replaced, placeholders, spans = _derivative_spans(body, [*scope.locals, *scope.constants])
         found = _find_assignment(replaced)
         if found is None:
             raise source.error("expected 'x = expression' or an ODE such as 'tau * dx/dt + x = I'",
