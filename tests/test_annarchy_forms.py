@@ -427,3 +427,18 @@ def test_equations_given_as_the_4x_list_of_strings_still_number_lines():
     eqs = parse_equations(["v = 1", Variable("r = v"), "s = 2\nq = 3"], Scope())
     assert [e.source.where for e in eqs] == ["equations, line 1", "equations, line 2", "equations, line 3",
                                              "equations, line 4"]
+
+
+def test_the_readme_equation_section_example():
+    """The README's example of the equation language: both forms parse to the same model and run."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## The equation language", 1)[1]
+    (block,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], flags=re.S)
+    namespace: dict = {}
+    # The example is the user's own code (not equation text): running it is the point of the test.
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    assert records(namespace["Rate"]) == records(namespace["Same"])
+    assert namespace["pop"].targets == ["in"]
