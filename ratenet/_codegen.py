@@ -21,7 +21,8 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from types import FrameType
+from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
 from ._trees import copy_tree, set_locations, transform, unparse
 from .equations import (
@@ -38,6 +39,7 @@ from .equations import (
     substitute,
     symbols,
 )
+from .exceptions import EquationError
 
 __all__ = ["UpdateCode", "update_code", "check_methods", "unstable_odes", "warn_unstable", "UnstableMethodWarning"]
 
@@ -86,7 +88,8 @@ class UpdateCode:
 
     def source(self) -> str:
         """The statements as Python text (for reading, never executed as text)."""
-        module = set_locations(ast.Module(body=[copy_tree(s) for s in self.statements], type_ignores=[]))
+        module = set_locations(ast.Module(body=[cast(ast.stmt, copy_tree(s)) for s in self.statements],
+                                          type_ignores=[]))
         return unparse(module)
 
 
@@ -109,12 +112,13 @@ class _Hoister:
                 self.randoms.add(symbol)
                 temp = f"_draw{self.count}"
                 self.count += 1
-                label = ast.Constant(value=_label(eq, getattr(node, "col_offset", 0)))
+                # A tuple of constants is a valid constant to the compiler (typeshed says otherwise).
+                label = ast.Constant(value=_label(eq, getattr(node, "col_offset", 0)))  # type: ignore[arg-type]
                 out.append(_assign(temp, ast.Call(func=_name(symbol), args=[label] + node.args, keywords=[])))
                 return _name(temp)
             return node
 
-        return transform(tree, visit)
+        return cast(ast.expr, transform(tree, visit))
 
 
 def _label(eq: EquationDef, column: int | None = 0) -> tuple[Any, ...]:
@@ -123,9 +127,9 @@ def _label(eq: EquationDef, column: int | None = 0) -> tuple[Any, ...]:
     return eq.source.label(column)
 
 
-def _bound(value: object) -> ast.expr:
-    if isinstance(value, ast.AST):
-        return copy_tree(value)
+def _bound(value: float | str | ast.expr) -> ast.expr:
+    if isinstance(value, ast.expr):
+        return cast(ast.expr, copy_tree(value))
     return _name(value) if isinstance(value, str) else _num(float(value))
 
 
@@ -166,7 +170,9 @@ def _converted(eq: EquationDef, value: ast.expr, op: str) -> ast.expr:
         value = _call("_np_clip", [value, lo, hi])
     if eq.dtype == "int":
         label = _label(eq)
-        return _call("_f_to_int", [value, ast.Constant(value=(label[0], label[1], eq.target))])
+        where = (label[0], label[1], eq.target)
+        # A tuple of constants is a valid constant to the compiler (typeshed says otherwise).
+        return _call("_f_to_int", [value, ast.Constant(value=where)])  # type: ignore[arg-type]
     return _call("_f_to_bool", [value])
 
 
@@ -210,9 +216,11 @@ def check_methods(equations: Iterable[EquationDef]) -> None:
         try:
             linear_split(eq.rhs, eq.target)
         except NonLinear:
-            raise eq.source.error(
-                f"the {eq.method} method needs an ODE that is linear in {eq.target}",
-                0, "use semiimplicit, midpoint or rk4 for nonlinear equations") from None
+            message = f"the {eq.method} method needs an ODE that is linear in {eq.target}"
+            hint = "use semiimplicit, midpoint or rk4 for nonlinear equations"
+            if eq.source is None:
+                raise EquationError(f"{message}; {hint}") from None
+            raise eq.source.error(message, 0, hint) from None
 
 
 def _single_stage(eq: EquationDef, f: ast.expr) -> ast.expr:
@@ -230,7 +238,7 @@ def _single_stage(eq: EquationDef, f: ast.expr) -> ast.expr:
                          right=ast.BinOp(left=f, op=ast.Mult(), right=_call("_expm1_ratio", [a, _DT])))
     # implicit and semi-implicit: x_new = (x + dt*B) / (1 - dt*A)
     numerator = _plus(x, mul(_DT, b))
-    denominator = sub(_num(1.0), mul(_DT, a))
+    denominator = cast(ast.expr, sub(_num(1.0), mul(_DT, a)))   # never None: 1.0 is not zero
     return ast.BinOp(left=numerator, op=ast.Div(), right=denominator)
 
 
@@ -476,7 +484,8 @@ def warn_unstable(equations: Iterable[EquationDef], dt: float, values: Mapping[s
 def _outside_ratenet() -> int:
     """The ``stacklevel`` of the nearest frame whose code is not ratenet's."""
     package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level

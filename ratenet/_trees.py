@@ -21,6 +21,7 @@ import contextlib
 import functools
 import sys
 import threading
+from types import FrameType
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["transform", "copy_tree", "set_locations", "depth_of", "headroom", "with_headroom", "unparse"]
@@ -108,8 +109,8 @@ def set_locations(node: ast.AST, lineno: int = 1, col_offset: int = 0) -> ast.AS
     while stack:
         current = stack.pop()
         if "lineno" in current._attributes:
-            current.lineno, current.col_offset = lineno, col_offset
-            current.end_lineno, current.end_col_offset = lineno, col_offset
+            for attribute, value in zip(_LOCATION, (lineno, col_offset, lineno, col_offset), strict=True):
+                setattr(current, attribute, value)
         stack.extend(ast.iter_child_nodes(current))
     return node
 
@@ -147,7 +148,7 @@ _raised_to: int | None = None
 
 def _stack_depth() -> int:
     depth = 0
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         depth += 1
         frame = frame.f_back

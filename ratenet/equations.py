@@ -49,7 +49,7 @@ import sys
 import types
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
 from ._trees import set_locations, transform, unparse, with_headroom
 from .attributes import Creating, Parameter, Pruning, Variable, locality_flag
@@ -466,8 +466,7 @@ def _scan(text: str) -> _Scan:
             elif state.flags_colon is None:
                 state.flags_colon = i
                 return state
-        elif (ch.isalpha() or ch == "_") and ch.isascii():
-            match = _IDENT.match(text, i)
+        elif (ch.isalpha() or ch == "_") and ch.isascii() and (match := _IDENT.match(text, i)) is not None:
             word = match.group()
             if state.depth == 0 and word == "if":
                 before = text[:i].rstrip()
@@ -726,8 +725,9 @@ def _parse_piece(line: str, start: int, end: int, source: Source) -> ast.expr:
             if isinstance(node, ast.Name) and node.col_offset in rewrite.keywords:
                 node.id = node.id[len(_KEYWORD_PREFIX):]
             node.col_offset = base + rewrite.original(node.col_offset)
-            if getattr(node, "end_col_offset", None) is not None:
-                node.end_col_offset = base + rewrite.original(node.end_col_offset)
+            located = cast(ast.expr, node)
+            if located.end_col_offset is not None:
+                located.end_col_offset = base + rewrite.original(located.end_col_offset)
     return body
 
 
@@ -763,8 +763,9 @@ def _conditional_parts(line: str, start: int, end: int, source: Source) -> tuple
             elif else_at is not None:
                 else_colon = i
                 break
-        elif depth == 0 and (ch.isalpha() or ch == "_") and ch.isascii():
-            word = _IDENT.match(text, i).group()
+        elif depth == 0 and (ch.isalpha() or ch == "_") and ch.isascii() and \
+                (found := _IDENT.match(text, i)) is not None:
+            word = found.group()
             if colon is not None and word == "if":
                 nest += 1
             elif colon is not None and word == "else":
@@ -909,8 +910,6 @@ class _Resolver:
             return ast.Name(id=name, ctx=ast.Load())
         if name in BUILTIN_FUNCTIONS or name in self.scope.functions or name in DISTRIBUTIONS:
             raise self.fail(node, f"'{name}' is a function: call it, e.g. {name}(x)")
-        if keyword.iskeyword(name):  # only a keyword target inside sum() gets here
-            raise self.fail(node, f"'{name}' is a Python keyword and cannot be used as a name")
         raise self.unknown(node, name)
 
     def unknown(self, node: ast.AST, name: str) -> EquationError:
@@ -961,7 +960,7 @@ class _Resolver:
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         operands = [self(node.left)] + [self(c) for c in node.comparators]
         parts = []
-        for op, left, right in zip(node.ops, operands, operands[1:]):
+        for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
             kind = _COMPARE_ALIASES.get(type(op), type(op))
             if kind not in _COMPARE:
                 word = {ast.In: "in", ast.NotIn: "not in"}.get(type(op), "?")
@@ -1055,9 +1054,6 @@ class _Resolver:
         if len(node.args) != 1:
             raise self.fail(node, "sum() takes one target name, e.g. sum(exc)")
         arg = node.args[0]
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, bool) or \
-                (isinstance(arg, ast.Constant) and arg.value is None):
-            return str(arg.value)  # sum(True), sum(None): keywords the parser reads as constants
         if not isinstance(arg, ast.Name):
             end = getattr(arg, "end_col_offset", None)
             shown = self.source.text[arg.col_offset:end] if end is not None else unparse(arg)
@@ -1094,10 +1090,10 @@ def _call(name: str, args: list[ast.expr]) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
 
 
-def _balanced(func: str, values: list[ast.expr]) -> ast.expr:
+def _balanced(func: str, values: Sequence[ast.expr]) -> ast.expr:
     """``func(func(a, b), func(c, d))`` for an associative, exact ``func``: depth log2(n), not n."""
     while len(values) > 1:
-        paired = [_call(func, [values[i], values[i + 1]]) for i in range(0, len(values) - 1, 2)]
+        paired: list[ast.expr] = [_call(func, [values[i], values[i + 1]]) for i in range(0, len(values) - 1, 2)]
         if len(values) % 2:
             paired.append(values[-1])
         values = paired
@@ -1143,7 +1139,7 @@ def _constant_number(node: ast.expr) -> float | None:
             elif isinstance(current, ast.BinOp):
                 result = _ARITHMETIC[type(current.op)](args[0], args[1])
             else:
-                result = helpers[current.func.id](*args)
+                result = helpers[cast(ast.Name, cast(ast.Call, current).func).id](*args)
             values[id(current)] = np.float64(result)
     return float(values[id(node)])
 
@@ -1231,9 +1227,9 @@ def _is_one(node: ast.expr | None) -> bool:
 
 
 def add(a: ast.expr | None, b: ast.expr | None) -> ast.expr | None:
-    if _is_zero(a):
+    if a is None or _is_zero(a):
         return b
-    if _is_zero(b):
+    if b is None or _is_zero(b):
         return a
     if isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub):
         return ast.BinOp(left=a, op=ast.Sub(), right=b.operand)
@@ -1241,27 +1237,27 @@ def add(a: ast.expr | None, b: ast.expr | None) -> ast.expr | None:
 
 
 def sub(a: ast.expr | None, b: ast.expr | None) -> ast.expr | None:
-    if _is_zero(b):
+    if b is None or _is_zero(b):
         return a
-    if _is_zero(a):
+    if a is None or _is_zero(a):
         return neg(b)
     return ast.BinOp(left=a, op=ast.Sub(), right=b)
 
 
 def neg(a: ast.expr | None) -> ast.expr | None:
-    if _is_zero(a):
+    if a is None or _is_zero(a):
         return None
     if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub):
         return a.operand
     if isinstance(a, ast.BinOp) and isinstance(a.op, ast.Sub):
         return ast.BinOp(left=a.right, op=ast.Sub(), right=a.left)
-    if isinstance(a, ast.Constant) and not isinstance(a.value, bool):
+    if isinstance(a, ast.Constant) and isinstance(a.value, (int, float)) and not isinstance(a.value, bool):
         return ast.Constant(value=-a.value)
     return ast.UnaryOp(op=ast.USub(), operand=a)
 
 
 def mul(a: ast.expr | None, b: ast.expr | None) -> ast.expr | None:
-    if _is_zero(a) or _is_zero(b):
+    if a is None or b is None or _is_zero(a) or _is_zero(b):
         return None
     if _is_one(a):
         return b
@@ -1271,7 +1267,7 @@ def mul(a: ast.expr | None, b: ast.expr | None) -> ast.expr | None:
 
 
 def div(a: ast.expr | None, b: ast.expr) -> ast.expr | None:
-    if _is_zero(a):
+    if a is None or _is_zero(a):
         return None
     if _is_one(b):
         return a
@@ -1397,7 +1393,7 @@ def additive_terms(node: ast.expr, name: str | None = None) -> list[ast.expr]:
             if kind == "neg":
                 term = neg(term)
             elif kind == "div":
-                term = div(term, factor)
+                term = div(term, cast(ast.expr, factor))
             elif kind == "lmul":
                 term = mul(factor, term)
             else:
@@ -1413,7 +1409,7 @@ def substitute(node: ast.expr, mapping: Mapping[str, ast.expr]) -> ast.expr:
     def visit(n: ast.AST) -> ast.AST:
         return mapping[n.id] if isinstance(n, ast.Name) and n.id in mapping else n
 
-    return transform(node, visit)
+    return cast(ast.expr, transform(node, visit))
 
 
 # ---------------------------------------------------------------------------
@@ -1505,7 +1501,7 @@ def constant_value(tree: ast.expr, source: Source, constants: Mapping[str, float
             if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
                 raise source.error("this value is not a finite real number", node.col_offset)
             return result
-        cls = DISTRIBUTIONS[node.func.id][0]
+        cls = DISTRIBUTIONS[cast(ast.Name, cast(ast.Call, node).func).id][0]
         try:
             return cls(*args)
         except ValueError as exc:
@@ -1823,15 +1819,13 @@ def parse_equations(
             lhs = resolve(lhs_tree, inner, source, placeholders)
             symbol = f"_d{target}_"
             try:
-                a, b = linear_split(sub(lhs, rhs), symbol)
+                a, b = linear_split(cast(ast.expr, sub(lhs, rhs)), symbol)
             except NonLinear:
                 raise source.error(f"d{target}/dt must appear linearly (e.g. tau * d{target}/dt + {target} = I)",
                                    deriv_at) from None
-            if _is_zero(a):
+            if a is None or _is_zero(a):
                 raise source.error(f"d{target}/dt cancels out of this equation", deriv_at)
-            rhs = div(neg(b), a) if b is not None else ast.Constant(value=0.0)
-            if rhs is None:
-                rhs = ast.Constant(value=0.0)
+            rhs = div(neg(b), a) or ast.Constant(value=0.0)
         options: dict[str, Any] = {"method": "explicit", "init": None, "min": None, "max": None,
                                    "dtype": "float"}
         columns: dict[str, int] = {}
@@ -1851,8 +1845,8 @@ def parse_equations(
                 raise source.error(f"the flag '{flag.name}' takes no value", flag.column)
             elif flag.name == "method" and isinstance(flag.value, ast.Name) and flag.value.id in METHODS:
                 options["method"] = flag.value.id
-            elif flag.name == "method":
-                shown = flag.value.id if isinstance(flag.value, ast.Name) else ast.unparse(flag.value)
+            elif flag.name == "method" and flag.value is not None:
+                shown = flag.value.id if isinstance(flag.value, ast.Name) else unparse(flag.value)
                 close = difflib.get_close_matches(shown, METHODS, n=1)
                 raise source.error(f"unknown method '{shown}'", flag.value.col_offset,
                                    f"did you mean '{close[0]}'?" if close else "methods: " + ", ".join(METHODS))
@@ -1988,7 +1982,7 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _flag_value(flag: _Flag, scope: Scope, source: Source) -> Any:
-    node = flag.value
+    node = cast(ast.expr, flag.value)   # callers handle flags without a value
     if flag.name in ("min", "max"):
         return _bound_value(node, flag.name, scope, source)
     if isinstance(node, ast.Name) and node.id not in ("pi", "e", "true", "false"):
@@ -2008,11 +2002,8 @@ def _attribute_name(node: ast.Name, flag: str, scope: Scope, source: Source) -> 
 def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any:
     """A ``min=``/``max=`` value: a number, a name, or a tree over parameters, variables and constants."""
     names = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in ("pi", "e", "true", "false")]
-    if not names:
-        value = constant_value(node, source)
-        if isinstance(value, Distribution):
-            raise source.error(f"the flag '{flag}' needs a number", node.col_offset)
-        return float(value)
+    if not names:   # numbers and arithmetic (a distribution has a name: it is refused below)
+        return float(constant_value(node, source))
     if isinstance(node, ast.Name):
         return _attribute_name(node, flag, scope, source)
     tree = resolve(node, scope, source)
@@ -2173,7 +2164,7 @@ def parse_structural_rule(rule: str | Creating | Pruning, kind: str, scope: Scop
     line, label = lines[0]
     source = Source(line, label)
     body, flags_text, flags_at = _split_flags(line)
-    values = {"proba": 1.0, "w": 0.0 if kind == "creating" else None, "d": None}
+    values: dict[str, Any] = {"proba": 1.0, "w": 0.0 if kind == "creating" else None, "d": None}
     for flag in _parse_flags(flags_text, flags_at, source):
         if flag.name not in _RULE_FLAGS[kind] or flag.value is None:
             raise _flag_error(flag, [f"{name}=" for name in _RULE_FLAGS[kind]], source, f"a {kind} rule")
@@ -2386,7 +2377,7 @@ CHAIN_LIMIT = 32
 def _chain(ops: str, first: Any, *rest: Any) -> Any:
     """``((first op0 rest0) op1 rest1) ...``, left to right, exactly as the binary operators would."""
     value = first
-    for symbol, operand in zip(ops, rest):
+    for symbol, operand in zip(ops, rest, strict=True):
         value = _CHAIN_OPERATORS[symbol](value, operand)
     return value
 
@@ -2528,7 +2519,7 @@ class _Preparer:
         return name
 
     def call(self, node: ast.Call) -> ast.expr:
-        func = node.func.id
+        func = cast(ast.Name, node.func).id
         if func == "_f_where":
             kinds = {self.kind(node.args[1]), self.kind(node.args[2])}
             self.mark(node, _FLOAT if _FLOAT in kinds else (kinds.pop() if len(kinds) == 1 else _UNKNOWN))
@@ -2547,8 +2538,9 @@ def _chained(node: ast.AST) -> ast.AST:
     """``node``, or one ``_chain`` call if it tops a left-leaning chain of CHAIN_LIMIT or more operators."""
     if not isinstance(node, ast.BinOp):
         return node
-    operands, symbols_ = [], []
-    current: ast.AST = node
+    operands: list[ast.expr] = []
+    symbols_: list[str] = []
+    current: ast.expr = node
     while isinstance(current, ast.BinOp):
         operands.append(current.right)
         symbols_.append(_CHAIN_SYMBOLS[type(current.op)])
@@ -2612,7 +2604,7 @@ def build_function(
 
     scalar = np.dtype(dtype or np.float64).type
     prepare = _Preparer(namespace, scalar, args)
-    body = [transform(stmt, prepare) for stmt in (body or [ast.Pass()])]
+    body = [cast(ast.stmt, transform(stmt, prepare)) for stmt in (body or [ast.Pass()])]
     if prepare.binops >= CHAIN_LIMIT:
         for stmt in body:
             _lower_chains(stmt)
@@ -2620,7 +2612,7 @@ def build_function(
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
                               kw_defaults=[], kwarg=None, defaults=[])
-    extra = {"type_params": []} if sys.version_info >= (3, 12) else {}
+    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
     fdef = ast.FunctionDef(name="_generated", args=arguments, body=stmts, decorator_list=[], returns=None,
                            **extra)
     module = ast.Module(body=[fdef], type_ignores=[])

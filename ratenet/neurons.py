@@ -270,7 +270,7 @@ class _Model:
     def _check(self, params: Mapping[str, str]) -> None:
         kinds: dict[str, str] = {}
         for eq in self.equations:
-            src = eq.source
+            src = _source(eq)
             if eq.target in params:
                 raise src.error(f"'{eq.target}' is a parameter and cannot also be a variable", 0)
             previous = kinds.get(eq.target)
@@ -286,14 +286,14 @@ class _Model:
             for name in eq.reads():
                 finer = self._symbol_level(name, rank)
                 if finer is not None and finer > level:
-                    raise eq.source.error(
+                    raise _source(eq).error(
                         f"the {eq.locality} variable '{eq.target}' cannot depend on '{_display(name)}', which has "
                         f"one value per {'synapse' if finer == 2 and self._kind == 'synapse' else 'neuron'}",
                         0, "use a global operation such as mean(...)" if self._kind == "neuron" else None)
             if isinstance(eq.init, str):
                 finer = self._symbol_level(eq.init, rank)
                 if finer is not None and finer > level:
-                    raise eq.source.error(
+                    raise _source(eq).error(
                         f"the {eq.locality} variable '{eq.target}' cannot start from '{eq.init}', which has one "
                         f"value per {'synapse' if finer == 2 and self._kind == 'synapse' else 'neuron'}", 0)
 
@@ -341,6 +341,11 @@ def _refuse(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> No
 
 
 _display = _display_symbol
+
+
+def _source(eq: EquationDef) -> Source:
+    """Where an equation came from (parsed equations always know)."""
+    return eq.source if eq.source is not None else Source(eq.text, "equations")
 
 
 def _owned(source: Source | None, label: str) -> Source | None:

@@ -558,3 +558,42 @@ def test_floating_point_warnings_inside_generated_code_issue_10(equation, expect
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning):     # the user's filter applies inside generated code too
             run(equation, steps=10)
+
+
+def test_every_text_slot_has_the_length_limit():
+    with pytest.raises(EquationError, match=rf"^Synapse: psp is longer than {MAX_LENGTH} characters$"):
+        Synapse(psp="w * pre.r" + " + w" * 3000)
+    with pytest.raises(EquationError, match=rf"^Synapse: pruning is longer than {MAX_LENGTH} characters$"):
+        Synapse(pruning="w > 0" + " + w" * 3000)
+
+
+def test_parameter_mappings_with_bad_keys_or_values():
+    with pytest.raises(EquationError, match=r"^Neuron, parameters: parameter names must be strings \(got 1\)\n"
+                                            r"    1 = 2\.0$"):
+        Neuron(parameters={1: 2.0})
+    with pytest.raises(EquationError, match=r"^Neuron, parameters: the value of 'a' must be finite\n    a = nan$"):
+        Neuron(parameters={"a": math.nan})
+    with pytest.raises(EquationError, match=r"^Neuron, parameters: the int parameter 'n' needs a whole number"):
+        Neuron(parameters={"n": Parameter(2.5, type=int)})
+    with pytest.raises(EquationError, match=r"^Neuron, parameters: the bool parameter 'b' needs True, False, 0 or 1"):
+        Neuron(parameters={"b": Parameter(2.0, type="bool")})
+    assert [(p.value, p.dtype) for p in Neuron(parameters={"n": Parameter(3.0, type=int)}).parameters] == [(3, "int")]
+
+
+def test_equation_containers_that_are_not_text():
+    with pytest.raises(EquationError, match=r"^equations must be a string, a Variable or a list of them, got int$"):
+        parse_equations(3, Scope())
+    with pytest.raises(EquationError, match=r"^equations must hold strings or Variables, got float$"):
+        parse_equations(["r = 1", 2.0], Scope())
+    with pytest.raises(EquationError, match=r"^Neuron: equations must hold strings or Variables, got Pruning$"):
+        Neuron(equations=["r = 1", Pruning("w > 0")])
+
+
+def test_structural_rules_given_to_the_parser_directly():
+    from ratenet.equations import parse_structural_rule
+
+    with pytest.raises(EquationError, match=r"^creating must be a Creating \(got a Pruning\)$"):
+        parse_structural_rule(Pruning("w > 0"), "creating", Scope("synapse"))
+    with pytest.raises(EquationError, match=r"^pruning must be a string such as 'condition : proba=0\.5' or a "
+                                            r"Pruning \(got int\)$"):
+        parse_structural_rule(3, "pruning", Scope("synapse"))
