@@ -31,6 +31,7 @@ from .equations import (
     _check_new_name,
     _display_symbol,
     _parse_expression,
+    check_text,
 )
 from ._codegen import check_methods
 from .display import html as _html, text as _text
@@ -129,6 +130,7 @@ class Constant:
         source = Source(f"{name} = {value!r}", "Constant")
         if not isinstance(name, str):
             raise ValidationError("Constant", "name", "must be a string", got=name)
+        check_text(name, "Constant")
         _check_new_name(name, 0, source, "constant")
         self.name = name
         self._array = np.zeros((), dtype=np.float64)

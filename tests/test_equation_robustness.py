@@ -597,3 +597,18 @@ def test_structural_rules_given_to_the_parser_directly():
     with pytest.raises(EquationError, match=r"^pruning must be a string such as 'condition : proba=0\.5' or a "
                                             r"Pruning \(got int\)$"):
         parse_structural_rule(3, "pruning", Scope("synapse"))
+
+
+def test_the_character_rule_covers_kernel_psps_and_constant_names():
+    from ratenet.projections import Convolution, Pooling
+
+    net = Network()
+    pre = net.create((4, 4), Neuron(parameters="r = 0.0"))
+    post = net.create((2, 2), Neuron(equations="r = sum(exc)"))
+    with pytest.raises(EquationError, match=r"psp: non-ASCII character 'ｒ' \(U\+FF52\): names and operators must be "
+                                            r"ASCII; it looks like 'r': type that instead"):
+        Pooling(pre, post, "exc", psp="pre.ｒ", operation="mean")
+    with pytest.raises(EquationError, match=r"psp: control character '\\x00' is not allowed"):
+        Convolution(pre, post, "exc", psp="pre.r * w\x00")
+    with pytest.raises(EquationError, match=r"^Constant: non-ASCII character 'ℯ' \(U\+212F\)"):
+        ratenet.Constant("ℯ2", 1.0)
