@@ -104,10 +104,13 @@ def test_keyword_targets_in_synapses():
     ("r = sum(exc, inh)", r"sum\(\) takes one target name, e\.g\. sum\(exc\)", "sum"),
     ("r = sum(_x)", r"names starting with '_' are reserved \(got '_x'\); a target may not start with '_'", "_x"),
     ("r = in + 1", r"syntax error", "in"),       # a keyword is a target only inside sum()
+    ("r = 2^sum(if)^2 + sum( for ) + q", r"unknown name 'q'\n", "q"),
+    ("r = sum(in) ^ (1 +", r"syntax error: '\(' was never closed", ("(", 1)),
     ("r = sum(ｅxc)", r"non-ASCII character 'ｅ' \(U\+FF45\): names and operators must be ASCII; it looks like "
                       r"'e': type that instead", "ｅ"),
 ])
 def test_a_target_that_cannot_be_used_says_why(text, message, token):
+    """Also: carets stay in place after keyword targets and ``^`` are rewritten for Python's parser."""
     with pytest.raises(EquationError, match=rf"^Neuron, equations, line 1: {message}") as info:
         Neuron(equations=text)
     check_caret(info.value, text, token)
