@@ -39,7 +39,7 @@ from .equations import (
     substitute,
     symbols,
 )
-from .exceptions import EquationError
+from .exceptions import EquationError, RatenetWarning
 
 __all__ = ["UpdateCode", "update_code", "check_methods", "unstable_odes", "warn_unstable", "UnstableMethodWarning"]
 
@@ -383,7 +383,7 @@ def global_operation_code(needed: Iterable[tuple[str, str, str]]) -> list[ast.st
 # stability of the explicit methods
 
 
-class UnstableMethodWarning(RuntimeWarning):
+class UnstableMethodWarning(RatenetWarning, RuntimeWarning):
     """An ODE's numerical method diverges at this ``dt`` for its (constant) time constant."""
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "check_text",
     "linear_split",
     "written_form",
+    "expression_text",
     "written_expression",
     "strip_flags",
     "build_function",
@@ -2017,6 +2018,27 @@ def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any
                                f"functions, not {_display_symbol(sub_node.id)}",
                                getattr(sub_node, "col_offset", node.col_offset))
     return tree
+
+
+def expression_text(tree: ast.AST) -> str:
+    """A resolved tree written back with the names its author used (``_f_exp`` is ``exp``).
+
+    For displays of bounds such as ``min=-max_change`` (their trees are resolved).
+
+    Examples
+    --------
+    >>> tree = parse_equations("r = 1 : min=-exp(lim)", Scope(locals={"lim": "population"}))[0].min
+    >>> expression_text(tree)
+    '-exp(lim)'
+    """
+    def visit(node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            kind = classify(node.id)
+            name = kind[1] if kind[0] in ("function", "user", "random") else _display_symbol(node.id)
+            return ast.Name(id=name, ctx=ast.Load())
+        return node
+
+    return unparse(transform(tree, visit))
 
 
 def _display_symbol(symbol: str) -> str:

@@ -11,6 +11,8 @@ module imports no population, projection, monitor or network module.
 
 from __future__ import annotations
 
+import ast
+
 import math
 import numbers
 import re
@@ -19,7 +21,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..exceptions import RatenetError
-from ..equations import strip_flags
+from ..equations import expression_text, strip_flags
 from .latex import equation_latex, function_latex, name_latex, psp_latex, value_latex
 
 __all__ = [
@@ -232,7 +234,9 @@ def _flags(eq: Any, kind: str) -> str:
     for label in ("init", "min", "max"):
         value = getattr(eq, label)
         if value is not None:
-            flags.append(f"{label}={value if isinstance(value, str) else format_value(value)}")
+            shown = value if isinstance(value, str) else expression_text(value) if isinstance(value, ast.AST) \
+                else format_value(value)
+            flags.append(f"{label}={shown}")
     if eq.locality != "local":
         flags.append(_locality(kind, eq.locality))
     if eq.dtype != "float":
