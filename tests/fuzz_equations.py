@@ -161,17 +161,19 @@ def _ieee_div(x: float, y: float) -> float:
         return math.copysign(INF, x) * math.copysign(1.0, y)
 
 
+def _odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and int(y) % 2 == 1
+
+
 def _c_pow(x: float, y: float) -> float:
-    """C's pow (C99 Annex F)."""
+    """C's pow (C99 Annex F), whichever way this Python's math.pow reports its edge cases."""
     try:
         return math.pow(x, y)
     except OverflowError:
-        negative = x < 0 and y == math.floor(y) and int(y) % 2 == 1
-        return -INF if negative else INF
+        return -INF if x < 0 and _odd_integer(y) else INF
     except ValueError:
         if x == 0 and y < 0:
-            odd = y == math.floor(y) and int(y) % 2 == 1
-            return math.copysign(INF, x) if odd else INF
+            return math.copysign(INF, x) if _odd_integer(y) else INF
         return NAN
 
 
