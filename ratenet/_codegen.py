@@ -396,13 +396,19 @@ _STABILITY_BOUND = {
 }
 
 
-@dataclass(frozen=True)
 class Instability:
-    """An ODE that its method integrates unstably: see :func:`unstable_odes`."""
+    """An ODE that its method integrates unstably: see :func:`unstable_odes`.
 
-    equation: EquationDef
-    coefficient: float  #: the most negative a in dx/dt = a*x + b
-    dt: float
+    ``coefficient`` is the most negative ``a`` in ``dx/dt = a*x + b``.
+    """
+
+    __slots__ = ("equation", "coefficient", "dt")
+
+    def __init__(self, equation: EquationDef, coefficient: float, dt: float) -> None:
+        self.equation, self.coefficient, self.dt = equation, coefficient, dt
+
+    def __repr__(self) -> str:
+        return f"Instability({self.equation.target!r}, coefficient={self.coefficient!r}, dt={self.dt!r})"
 
     @property
     def time_constant(self) -> float:

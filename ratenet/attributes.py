@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import ValidationError
@@ -64,6 +63,33 @@ def _finite(owner: str, argument: str, value: Any) -> float:
     return float(value)
 
 
+class _Record:
+    """Immutable, comparable, with a readable repr (plain classes: dataclasses cost import time)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+        self._check()
+
+    def _check(self) -> None:
+        raise NotImplementedError
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: create a new one")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self)))
+
+
 def locality_flag(locality: str, kind: str) -> str:
     """ratenet's locality (``local``/``population``/``postsynaptic``/``projection``) for a 5.x word.
 
@@ -97,8 +123,7 @@ def locality_flag(locality: str, kind: str) -> str:
     return "postsynaptic"
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(_Record):
     """A parameter of a neuron or synapse model, as in ANNarchy 5.
 
     Parameters
@@ -121,11 +146,15 @@ class Parameter:
     'int'
     """
 
+    __slots__ = ("value", "locality", "type")
     value: Any
-    locality: str = "global"
-    type: Any = "float"
+    locality: str
+    type: str
 
-    def __post_init__(self) -> None:
+    def __init__(self, value: Any, locality: str = "global", type: Any = "float") -> None:
+        super().__init__(value=value, locality=locality, type=type)
+
+    def _check(self) -> None:
         _locality("Parameter", self.locality)
         object.__setattr__(self, "type", _type_name("Parameter", self.type))
         value = self.value
@@ -135,8 +164,7 @@ class Parameter:
             raise ValidationError("Parameter", "value", "must be finite", got=value)
 
 
-@dataclass(frozen=True)
-class Variable:
+class Variable(_Record):
     """A variable of a neuron or synapse model, defined by one equation (ANNarchy 5).
 
     Parameters
@@ -163,15 +191,21 @@ class Variable:
     Variable(equation='tau * dr/dt + r = sum(exc)', init=None, min=0.0, max=None, method=None, locality='local', type='float')
     """
 
+    __slots__ = ("equation", "init", "min", "max", "method", "locality", "type")
     equation: str
-    init: Any = None
-    min: Any = None
-    max: Any = None
-    method: str | None = None
-    locality: str = "local"
-    type: Any = "float"
+    init: Any
+    min: Any
+    max: Any
+    method: str | None
+    locality: str
+    type: str
 
-    def __post_init__(self) -> None:
+    def __init__(self, equation: str, init: Any = None, min: Any = None, max: Any = None,
+                 method: str | None = None, locality: str = "local", type: Any = "float") -> None:
+        super().__init__(equation=equation, init=init, min=min, max=max, method=method, locality=locality,
+                         type=type)
+
+    def _check(self) -> None:
         if not isinstance(self.equation, str):
             raise ValidationError("Variable", "equation", "must be a string", got=self.equation)
         _locality("Variable", self.locality)
@@ -191,8 +225,7 @@ class Variable:
             _finite("Variable", bound, value)
 
 
-@dataclass(frozen=True)
-class Creating:
+class Creating(_Record):
     """When to create synapses (structural plasticity), as in ANNarchy 5.
 
     For every pair of neurons not yet connected, when ``equation`` (a
@@ -206,12 +239,16 @@ class Creating:
     Creating(equation='pre.r * post.r > 0.9', proba=0.1, w=0.01, d=None)
     """
 
+    __slots__ = ("equation", "proba", "w", "d")
     equation: str
-    proba: float = 1.0
-    w: float = 0.0
-    d: float | None = None
+    proba: float
+    w: float
+    d: float | None
 
-    def __post_init__(self) -> None:
+    def __init__(self, equation: str, proba: float = 1.0, w: float = 0.0, d: float | None = None) -> None:
+        super().__init__(equation=equation, proba=proba, w=w, d=d)
+
+    def _check(self) -> None:
         if not isinstance(self.equation, str):
             raise ValidationError("Creating", "equation", "must be a string", got=self.equation)
         proba = _finite("Creating", "proba", self.proba)
@@ -222,8 +259,7 @@ class Creating:
             raise ValidationError("Creating", "d", "must be >= 0 (ms)", got=self.d)
 
 
-@dataclass(frozen=True)
-class Pruning:
+class Pruning(_Record):
     """When to remove synapses (structural plasticity), as in ANNarchy 5.
 
     For every existing synapse, when ``equation`` (a condition over the
@@ -236,10 +272,14 @@ class Pruning:
     Pruning(equation='age > T', proba=0.5)
     """
 
+    __slots__ = ("equation", "proba")
     equation: str
-    proba: float = 1.0
+    proba: float
 
-    def __post_init__(self) -> None:
+    def __init__(self, equation: str, proba: float = 1.0) -> None:
+        super().__init__(equation=equation, proba=proba)
+
+    def _check(self) -> None:
         if not isinstance(self.equation, str):
             raise ValidationError("Pruning", "equation", "must be a string", got=self.equation)
         proba = _finite("Pruning", "proba", self.proba)

@@ -291,7 +291,6 @@ class FunctionDef:
         return cached
 
 
-@dataclass(frozen=True)
 class StructuralRule:
     """A synapse's ``pruning`` or ``creating`` rule (structural plasticity), parsed and validated.
 
@@ -321,16 +320,20 @@ class StructuralRule:
         The text the rule came from.
     """
 
-    kind: str
-    condition: ast.expr
-    proba: float = 1.0
-    w: float | None = None
-    d: float | None = None
-    source: Source | None = field(default=None, compare=False)
+    __slots__ = ("kind", "condition", "proba", "w", "d", "source")
+
+    def __init__(self, kind: str, condition: ast.expr, proba: float = 1.0, w: float | None = None,
+                 d: float | None = None, source: Source | None = None) -> None:
+        # A plain class, not a dataclass: dataclasses cost import time.
+        self.kind, self.condition, self.proba, self.w, self.d, self.source = kind, condition, proba, w, d, source
 
     @property
     def text(self) -> str:
         return self.source.text if self.source else unparse(self.condition)
+
+    def __repr__(self) -> str:
+        return (f"StructuralRule(kind={self.kind!r}, condition={expression_text(self.condition)!r}, "
+                f"proba={self.proba!r}, w={self.w!r}, d={self.d!r})")
 
 
 @dataclass
@@ -431,15 +434,17 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DERIVATIVE = re.compile(r"(?<![\w.])d([A-Za-z][A-Za-z0-9_]*)\s*/\s*dt(?![\w])")
 
 
-@dataclass
 class _Scan:
     """State of a left-to-right scan that understands ``if c: a else: b``."""
 
-    flags_colon: int | None = None
-    pending: list[str] = field(default_factory=list)
-    depth: int = 0
-    #: the text ends right after the colon of an ``if``/``else``: its branch is on the next line
-    open_branch: bool = False
+    __slots__ = ("flags_colon", "pending", "depth", "open_branch")
+
+    def __init__(self) -> None:
+        self.flags_colon: int | None = None
+        self.pending: list[str] = []
+        self.depth = 0
+        #: the text ends right after the colon of an ``if``/``else``: its branch is on the next line
+        self.open_branch = False
 
 
 def _scan(text: str) -> _Scan:
@@ -571,11 +576,11 @@ def _find_assignment(text: str) -> tuple[int, str] | None:
     return None
 
 
-@dataclass(frozen=True)
 class _Flag:
-    name: str
-    value: ast.expr | None
-    column: int
+    __slots__ = ("name", "value", "column")
+
+    def __init__(self, name: str, value: ast.expr | None, column: int) -> None:
+        self.name, self.value, self.column = name, value, column
 
 
 def _parse_flags(flags: str | None, offset: int, source: Source) -> list[_Flag]:

@@ -356,7 +356,7 @@ def _owned(source: Source | None, label: str) -> Source | None:
 
 
 def _owned_rule(rule: StructuralRule, label: str) -> StructuralRule:
-    return dataclasses.replace(rule, source=_owned(rule.source, label))
+    return StructuralRule(rule.kind, rule.condition, rule.proba, rule.w, rule.d, _owned(rule.source, label))
 
 
 class Neuron(_Model):
