@@ -12,7 +12,6 @@ module imports no population, projection, monitor or network module.
 from __future__ import annotations
 
 import ast
-
 import math
 import numbers
 import re
