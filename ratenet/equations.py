@@ -2506,7 +2506,13 @@ class _Preparer:
                 elif node.id in self.args:
                     kind = _UNKNOWN
                 else:
-                    kind = _kind_of(self.namespace.get(node.id))
+                    value = self.namespace.get(node.id)
+                    kind = _kind_of(value)
+                    if type(value) in (int, float, bool):
+                        # a Python number (dt) follows Python's rules: (-0.5) ** 0.5 is complex and
+                        # 0.5 / 0.0 raises; as a NumPy scalar it follows C's
+                        self.namespace[node.id] = self.scalar(value)
+                        kind = _FLOAT
                 self.mark(node, kind)
             return node
         if isinstance(node, ast.BinOp):

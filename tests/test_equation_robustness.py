@@ -612,3 +612,23 @@ def test_the_character_rule_covers_kernel_psps_and_constant_names():
         Convolution(pre, post, "exc", psp="pre.r * w\x00")
     with pytest.raises(EquationError, match=r"^Constant: non-ASCII character 'ℯ' \(U\+212F\)"):
         ratenet.Constant("ℯ2", 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dt_follows_c_rules_like_every_number(dtype):
+    """Found by the 100,000-string fuzz run: dt was a Python float, so ``(-dt) ** dt`` was complex
+    (TypeError further on) and ``dt / (dt - dt)`` raised ZeroDivisionError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        net = Network(dt=2.0, dtype=dtype)
+        pop = net.create(1, Neuron(equations="r = dt / (dt - dt)\nq = (-dt) ** (dt / 4)\nz = dt ** 2000\n"
+                                             "y = atan2(dt, (-dt) ** 0.5)"))
+        pre = net.create(1, Neuron(parameters="r = 1.0"))
+        post = net.create(1, Neuron(equations="r = sum(exc)"))
+        net.connect(pre, post, "exc", Synapse(psp="w * pre.r + dt / (dt - dt)")).connect_all_to_all(1.0)
+        net.simulate(4.0)
+    assert pop.r.tolist() == [math.inf]
+    assert math.isnan(float(pop.q[0])) and math.isnan(float(pop.y[0]))
+    assert pop.z.tolist() == [math.inf]
+    assert post.r.tolist() == [math.inf]
+    assert pop.r.dtype == dtype
