@@ -976,9 +976,6 @@ def known_bugs(desc: Description, optimised: Network | None = None) -> list[str]
     for action in desc.actions:
         if action.kind == "set_population" and desc.stacked(action.subject):
             changed_stacked = True
-            model = desc.model(desc.pop(action.subject).model)
-            if "exponential" in model.call or "LeakyIntegrator" in model.call:
-                found.append("stacked-parameter-exp")
         if action.kind == "set_kernel":
             changed_kernel = True
         if action.kind == "reset":

@@ -68,10 +68,6 @@ KNOWN_BUGS = {
         "found by these tests: a fused sparse product is added into sum(target) before the block's other "
         "projections into that target, so the floating-point sum is taken in another order than one "
         "projection after the other (results differ in the last bit)",
-    "stacked-parameter-exp":
-        "found by these tests: when stacked populations' population-level parameters differ, the block "
-        "holds them as one array per neuron; the exponential method's exp(-dt/tau) over an array differs "
-        "in the last bit from the same exp of one number (always in float32, for some tau in float64)",
     "stacked-targets-union":
         "found by these tests: stacking gives each population of a block every target of the block: "
         "pop.targets lists targets it never receives and pop.sum(t) answers zeros for them (the "
@@ -272,13 +268,6 @@ net.connect(inp, a, 'exc').connect_all_to_all(weights=0.4, storage_format='csr')
 net.connect(inp, b, 'exc').connect_all_to_all(weights=0.4, storage_format='csr')
 net.compile()
 """, ["net.simulate(1.0)"]),  # (0.3 + 0.5) + 0.4 is 1.2000000000000002, (0.4 + 0.3) + 0.5 is 1.2
-    "stacked-parameter-exp": ("""\
-net = Network(dtype=np.float32)
-M0 = Neuron(parameters='tau = 5.0 : population', equations='tau * dr/dt + r = 1.0 : exponential')
-a = net.create(1, M0, name='a')
-b = net.create(1, M0, name='b')
-net.compile()
-""", ["a.tau = 2.0", "net.simulate(1.0)"]),
     "monitor-unread-target": ("""\
 net = Network()
 inp = net.create(1, Neuron(parameters='r = 1.0'), name='inp')
