@@ -21,11 +21,7 @@ namespace, as it does for ANNarchy users.
 
 from __future__ import annotations
 
-from .exceptions import EquationError, RatenetError, RatenetWarning, ValidationError
-from .io import load, save
-from .monitor import Monitor
-from .network import (
-    Network,
+from .api import (
     clear,
     compile,
     default_network,
@@ -46,9 +42,14 @@ from .network import (
     simulate,
     simulate_until,
     step,
+    load,
+    save,
 )
 from ._codegen import UnstableMethodWarning
 from .attributes import Creating, Parameter, Pruning, Variable
+from .exceptions import EquationError, RatenetError, RatenetWarning, ValidationError
+from .monitor import Monitor
+from .network import Network
 from .neurons import IBCM, Constant, Hebb, LeakyIntegrator, Neuron, Oja, Synapse, add_function, functions
 from .population import IndividualNeuron, InputArray, Population, PopulationView, TimedArray
 from .projections.connectors import LILConnectivity

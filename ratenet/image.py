@@ -14,7 +14,7 @@ import numpy as np
 
 from ._imageio import VideoSource, check_image_geometry, check_interpolation, image_to_rates, read_image
 from .exceptions import ValidationError
-from .population import Population, _input_neuron
+from .population import Population, input_neuron
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -60,7 +60,7 @@ class ImagePopulation(Population):
         owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
         geometry = check_image_geometry(geometry, owner)
         self._interpolation = check_interpolation(interpolation, owner)
-        super().__init__(geometry, _input_neuron(), name=name, network=network)
+        super().__init__(geometry, input_neuron(), name=name, network=network)
 
     def set_image(self, image: str | os.PathLike[str] | np.ndarray, interpolation: int | str | None = None) -> None:
         """Load an image file (or array) into ``r``.
@@ -90,8 +90,7 @@ class ImagePopulation(Population):
             raise ValidationError(owner, "image", "must be a file path or a NumPy array", got=image)
         method = self._interpolation if interpolation is None else check_interpolation(interpolation, owner)
         rates = image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype, owner=owner)
-        self._ns["r"][...] = rates
-        self.network._changed()
+        self._write_rates(rates)
 
 
 class VideoPopulation(ImagePopulation):

@@ -1,87 +1,73 @@
-"""Saving and loading the state of a network (``.npz``).
+"""The state file (``.npz``): every array of populations and projections, bit for bit.
 
-Every population's parameters and variables and every projection's
-connectivity, synaptic attributes and delays are written bit for bit.  Loading
-checks the whole file against the network before changing anything, so a
-file that does not fit leaves the network as it was.
+Functions here work on :mod:`state records <ratenet.state>`, so populations
+and projections can save themselves and :func:`ratenet.save` /
+:func:`ratenet.load` (in :mod:`ratenet.api`) can save a whole network with
+its delay histories and step.  Loading checks the whole file against the
+objects before changing anything, so a file that does not fit leaves them as
+they were.
+
+Keys: ``pop:<name>:<attribute>``, ``proj:<name>:<attribute or .storage field>``,
+``kern:<name>:...`` (Convolution and Pooling), ``hist:<population>:<variable>``
+and ``.step``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 import numpy as np
 
 from .exceptions import ValidationError
+from .state import PopulationState, ProjectionState
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .network import Network
-    from .population import Population
-    from .projections.projection import Projection
-
-__all__ = ["save", "load", "save_objects", "load_objects"]
+__all__ = ["save_objects", "load_objects", "Loaded"]
 
 _FORMAT = "ratenet-state-1"
 
 
-def _population_arrays(pop: "Population") -> dict[str, np.ndarray]:
-    return {f"pop:{pop.name}:{name}": np.asarray(pop._ns[name]) for name in pop.attributes}
+@dataclass
+class Loaded:
+    """What a network-level load hands back besides the objects: the step and the delay histories."""
+
+    step: int | None = None
+    histories: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
-def _projection_arrays(proj: "Projection") -> dict[str, np.ndarray]:
-    storage = proj._require_connected()
-    key = f"proj:{proj.name}"
-    out: dict[str, np.ndarray] = {f"{key}:.shape": np.array([storage.n_post, storage.n_pre]),
-                                  f"{key}:.kind": np.array(storage.kind),
-                                  f"{key}:.delays": np.asarray(proj._delays)}
-    if storage.kind == "dense":
-        if storage.mask is not None:
-            out[f"{key}:.mask"] = storage.mask
-    else:
-        out[f"{key}:.indptr"] = storage.indptr
-        out[f"{key}:.indices"] = storage.indices
-    for name, array in proj._attrs.items():
-        out[f"{key}:{name}"] = array
-    return out
+def _population_arrays(state: PopulationState) -> dict[str, np.ndarray]:
+    return {f"pop:{state.name}:{name}": np.asarray(state.values[name]) for name in state.locality}
 
 
-def _weighted(projections: Iterable["Projection"]) -> list["Projection"]:
-    """Projections that own their weights (kernel projections and copies have none to save)."""
-    return [p for p in projections if p.__dict__.get("_storage") is not None and "_attrs" in p.__dict__
-            and getattr(p, "_original", None) is None]
-
-
-def _kernels(projections: Iterable["Projection"]) -> list["Projection"]:
-    """Convolution and Pooling projections: one shared kernel (and a delay) each."""
-    return [p for p in projections if p.__dict__.get("_kernel") is not None]
-
-
-def _kernel_arrays(proj: "Projection") -> dict[str, np.ndarray]:
-    out = {f"kern:{proj.name}:.delays": np.asarray(proj._delays)}
-    if hasattr(type(proj), "weights"):
-        out[f"kern:{proj.name}:weights"] = np.asarray(proj._kernel.weights)
-    return out
-
-
-def save_objects(filename: str | os.PathLike[str], populations: Iterable["Population"],
-                 projections: Iterable["Projection"], step: int | None = None,
+def save_objects(filename: str | os.PathLike[str], populations: Iterable[PopulationState],
+                 projections: Iterable[ProjectionState], step: int | None = None,
                  histories: dict[tuple[str, str], np.ndarray] | None = None) -> None:
     """Write the given objects' state to ``filename`` (exactly that path).
 
     ``histories`` holds the ring buffers of delayed projections, by (population
     name, variable), so that a loaded network continues exactly as the saved one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(2, Neuron(parameters="r = 0.0"), name="inp")
+    >>> pop.r = [1.0, 2.0]
+    >>> path = os.path.join(tempfile.mkdtemp(), "pop.npz")
+    >>> save_objects(path, [net.registry.state(pop)], [])
+    >>> sorted(np.load(path).files)
+    ['.format', 'pop:inp:r']
     """
     arrays: dict[str, np.ndarray] = {".format": np.array(_FORMAT)}
     if step is not None:
         arrays[".step"] = np.array(step)
     for pop in populations:
         arrays.update(_population_arrays(pop))
-    projections = list(projections)
-    for proj in _weighted(projections):
-        arrays.update(_projection_arrays(proj))
-    for proj in _kernels(projections):
-        arrays.update(_kernel_arrays(proj))
+    for proj in projections:
+        if proj.save_kind is not None:
+            arrays.update({f"{proj.save_kind}:{proj.name}:{key}": value for key, value in proj.export().items()})
     for (pop_name, var), ring in (histories or {}).items():
         arrays[f"hist:{pop_name}:{var}"] = ring
     with open(filename, "wb") as handle:
@@ -124,127 +110,61 @@ def _match(saved: dict[str, Any], current: dict[str, Any], what: str, where: str
     return {name: current[name] for name in saved}
 
 
-def load_objects(filename: str | os.PathLike[str], populations: Iterable["Population"] | None,
-                 projections: Iterable["Projection"] | None, network: "Network | None" = None) -> None:
+def _check_population(state: PopulationState, name: str, saved: dict[str, np.ndarray], where: str) -> None:
+    attributes = list(state.locality)
+    if set(saved) != set(attributes):
+        raise ValidationError(where, f"population '{name}'", f"the file has attributes {sorted(saved)}, the "
+                                                             f"population {sorted(attributes)}")
+    for attr, value in saved.items():
+        current = np.asarray(state.values[attr])
+        if value.shape != current.shape:
+            raise ValidationError(where, f"population '{name}'", f"'{attr}' has shape {value.shape} in the "
+                                                                 f"file but {current.shape} in the network")
+
+
+def _restore_population(state: PopulationState, saved: dict[str, np.ndarray]) -> None:
+    values = state.values
+    for attr, value in saved.items():
+        if state.locality[attr] != "local":
+            values[attr] = np.asarray(values[attr]).dtype.type(value)
+        else:
+            values[attr][...] = value
+        state.bump(attr)
+
+
+def load_objects(filename: str | os.PathLike[str], populations: Iterable[PopulationState] | None,
+                 projections: Iterable[ProjectionState] | None) -> Loaded:
     """Restore the given objects from ``filename`` (``None``: leave that kind alone).
 
-    Every check happens before any change.
+    Every check happens before any change.  Returns the saved step and delay
+    histories, for the network to continue where the file left off.
     """
-    from .projections.storage import Dense, Sparse
-
     arrays = _read(filename)
     where = f"load('{os.fspath(filename)}')"
-    saved_pops = _group(arrays, "pop") if populations is not None else {}
-    saved_projs = _group(arrays, "proj") if projections is not None else {}
-    saved_kernels = _group(arrays, "kern") if projections is not None else {}
-    projections = list(projections) if projections is not None else None
-    pops = _match(saved_pops, {p.name: p for p in populations}, "populations", where) if populations is not None \
-        else {}
-    projs = _match(saved_projs, {p.name: p for p in _weighted(projections)}, "projections", where) \
-        if projections is not None else {}
-    kernels = _match(saved_kernels, {p.name: p for p in _kernels(projections)}, "convolution and pooling "
-                     "projections", where) if projections is not None and (saved_kernels or _kernels(projections)) \
-        else {}
-    for name, saved in saved_kernels.items():
-        proj = kernels[name]
-        if "weights" in saved and np.shape(saved["weights"]) != np.shape(proj._kernel.weights):
-            raise ValidationError(where, f"projection '{name}'", f"its kernel has shape {saved['weights'].shape} "
-                                                                 f"in the file but {proj._kernel.weights.shape} in "
-                                                                 "the network")
-    for name, saved in saved_pops.items():
-        pop = pops[name]
-        if set(saved) != set(pop.attributes):
-            raise ValidationError(where, f"population '{name}'", f"the file has attributes {sorted(saved)}, the "
-                                                                 f"population {sorted(pop.attributes)}")
-        for attr, value in saved.items():
-            current = np.asarray(pop._ns[attr])
-            if value.shape != current.shape:
-                raise ValidationError(where, f"population '{name}'", f"'{attr}' has shape {value.shape} in the "
-                                                                     f"file but {current.shape} in the network")
-    for name, saved in saved_projs.items():
-        proj = projs[name]
-        shape = tuple(int(v) for v in saved[".shape"])
-        if shape != (proj.post.size, proj.pre.size):
-            raise ValidationError(where, f"projection '{name}'", f"connects {shape[1]} -> {shape[0]} neurons in "
-                                                                 f"the file but {proj.pre.size} -> {proj.post.size} "
-                                                                 "in the network")
-        attrs = {k for k in saved if not k.startswith(".")}
-        if attrs != set(proj._attrs):
-            raise ValidationError(where, f"projection '{name}'", f"the file has synaptic attributes {sorted(attrs)}, "
-                                                                 f"the projection {sorted(proj._attrs)}")
+    matched: list[tuple[Any, dict[str, np.ndarray]]] = []
+    if populations is not None:
+        saved_pops = _group(arrays, "pop")
+        pops = _match(saved_pops, {p.name: p for p in populations}, "populations", where)
+        for name, saved in saved_pops.items():
+            _check_population(pops[name], name, saved, where)
+            matched.append((pops[name], saved))
+    if projections is not None:
+        projections = list(projections)
+        for kind, what in (("proj", "projections"), ("kern", "convolution and pooling projections")):
+            saved_projs = _group(arrays, kind)
+            current = {p.name: p for p in projections if p.save_kind == kind}
+            if kind == "kern" and not saved_projs and not current:
+                continue
+            projs = _match(saved_projs, current, what, where)
+            for name, saved in saved_projs.items():
+                projs[name].check(saved, f"projection '{name}'", where)
+                matched.append((projs[name], saved))
     # -- then change
-    for name, saved in saved_pops.items():
-        pop = pops[name]
-        for attr, value in saved.items():
-            if pop._locality[attr] != "local":
-                pop._ns[attr] = np.asarray(pop._ns[attr]).dtype.type(value)
-            else:
-                pop._ns[attr][...] = value
-    for name, saved in saved_projs.items():
-        proj = projs[name]
-        n_post, n_pre = (int(v) for v in saved[".shape"])
-        if saved[".kind"].item() == "dense":
-            proj._storage = Dense(n_post, n_pre, saved.get(".mask"))
+    for state, saved in matched:
+        if isinstance(state, PopulationState):
+            _restore_population(state, saved)
         else:
-            proj._storage = Sparse(n_post, n_pre, saved[".indptr"], saved[".indices"])
-        for attr in proj._attrs:
-            current = proj._attrs[attr]
-            if current.shape == saved[attr].shape:
-                current[...] = saved[attr]  # in place: copies and transposes share this array
-            else:
-                proj._attrs[attr] = np.array(saved[attr], dtype=current.dtype)
-        delays = saved[".delays"]
-        proj._delays = float(delays) if delays.ndim == 0 else np.array(delays)
-    for name, saved in saved_kernels.items():
-        proj = kernels[name]
-        if "weights" in saved:
-            proj._kernel.weights = saved["weights"]
-        proj._delays = float(saved[".delays"])
-    if network is not None:
-        if ".step" in arrays:
-            network._step = int(arrays[".step"])
-        network._changed(structure=True)
-        network._saved_histories = {tuple(key.split(":", 2)[1:]): value for key, value in arrays.items()
-                                    if key.startswith("hist:")}
-
-
-def save(filename: str | os.PathLike[str], populations: bool = True, projections: bool = True,
-         net: "Network | None" = None) -> None:
-    """Save the state of a network (the default one unless ``net``) to an ``.npz`` file.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from ratenet import Network, Neuron
-    >>> net = Network()
-    >>> pop = net.create(3, Neuron(parameters="r = 0.0"), name="inp")
-    >>> pop.r = [1.0, 2.0, 3.0]
-    >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
-    >>> save(path, net=net); pop.r = 0.0
-    >>> load(path, net=net); pop.r.tolist()
-    [1.0, 2.0, 3.0]
-    """
-    from .network import default_network
-
-    net = net or default_network()
-    net._build()
-    histories = {(h.name, var): h.ring for (_, var), h in net._histories.items()} if populations else None
-    save_objects(filename, net.populations if populations else [], net.projections if projections else [],
-                 step=net.get_current_step(), histories=histories)
-
-
-def load(filename: str | os.PathLike[str], populations: bool = True, projections: bool = True,
-         net: "Network | None" = None) -> None:
-    """Load a state written by :func:`save` into a network of the same structure.
-
-    Raises
-    ------
-    ValidationError
-        If populations, projections, geometries or attributes differ (nothing
-        is changed then).
-    """
-    from .network import default_network
-
-    net = net or default_network()
-    load_objects(filename, net.populations if populations else None, net.projections if projections else None,
-                 network=net)
+            state.restore(saved)
+    histories = {(key.split(":", 2)[1], key.split(":", 2)[2]): value for key, value in arrays.items()
+                 if key.startswith("hist:")}
+    return Loaded(int(arrays[".step"]) if ".step" in arrays else None, histories)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -10,6 +11,9 @@ import numpy as np
 
 from .display import html as _html, plots as _plots, text as _text
 from .exceptions import ValidationError
+from .population import IndividualNeuron, Population, PopulationView
+from .projections.projection import Projection
+from .state import sum_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -85,6 +89,38 @@ class _Recording:
         self._start(self.width)
 
 
+class _Value:
+    """A population-level value, looked up at each sample (its update rebinds it)."""
+
+    __slots__ = ("values", "key")
+
+    def __init__(self, values: dict[str, Any], key: str) -> None:
+        self.values, self.key = values, key
+
+    def __call__(self) -> Any:
+        return self.values[self.key]
+
+
+class _Flat(_Value):
+    """A population's array, flat."""
+
+    def __call__(self) -> np.ndarray:
+        return self.values[self.key].reshape(-1)
+
+
+class _Ranks(_Value):
+    """A population's array at some ranks."""
+
+    __slots__ = ("ranks",)
+
+    def __init__(self, values: dict[str, Any], key: str, ranks: np.ndarray) -> None:
+        super().__init__(values, key)
+        self.ranks = ranks
+
+    def __call__(self) -> np.ndarray:
+        return self.values[self.key].reshape(-1)[self.ranks]
+
+
 class Monitor:
     """Record variables of a population, a view, a neuron or a projection.
 
@@ -121,9 +157,6 @@ class Monitor:
     def __init__(self, obj: Any, variables: str | Sequence[str] = (), period: float | None = None,
                  period_offset: float | None = None, start: bool = True, name: str | None = None,
                  net_id: int = 0) -> None:
-        from .population import IndividualNeuron, Population, PopulationView
-        from .projections.projection import Projection
-
         if not isinstance(obj, (Population, PopulationView, IndividualNeuron, Projection)):
             raise ValidationError("Monitor", "obj", "must be a Population, PopulationView, neuron or Projection",
                                   got=obj)
@@ -144,7 +177,7 @@ class Monitor:
         self._recording = False
         self._start_step = 0
         self._sessions: list[list[float]] = []
-        self.network._add_monitor(self)
+        self.network.registry.add_monitor(self, self._record_function)
         if start:
             self.start()
 
@@ -180,41 +213,36 @@ class Monitor:
 
     def _source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
         """(getter of the current value, shape of one sample, dtype) of a variable."""
-        from .population import Population, PopulationView
-        from .projections.projection import Projection
-
         obj = self.object
+        registry = self.network.registry
         if isinstance(obj, Projection):
-            return obj._monitor_source(var)
+            return registry.state(obj).recordable(var)
         pop = obj.population if not isinstance(obj, Population) else obj
+        state = registry.state(pop)
         if not isinstance(var, str):
             raise ValidationError("Monitor", "variables", "must be names (strings)", got=var)
+        values = state.values
         if var.startswith("sum(") and var.endswith(")"):
             target = var[4:-1].strip()
-            if target not in pop._sums:
+            if target not in state.targets:
                 raise ValidationError("Monitor", "variables", f"'{pop.name}' receives no target '{target}' "
                                                               f"(targets: {', '.join(pop.targets) or 'none'})",
                                       got=var)
-            array = pop._sums[target]
-            shared = False
-            getter_array = lambda: array  # noqa: E731
-        elif var in pop._locality:
-            shared = pop._locality[var] != "local"
-            getter_array = lambda: pop._ns[var]  # noqa: E731
+            key = sum_key(target)
+        elif var in state.locality:
+            key = var
         else:
-            import difflib
-
             close = difflib.get_close_matches(var, pop.attributes + [f"sum({t})" for t in pop.targets], n=1)
             raise ValidationError("Monitor", "variables", f"'{pop.name}' has no attribute of that name"
                                   + (f"; did you mean '{close[0]}'?" if close else "")
                                   + f" (attributes: {', '.join(pop.attributes)})", got=var)
-        dtype = pop._ns[var].dtype if var in pop._locality and not shared else pop.dtype
-        if shared:
-            return (lambda: getter_array()), (), np.asarray(pop._ns[var]).dtype
+        if state.locality.get(key, "local") != "local":
+            return _Value(values, key), (), np.asarray(values[key]).dtype
+        dtype = values[key].dtype
         if isinstance(obj, Population):
-            return (lambda: getter_array().reshape(-1)), (pop.size,), dtype
+            return _Flat(values, key), (pop.size,), dtype
         ranks = obj.ranks if isinstance(obj, PopulationView) else np.array([obj.rank])
-        return (lambda: getter_array().reshape(-1)[ranks]), (len(ranks),), dtype
+        return _Ranks(values, key, ranks), (len(ranks),), dtype
 
     def _make_recording(self, var: str) -> _Recording:
         _, width, dtype = self._source(var)
@@ -236,7 +264,7 @@ class Monitor:
         self._start_step = self.network.get_current_step()
         self._sessions.append([self.network.t, math.nan])
         if variables is not None:
-            self.network._changed(structure=True)  # the recording function reads other arrays
+            self.network.registry.structure_changed()  # the recording function reads other arrays
 
     def pause(self) -> None:
         """Stop recording until :meth:`resume`."""
@@ -262,7 +290,7 @@ class Monitor:
 
     # ----------------------------------------------------------- recording
     def _record_function(self) -> Callable[[], None]:
-        net = self.network
+        clock = self.network.registry.clock
         entries = []
         for var in self.variables:
             getter, width, _ = self._source(var)
@@ -273,11 +301,12 @@ class Monitor:
         def record() -> None:
             if not monitor._recording:
                 return
-            k = net._step - monitor._start_step - monitor._offset_steps
+            step = clock.step
+            k = step - monitor._start_step - monitor._offset_steps
             if k < 0 or k % monitor._period_steps:
                 return
             for recording, getter in entries:
-                recording.slot(net._step)[...] = getter()
+                recording.slot(step)[...] = getter()
 
         return record
 
@@ -331,8 +360,6 @@ class Monitor:
         return result
 
     def _geometry(self, var: str) -> tuple[int, ...]:
-        from .population import PopulationView, Population
-
         width = self._records[var].width
         obj = self.object
         if not width:

@@ -69,6 +69,12 @@ def constants_epoch() -> int:
     return _CONSTANTS_EPOCH[0]
 
 
+def forget_definitions() -> None:
+    """Forget every function added with :func:`add_function` and every :class:`Constant` (``clear()``)."""
+    _GLOBAL_FUNCTIONS.clear()
+    _CONSTANTS.clear()
+
+
 def add_function(function: str) -> None:
     """Declare a function usable in every model defined afterwards.
 
@@ -151,6 +157,11 @@ class Constant:
     @property
     def value(self) -> float:
         return float(self._array)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The value as a 0-d array that follows :meth:`set` (what generated code reads)."""
+        return self._array
 
     @value.setter
     def value(self, value: float) -> None:

@@ -1,11 +1,18 @@
-"""Populations: arrays shaped like a geometry, updated by generated NumPy code."""
+"""Populations: arrays shaped like a geometry, updated by generated NumPy code.
+
+A population keeps its parameters, variables and ``sum(target)`` arrays in a
+:class:`~ratenet.state.PopulationState` record that it registers with its
+network; every write from Python bumps the version of what it wrote, so the
+step plan knows what changed (see :mod:`ratenet.state`).
+"""
 
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -15,8 +22,11 @@ from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
 from .exceptions import EquationError, ValidationError
+from .io import load_objects, save_objects
 from .neurons import Neuron
 from .random import Distribution, draw_in_equation
+from .registry import Clock, default_network
+from .state import PopulationState, sum_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -24,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "TimedArray"]
 
 _DTYPES = {"int": np.int64, "bool": np.bool_}
+
+
 def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
     """Normalise a geometry (int or tuple of ints) and reject bad ones.
 
@@ -42,15 +54,6 @@ def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
         if isinstance(g, bool) or not isinstance(g, numbers.Integral) or g <= 0:
             raise ValidationError(owner, "geometry", message, got=given)
     return tuple(int(g) for g in geometry)
-
-
-def _cast(dtype: Any):
-    kind = np.dtype(dtype)
-
-    def cast(value: Any) -> Any:
-        return kind.type(value)
-
-    return cast
 
 
 class _Attributes:
@@ -82,8 +85,6 @@ class _Attributes:
             setattr(self, name, value)
 
     def _unknown(self, name: str) -> AttributeError:
-        import difflib
-
         close = difflib.get_close_matches(name, self.attributes, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return AttributeError(f"{self._owner()} has no attribute '{name}'{hint} "
@@ -150,18 +151,19 @@ class Population(_Attributes):
         self.dimension = len(self.geometry)
         self.ranks = np.arange(self.size)
         if network is None:
-            from .network import default_network
-
             network = default_network()
         self.network = network
-        self.name = network._unique_name(name, "pop")
+        registry = network.registry
+        self.name = registry.unique_name(name, "pop")
         try:
             self._allocate()
             self._stop = None if stop_condition is None else self._parse_stop(stop_condition)
         except Exception:
-            network._names.discard(self.name)  # a failed population leaves nothing behind
+            registry.release_name(self.name)  # a failed population leaves nothing behind
             raise
-        network._add_population(self)
+        self.stop_condition = stop_condition
+        self._state.make_stop = None if self._stop is None else self._stop_function
+        registry.add_population(self, self._state)
         object.__setattr__(self, "_ready", True)
         self._warn_unstable()
 
@@ -180,39 +182,47 @@ class Population(_Attributes):
         neuron = self.neuron_type
         rng = self.network.rng
         ns: dict[str, Any] = {}
-        self._locality: dict[str, str] = {}
-        self._kinds: dict[str, str] = {}
+        locality: dict[str, str] = {}
+        kinds: dict[str, str] = {}
         for p in neuron.parameters:
-            self._locality[p.name] = p.locality
-            self._kinds[p.name] = p.dtype
+            locality[p.name] = p.locality
+            kinds[p.name] = p.dtype
             ns[p.name] = self._initial(p.value, p.locality, p.dtype, ns, rng)
         variables: list[str] = []
         for eq in neuron.equations:
             if eq.target in ns:
                 continue
             variables.append(eq.target)
-            self._locality[eq.target] = eq.locality
-            self._kinds[eq.target] = eq.dtype
+            locality[eq.target] = eq.locality
+            kinds[eq.target] = eq.dtype
             init = eq.init if eq.init is not None else 0.0
             ns[eq.target] = self._initial(init, eq.locality, eq.dtype, ns, rng)
         if "r" not in ns:
             variables.append("r")
-            self._locality["r"] = "local"
-            self._kinds["r"] = "float"
+            locality["r"] = "local"
+            kinds["r"] = "float"
             ns["r"] = np.zeros(self.geometry, dtype=self.dtype)
-        self._ns = ns
         self.parameters = [p.name for p in neuron.parameters]
         self.variables = variables
         self.attributes = self.parameters + self.variables
-        self._sums: dict[str, np.ndarray] = {}
+        state = PopulationState(self.name, self.geometry, neuron, self.dtype, ns)
+        state.locality = locality
+        state.kinds = kinds
+        state.track(*self.attributes)
+        state.variables = list(dict.fromkeys(eq.target for eq in neuron.equations))
+        self._state = state
+        self._ns = ns
+        self._locality = locality
+        self._kinds = kinds
         for target in neuron.targets:
-            self._sum_array(target)
+            state.ensure_sum(target)
         self._globals = sorted({classify(s) for eq in neuron.equations for s in symbols(eq.rhs)
                                 if classify(s)[0] == "global"})
         for _, op, var in self._globals:
             if var not in ns:
                 raise EquationError(f"the global operation {op}({var}) needs a variable or parameter '{var}'")
             ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
+        self._describe_model()
         self._initial_state: dict[str, Any] | None = None
 
     def _warn_unstable(self) -> None:
@@ -226,15 +236,37 @@ class Population(_Attributes):
         values.update({name: c.value for name, c in self.neuron_type.constants.items() if name not in values})
         warn_unstable(self.neuron_type.equations, self.network.dt, values, owner=self._owner())
 
-    def _allocate_for(self, network: "Network") -> None:
-        """Move to another network: keep the values, in that network's dtype."""
+    def _describe_model(self) -> None:
+        """Tell the plan how this population is updated (see :class:`~ratenet.state.PopulationState`)."""
+        state, neuron = self._state, self.neuron_type
+        state.role = "model" if neuron.equations else "input"
+        state.pure = is_pure(neuron)
+        state.reads_constants = bool(neuron.constants)
+        state.stackable = (type(self) is Population and bool(neuron.equations) and not self._globals
+                           and all(eq.locality == "local" for eq in neuron.equations)
+                           and not uses_random(neuron))
+        state.make_update = self._update_function
+        state.compiled = self._compiled
+        state.move = self._move_to
+
+    def _move_to(self, network: "Network") -> None:
+        """Leave this network for ``network``: keep the values, in that network's dtype."""
+        self.network.registry.remove_population(self)
+        registry = network.registry
+        object.__setattr__(self, "network", network)
+        object.__setattr__(self, "name", registry.unique_name(self.name if self.name not in registry.names else None,
+                                                              "pop"))
+        self._state.name = self.name
+        ns = self._ns
         for name, kind in self._kinds.items():
-            value = self._ns[name]
+            value = ns[name]
             dtype = self._dtype_of(kind)
-            self._ns[name] = value.astype(dtype) if isinstance(value, np.ndarray) else np.dtype(dtype).type(value)
-        for target in list(self._sums):
-            self._sums[target] = self._sums[target].astype(self.dtype)
-            self._ns[f"_sum_{target}"] = self._sums[target]
+            ns[name] = value.astype(dtype) if isinstance(value, np.ndarray) else np.dtype(dtype).type(value)
+        for target in self._state.targets:
+            ns[sum_key(target)] = ns[sum_key(target)].astype(self.dtype)
+        self._state.dtype = self.dtype
+        self._state.bump_all()
+        registry.add_population(self, self._state)
 
     def _initial(self, value: Any, locality: str, kind: str, ns: Mapping[str, Any], rng: np.random.Generator) -> Any:
         dtype = self._dtype_of(kind)
@@ -254,18 +286,10 @@ class Population(_Attributes):
             return np.dtype(dtype).type(value)
         return np.full(self.geometry, value, dtype=dtype)
 
-    def _sum_array(self, target: str) -> np.ndarray:
-        array = self._sums.get(target)
-        if array is None:
-            array = np.zeros(self.geometry, dtype=self.dtype)
-            self._sums[target] = array
-            self._ns[f"_sum_{target}"] = array
-        return array
-
     @property
     def targets(self) -> list[str]:
         """Targets this population receives (or its equations read)."""
-        return sorted(self._sums)
+        return self._state.targets
 
     # ------------------------------------------------------------- attributes
     def __getattr__(self, name: str) -> Any:
@@ -307,8 +331,7 @@ class Population(_Attributes):
                 raise ValidationError(self._owner(), name, "is one value for the whole population: expected a "
                                                            "single number", got=value)
             ns[name] = np.dtype(dtype).type(self._checked_number(name, value))
-            # a stacked block holds its own copy of shared values: rebuild it
-            self.network._changed(structure=self.__dict__.get("_stacked", False))
+            self._state.bump(name)
             return
         flat = ns[name].reshape(-1)
         count = self.size if isinstance(ranks, slice) or ranks is None else len(ranks)
@@ -316,7 +339,7 @@ class Population(_Attributes):
             value = value.sample(count, self.network.rng, dtype)
         array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
         flat[ranks] = array
-        self.network._changed()
+        self._state.bump(name)
 
     def _checked_number(self, name: str, value: Any) -> Any:
         try:
@@ -346,6 +369,11 @@ class Population(_Attributes):
         return self.geometry if ranks is None or (isinstance(ranks, np.ndarray) and len(ranks) == self.size) \
             else (len(ranks),)
 
+    def _write_rates(self, rates: np.ndarray) -> None:
+        """Replace ``r`` (already checked and shaped like the geometry): inputs fed from Python."""
+        self._ns["r"][...] = rates
+        self._state.bump("r")
+
     # -------------------------------------------------------------- sums etc.
     def sum(self, target: str) -> np.ndarray:
         """The summed input ``sum(target)`` of the last step (a copy).
@@ -358,11 +386,11 @@ class Population(_Attributes):
         >>> pop.sum("exc")
         array([0., 0.])
         """
-        if target not in self._sums:
+        if sum_key(target) not in self._ns:
             raise ValidationError(self._owner(), "target", f"no projection or equation uses this target "
                                                            f"(known: {', '.join(self.targets) or 'none'})",
                                   got=target)
-        return self._sums[target].copy()
+        return self._ns[sum_key(target)].copy()
 
     # ------------------------------------------------------------ coordinates
     def rank_from_coordinates(self, coord: Sequence[int] | int) -> int:
@@ -440,6 +468,10 @@ class Population(_Attributes):
         return self
 
     # ------------------------------------------------------------------ reset
+    def _compiled(self, first: bool) -> None:
+        if first or self._initial_state is None:
+            self._snapshot()
+
     def _snapshot(self) -> None:
         self._initial_state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._ns.items()
                                if k in self._locality}
@@ -455,6 +487,7 @@ class Population(_Attributes):
         if self._initial_state is None:
             self._snapshot()
         names = self.attributes if attributes is None else list(attributes)
+        state = self._state
         for name in names:
             if name not in self._locality:
                 raise self._unknown(name)
@@ -463,27 +496,23 @@ class Population(_Attributes):
                 self._ns[name][...] = saved
             else:
                 self._ns[name] = saved
-        for array in self._sums.values():
-            array[...] = 0.0
+            state.bump(name)
+        for target in state.targets:
+            self._ns[sum_key(target)][...] = 0.0
+            state.bump(sum_key(target))
         for _, op, var in self._globals:
             self._ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
-        self.network._changed()
 
     def save(self, filename: str) -> None:
         """Save this population's parameters and variables to an ``.npz`` file."""
-        from .io import save_objects
-
-        save_objects(filename, [self], [])
+        save_objects(filename, [self._state], [])
 
     def load(self, filename: str) -> None:
         """Load values saved by :meth:`save` (or by :func:`ratenet.save` for one population)."""
-        from .io import load_objects
-
-        load_objects(filename, [self], None)
-        self.network._changed()
+        load_objects(filename, [self._state], None)
 
     # ---------------------------------------------------------- simulation
-    def _parse_stop(self, text: str):
+    def _parse_stop(self, text: str) -> tuple[ast.expr, str]:
         if not isinstance(text, str):
             raise ValidationError(self._owner(), "stop_condition", "must be a string such as 'r > 1.0 : any'",
                                   got=text)
@@ -495,33 +524,25 @@ class Population(_Attributes):
 
     def _namespace(self) -> dict[str, Any]:
         """Bind everything the generated code may read (into this population's namespace)."""
-        return model_namespace(self.neuron_type, self._ns, self.geometry, self.network, self._locality)
+        net = self.network
+        return model_namespace(self.neuron_type, self._ns, self.geometry, net.registry.clock, net.dt, net.rng,
+                               net.dtype, self._locality)
 
-    def _update_function(self):
+    def _update_function(self) -> Callable[[], Any] | None:
         """The generated update for one step, or None for an input population."""
         if not self.neuron_type.equations:
             return None
         return update_function(self.neuron_type, self._namespace(), self._locality, self.targets, self._globals,
                                f"update {self.name}", self.dtype)
 
-    def _stackable(self) -> bool:
-        """Whether this population can share stacked arrays with others of the same model.
-
-        Stacking concatenates neurons, so it needs equations that act neuron
-        by neuron: no population-level variables and no global operations.
-        """
-        neuron = self.neuron_type
-        return (type(self) is Population and bool(neuron.equations) and not self._globals
-                and all(eq.locality == "local" for eq in neuron.equations))
-
-    def _stop_function(self):
-        if self._stop is None:
-            return None
+    def _stop_function(self) -> Callable[[], Any]:
+        assert self._stop is not None
         tree, mode = self._stop
         ns = self._namespace()
         ns["_np_any"] = np.any
         ns["_np_all"] = np.all
-        body = [ast.Return(value=ast.Call(func=ast.Name(id=f"_np_{mode}", ctx=ast.Load()), args=[tree], keywords=[]))]
+        body: list[ast.stmt] = [ast.Return(value=ast.Call(func=ast.Name(id=f"_np_{mode}", ctx=ast.Load()),
+                                                          args=[tree], keywords=[]))]
         return build_function(body, ns, f"stop condition of {self.name}", dtype=self.dtype)
 
     def __repr__(self) -> str:
@@ -565,28 +586,45 @@ class Population(_Attributes):
         return sorted(set(super().__dir__()) | set(self.attributes) | set(self.neuron_type.functions))
 
 
-def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], net: "Network",
-                    locality: Mapping[str, str]) -> dict[str, Any]:
+def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], clock: Clock, dt: float,
+                    rng: np.random.Generator, dtype: Any, locality: Mapping[str, str]) -> dict[str, Any]:
     """Add to ``ns`` what a neuron model's generated code reads besides its arrays."""
     ns.update(numpy_namespace())
-    ns["t"] = net._t
-    ns["dt"] = net.dt
+    ns["t"] = clock.t
+    ns["dt"] = dt
     for name, constant in neuron.constants.items():
         if name not in locality:
-            ns[name] = constant._array
+            ns[name] = constant.array
     ns.update(user_function_namespace(neuron.functions.values()))
     for kind in ("float", "int", "bool"):
-        ns[f"_cast_{kind}"] = _cast(_DTYPES.get(kind, net.dtype))
-    rng = net.rng
+        ns[f"_cast_{kind}"] = _cast(_DTYPES.get(kind, dtype))
     for dist in eqmod.DISTRIBUTIONS:
         for level, size in (("local", shape), ("population", ())):
-            ns[f"_rnd_{level}_{dist}"] = (lambda name, size: lambda *args: draw_in_equation(
-                name, rng, size, args))(dist, size)
+            ns[f"_rnd_{level}_{dist}"] = _drawer(dist, rng, size)
     return ns
 
 
+def _cast(dtype: Any) -> Callable[[Any], Any]:
+    """A function converting a value to ``dtype`` (a function: the code generator looks at what the
+    namespace holds, and a NumPy type would pass for an array of its own)."""
+    kind = np.dtype(dtype)
+
+    def cast(value: Any) -> Any:
+        return kind.type(value)
+
+    return cast
+
+
+def _drawer(name: str, rng: np.random.Generator, size: tuple[int, ...]) -> Callable[..., Any]:
+    """A function drawing ``size`` values of distribution ``name`` (its arguments given at each call)."""
+    def draw(*args: Any) -> Any:
+        return draw_in_equation(name, rng, size, args)
+
+    return draw
+
+
 def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, str], targets: Sequence[str],
-                    globals_: Sequence[tuple[str, str, str]], name: str, dtype: Any):
+                    globals_: Sequence[tuple[str, ...]], name: str, dtype: Any) -> Callable[[], Any]:
     """Compile a neuron model's equations into one update function over ``ns``."""
     code = update_code(neuron.equations, lambda var: locality.get(var, "local") != "local")
     prelude: list[ast.stmt] = []
@@ -598,6 +636,17 @@ def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, s
     after = global_operation_code((f"_g_{op}_{var}", op, var) for _, op, var in globals_)
     rebinds = set(code.rebinds) | {f"_g_{op}_{var}" for _, op, var in globals_}
     return build_function(prelude + code.statements + after, ns, name, globals_=rebinds, dtype=dtype)
+
+
+def uses_random(model: Any) -> bool:
+    """Whether a model's equations draw random numbers (its updates then consume the network's generator).
+
+    Examples
+    --------
+    >>> uses_random(Neuron(equations="r = Uniform(0, 1)")), uses_random(Neuron(equations="r = 1.0"))
+    (True, False)
+    """
+    return any(classify(s)[0] == "random" for eq in model.equations for s in eq.reads())
 
 
 def is_pure(neuron: Neuron) -> bool:
@@ -838,14 +887,14 @@ class IndividualNeuron:
 # ------------------------------------------------------------------ inputs
 
 
-_INPUT_NEURON = None
+_INPUT_NEURON: list[Neuron] = []
 
 
-def _input_neuron() -> Neuron:
-    global _INPUT_NEURON
-    if _INPUT_NEURON is None:
-        _INPUT_NEURON = Neuron(parameters="r = 0.0", name="Input")
-    return _INPUT_NEURON
+def input_neuron() -> Neuron:
+    """The model of populations set from Python: one parameter, ``r``."""
+    if not _INPUT_NEURON:
+        _INPUT_NEURON.append(Neuron(parameters="r = 0.0", name="Input"))
+    return _INPUT_NEURON[0]
 
 
 class InputArray(Population):
@@ -873,7 +922,7 @@ class InputArray(Population):
                  network: "Network | None" = None) -> None:
         if geometry is None:
             raise ValidationError("InputArray", "geometry", "is required")
-        super().__init__(geometry, _input_neuron(), name=name, network=network)
+        super().__init__(geometry, input_neuron(), name=name, network=network)
 
 
 class TimedArray(Population):
@@ -912,7 +961,7 @@ class TimedArray(Population):
                  period: float = -1.0, name: str | None = None, network: "Network | None" = None) -> None:
         array = self._check_rates(rates, geometry, name)
         self._check_timing(schedule, period, f"TimedArray '{name}'" if name else "TimedArray")
-        super().__init__(geometry if geometry is not None else array.shape[1:], _input_neuron(), name=name,
+        super().__init__(geometry if geometry is not None else array.shape[1:], input_neuron(), name=name,
                          network=network)
         self.update(array, schedule, period)
 
@@ -951,17 +1000,20 @@ class TimedArray(Population):
         object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))
         object.__setattr__(self, "_schedule", float(schedule))
         object.__setattr__(self, "_period", float(period))
-        self.network._changed(structure=True)
+        self._state.role = "timed"
+        self._state.make_replay = self._replay_function
+        self.network.registry.structure_changed()
 
-    def _update_function(self):
-        net = self.network
-        every = max(1, int(round(self._schedule / net.dt))) if self._schedule > 0 else 1
-        period = int(round(self._period / net.dt)) if self._period > 0 else 0
+    def _replay_function(self, clock: Clock) -> Callable[[], bool]:
+        """A function writing this step's rates into ``r``; it returns whether it wrote."""
+        dt = self.network.dt
+        every = max(1, int(round(self._schedule / dt))) if self._schedule > 0 else 1
+        period = int(round(self._period / dt)) if self._period > 0 else 0
         rates, r = self._rates, self._ns["r"]
         count = len(rates)
 
         def replay() -> bool:
-            step = net._step
+            step = clock.step
             if period:
                 step %= period
             if step % every == 0:

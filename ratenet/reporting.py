@@ -26,7 +26,8 @@ from .display.latex import escape_text as tex_escape, function_latex
 from .display.summary import (Image, Math, Note, Table, format_number, input_description, model_summary,
                               monitor_period, recorded_name, statistics, synapse_count)
 from .exceptions import RatenetError, ValidationError
-from .network import Network, default_network
+from .network import Network
+from .registry import default_network
 from .neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
 
 __all__ = ["report", "MATHJAX"]

@@ -1237,8 +1237,7 @@ def test_time_and_dt_in_equations():
 def test_update_function_has_sealed_builtins():
     net = Network()
     net.create(2, Neuron(parameters="tau = 10.0", equations="tau*dr/dt + r = 1 : rk4\nq = exp(r)"))
-    net._build()
-    updates = [block.update for block in net._block_list if block.update is not None]
+    updates = [block.update for block in net.plan.blocks if block.update is not None]
     assert updates
     for update in updates:
         assert_sealed_builtins(update.__globals__["__builtins__"])

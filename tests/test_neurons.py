@@ -362,12 +362,11 @@ def test_update_and_stop_functions_have_sealed_builtins():
     pop = net.create(2, Neuron(parameters="tau = 10.0", functions="f(x) = exp(x)",
                                equations="tau*dr/dt + r = f(1) : rk4\nq = mean(r) : population"),
                      stop_condition="r > 0.5 : all")
-    net._build()   # private: the compiled step plan and its generated updates
-    updates = [block.update for block in net._block_list if block.update is not None]
+    updates = [block.update for block in net.plan.blocks if block.update is not None]
     assert updates
     for update in updates:
         assert_sealed_builtins(update.__globals__["__builtins__"])
-    for stop in net._stop_functions.values():
+    for stop in net.plan.stops.values():
         assert_sealed_builtins(stop.__globals__["__builtins__"])
     assert_sealed_builtins(pop.f.compiled().__globals__["__builtins__"])
 

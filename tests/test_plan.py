@@ -72,16 +72,15 @@ def test_shortcuts_change_no_result():
 
 def test_shortcuts_are_really_taken():
     net, inp, _ = build(True)
-    net._build()
-    stacked = [b for b in net._block_list if len(b.members) > 1]
+    stacked = [b for b in net.plan.blocks if len(b.members) > 1]
     assert {tuple(p.name for p in b.members) for b in stacked} == {("pooled", "smooth", "deep"),
                                                                   ("ring0", "ring1", "ring2", "ring3")}
     assert any("one sparse product" in line for line in net.step_order)
     net.simulate(20.0)  # the inputs settle: the pure layers and their projections stop being recomputed
-    pooled = net.get_population("pooled")
-    steps = pooled._changed_at
+    pooled = net.registry.state(net.get_population("pooled"))
+    version = pooled.version("r")
     net.simulate(5.0)
-    assert pooled._changed_at == steps
+    assert pooled.version("r") == version
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -1,7 +1,7 @@
 """Projections: ordinary (dense or sparse) ones and image-processing ones.
 
-``Convolution`` and ``Pooling`` are loaded on first use, so that ``import
-ratenet`` does not pay for ``scipy.ndimage``.
+``Convolution`` and ``Pooling`` import ``scipy.ndimage`` only when their
+kernels first need it, so importing them costs little.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import sys
 import types
 from typing import Any
 
+from ..registry import default_network
 from .connectors import LILConnectivity
-from .projection import Dendrite, Projection
+from .convolution import Convolution
+from .copy import Copy, Transpose
+from .pooling import Pooling
+from .projection import Dendrite, Projection, select
 
 __all__ = ["Projection", "Dendrite", "LILConnectivity", "Convolution", "Pooling", "Copy", "Transpose"]
-
-_LAZY = {"Convolution": ".convolution", "Pooling": ".pooling", "Copy": ".copy", "Transpose": ".copy"}
 
 
 class _CallableModule(types.ModuleType):
@@ -27,20 +29,9 @@ class _CallableModule(types.ModuleType):
     function of the same name does in ANNarchy.
     """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Any]:
-        from ..network import projections
-
-        return projections(*args, **kwargs)
+    def __call__(self, net_id: int = 0, post: Any = None, pre: Any = None, target: str | None = None,
+                 suppress_error: bool = False) -> list[Any]:
+        return select(default_network().projections, post=post, pre=pre, target=target)
 
 
 sys.modules[__name__].__class__ = _CallableModule
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

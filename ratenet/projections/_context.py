@@ -11,69 +11,100 @@ A synapse expression is evaluated at one of three levels:
     one value.
 
 Each level gets its own namespace.  Pre- and post-synaptic values are
-broadcast to the level: for dense storage this is a view made once
-(``pre.r[None, :]``), for sparse storage a gather made before each use
-(``pre.r[indices]``).  Synaptic attributes shared by several levels are kept
-as arrays (projection-level ones as 0-d arrays) so that an update made at one
-level is seen at the others.
+broadcast to the level by the storage (:meth:`~ratenet.projections.storage.Storage.spread_pre`):
+for dense storage a view made once (``pre.r[None, :]``), for sparse storage a
+gather made before each use (``pre.r[indices]``).  Synaptic attributes shared
+by several levels are kept as arrays (projection-level ones as 0-d arrays) so
+that an update made at one level is seen at the others.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import equations as eqmod
 from ..equations import classify, numpy_namespace, user_function_namespace
 from ..random import draw_in_equation
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .projection import Projection
+from ..state import State
+from .storage import Storage
 
 LEVELS = ("projection", "postsynaptic", "local")
 
+#: ``reader(var)`` returns a function giving a side's ``var`` flat, in the side's order.
+Reader = Callable[[str], Callable[[], np.ndarray]]
+
+
+@dataclass
+class Side:
+    """One end of a projection as synapse expressions read it."""
+
+    state: State
+    ranks: np.ndarray | None  # None: the whole population, in rank order
+
+    def values(self, var: str) -> Callable[[], np.ndarray]:
+        """A function returning ``var`` flat, in this side's order (looked up at each call: population-level
+        values are rebound by their update)."""
+        values, ranks = self.state.values, self.ranks
+        if ranks is None:
+            return lambda: values[var].reshape(-1)
+        return lambda: values[var].reshape(-1)[ranks]
+
 
 class SynapseContext:
-    """The three namespaces of a connected projection, and how to refresh them."""
+    """The three namespaces of a connected projection, and how to refresh them.
 
-    def __init__(self, proj: "Projection", symbols: set[str],
-                 pre_reader: Callable[[str], Callable[[], np.ndarray]] | None = None) -> None:
-        """``pre_reader(var)``, when given, returns a function giving pre's ``var`` as the
-        psp must read it (delayed): flat in ``pre`` order for a uniform delay, or already one
-        value per synapse (storage layout) for per-synapse delays."""
-        self.proj = proj
+    Parameters
+    ----------
+    synapse
+        The Synapse model.
+    storage : Storage
+    attributes, locality : dict
+        The synaptic arrays and their level.
+    pre, post : Side
+    symbols : set of str
+        The symbols the expressions read.
+    clock, dt, rng, dtype
+        The network's time, step, generator and float type.
+    pre_reader : callable, optional
+        ``pre_reader(var)`` returns a function giving pre's ``var`` as a psp
+        must read it (delayed): flat in ``pre`` order, or already one value
+        per synapse (storage layout) when ``per_synapse``.
+    """
+
+    def __init__(self, synapse: Any, storage: Storage, attributes: dict[str, np.ndarray], locality: dict[str, str],
+                 pre: Side, post: Side, symbols: set[str], clock: Any, dt: float, rng: np.random.Generator,
+                 dtype: Any, pre_reader: Reader | None = None, per_synapse: bool = False) -> None:
         self._global_refresh: list[Callable[[], None]] = []
         self._pre_reader = pre_reader
-        net = proj.network
-        storage = proj._storage
+        self._per_synapse = per_synapse
         self.storage = storage
+        self.pre, self.post = pre, post
         base = numpy_namespace()
-        base["t"] = net._t
-        base["dt"] = net.dt
-        synapse = proj.synapse_type
+        base["t"] = clock.t
+        base["dt"] = dt
         for name, constant in synapse.constants.items():
-            base[name] = constant._array
+            base[name] = constant.array
         base.update(user_function_namespace(synapse.functions.values()))
-        for kind, dtype in (("float", net.dtype), ("int", np.int64), ("bool", np.bool_)):
-            base[f"_cast_{kind}"] = np.dtype(dtype).type
+        for kind, kind_dtype in (("float", dtype), ("int", np.int64), ("bool", np.bool_)):
+            base[f"_cast_{kind}"] = np.dtype(kind_dtype).type
         self.namespaces: dict[str, dict[str, Any]] = {level: dict(base) for level in LEVELS}
         shapes = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}
-        rng = net.rng
-        for level, ns in self.namespaces.items():
+        for ns in self.namespaces.values():
             for dist in eqmod.DISTRIBUTIONS:
                 for loc in LEVELS:
-                    ns[f"_rnd_{loc}_{dist}"] = (lambda name, shape: lambda *args: draw_in_equation(
-                        name, rng, shape, args))(dist, shapes[loc])
+                    ns[f"_rnd_{loc}_{dist}"] = _drawer(dist, rng, shapes[loc])
         # synaptic attributes
         self._refresh: dict[str, list[Callable[[], None]]] = {level: [] for level in LEVELS}
-        for name, array in proj._attrs.items():
-            locality = proj._locality[name]
+        for name, array in attributes.items():
+            level_of = locality[name]
             for level, ns in self.namespaces.items():
-                if locality == "local" or locality == level or locality == "projection":
+                if level_of == "local" or level_of == level or level_of == "projection":
                     ns[name] = array
-                elif locality == "postsynaptic" and level == "local":
-                    self._broadcast_post(name, lambda a=array: a)
+                elif level_of == "postsynaptic" and level == "local":
+                    self._broadcast_post(name, _constant(array), static=True)
         for symbol in sorted(symbols):
             kind = classify(symbol)
             if kind[0] in ("pre", "sumpre"):
@@ -85,71 +116,50 @@ class SynapseContext:
             elif kind[0] in ("globalpre", "globalpost"):
                 self._bind_global(symbol, kind)
 
-    @staticmethod
-    def _values(side: Any, var: str) -> Callable[[], np.ndarray]:
-        """A function returning ``var`` of a population or view, flat, in the view's order."""
-        ns = side.population._ns
-        if side.population is side:
-            return lambda: ns[var].reshape(-1)
-        ranks = side.ranks
-        return lambda: ns[var].reshape(-1)[ranks]
+    def _setter(self, level: str, symbol: str, compute: Callable[[], Any]) -> None:
+        ns = self.namespaces[level]
 
-    def _pre_values(self, var: str) -> Callable[[], np.ndarray]:
-        return self._values(self.proj.pre, var)
+        def refresh() -> None:
+            ns[symbol] = compute()
 
-    def _post_values(self, var: str) -> Callable[[], np.ndarray]:
-        return self._values(self.proj.post, var)
+        self._refresh[level].append(refresh)
 
     def _bind_pre(self, symbol: str, var: str) -> None:
         ns = self.namespaces["local"]
         storage = self.storage
         if self._pre_reader is not None and not var.startswith("_sum_"):
             values = self._pre_reader(var)
-            per_synapse = not self.proj._uniform_delay()
-            if per_synapse:
-                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()))
-            elif storage.kind == "dense":
-                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values().reshape(1, -1)))
+            if self._per_synapse:
+                self._setter("local", symbol, values)
             else:
-                indices = storage.indices
-                self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()[indices]))
+                self._setter("local", symbol, lambda: storage.spread_pre(values()))
             return
-        values = self._pre_values(var)
-        if storage.kind == "dense":
-            if self.proj.pre.population is self.proj.pre:
-                # the population's arrays never move: the broadcast view is made once
-                ns[symbol] = values().reshape(1, -1)
-                return
-            self._refresh["local"].append(lambda: ns.__setitem__(symbol, values().reshape(1, -1)))
-        else:
-            indices = storage.indices
-            self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()[indices]))
+        values = self.pre.values(var)
+        if storage.spreads_by_view and self.pre.ranks is None:
+            # the population's arrays never move during a run: the broadcast view is made once
+            ns[symbol] = storage.spread_pre(values())
+            return
+        self._setter("local", symbol, lambda: storage.spread_pre(values()))
 
     def _bind_post(self, symbol: str, var: str) -> None:
-        values = self._post_values(var)
-        post_level = self.namespaces["postsynaptic"]
-        if self.proj.post.population is self.proj.post:
-            post_level[symbol] = values()
+        values = self.post.values(var)
+        whole = self.post.ranks is None
+        if whole:
+            self.namespaces["postsynaptic"][symbol] = values()
         else:
-            self._refresh["postsynaptic"].append(lambda: post_level.__setitem__(symbol, values()))
-        self._broadcast_post(symbol, values)
+            self._setter("postsynaptic", symbol, values)
+        self._broadcast_post(symbol, values, static=whole or not symbol.startswith("_"))
 
-    def _broadcast_post(self, symbol: str, values: Callable[[], np.ndarray]) -> None:
-        ns = self.namespaces["local"]
+    def _broadcast_post(self, symbol: str, values: Callable[[], np.ndarray], static: bool) -> None:
         storage = self.storage
-        if storage.kind == "dense":
-            static = self.proj.post.population is self.proj.post or not symbol.startswith("_")
-            if static:
-                ns[symbol] = values().reshape(-1, 1)
-                return
-            self._refresh["local"].append(lambda: ns.__setitem__(symbol, values().reshape(-1, 1)))
-        else:
-            rows = storage.rows
-            self._refresh["local"].append(lambda: ns.__setitem__(symbol, values()[rows]))
+        if storage.spreads_by_view and static:
+            self.namespaces["local"][symbol] = storage.spread_post(values())
+            return
+        self._setter("local", symbol, lambda: storage.spread_post(values()))
 
     def _bind_global(self, symbol: str, kind: tuple[str, ...]) -> None:
         _, op, var = kind
-        values = self._pre_values(var) if kind[0] == "globalpre" else self._post_values(var)
+        values = self.pre.values(var) if kind[0] == "globalpre" else self.post.values(var)
         fn = self.namespaces["local"][f"_gop_{op}"]
         spaces = list(self.namespaces.values())
 
@@ -173,3 +183,14 @@ class SynapseContext:
                 f()
 
         return refresh
+
+
+def _constant(array: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: array
+
+
+def _drawer(name: str, rng: np.random.Generator, shape: tuple[int, ...]) -> Callable[..., Any]:
+    def draw(*args: Any) -> Any:
+        return draw_in_equation(name, rng, shape, args)
+
+    return draw

@@ -13,15 +13,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ..equations import Scope, Source, _parse_expression, build_function, classify, numpy_namespace, resolve, \
-    symbols
+    symbols, user_function_namespace
 from ..exceptions import EquationError, ValidationError
 from ..neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
+from ..population import Population
+from ..state import Transmission
 from .projection import Projection
 
 
 def check_population(owner: str, name: str, value: Any) -> None:
-    from ..population import Population
-
     if not isinstance(value, Population):
         raise ValidationError(owner, name, "must be a Population (views are not supported by this projection)",
                               got=value)
@@ -54,11 +54,9 @@ def parse_psp(owner: str, text: str, allowed: tuple[str, ...]) -> ast.expr:
 
 def psp_function(tree: ast.expr, args: tuple[str, ...], name: str) -> Callable[..., np.ndarray]:
     """Compile a psp tree into ``f(*args)`` (constants and functions bound)."""
-    from ..equations import user_function_namespace
-
     ns = numpy_namespace()
     for constant in _CONSTANTS.values():
-        ns[constant.name] = constant._array
+        ns[constant.name] = constant.array
     ns.update(user_function_namespace(_GLOBAL_FUNCTIONS.values()))
     return build_function([ast.Return(value=tree)], ns, name, args=args)
 
@@ -139,31 +137,65 @@ class KernelProjection(Projection):
         names = {"r"} | {classify(s)[1] for s in symbols(self._psp_tree) if classify(s)[0] == "pre"}
         return [(self.pre, name, steps) for name in sorted(names)]
 
+    def _describe_state(self) -> None:
+        super()._describe_state()
+        self._state.save_kind = "kern"
+
     def _snapshot(self) -> None:
-        self._initial_state = None
+        """Remember the kernel's weights (if it has any) for ``reset``."""
+        weights = getattr(self._kernel, "weights", None)
+        self._initial_state = None if weights is None else {"weights": np.array(weights, copy=True)}
 
     def reset(self, attributes: Any = None) -> None:
-        self.network._changed()
+        """Restore the kernel's weights (set from Python since compile) to their compile-time values."""
+        saved = self._initial_state
+        if saved is not None and not np.array_equal(saved["weights"], self._kernel.weights):
+            self._kernel.weights = saved["weights"]
+            self._changed("weights")
 
-    def _pre_values(self) -> Callable[[], np.ndarray]:
-        """The array the kernel reads: pre.r, or the psp of pre's variables."""
+    def _export(self) -> dict[str, np.ndarray]:
+        out = {".delays": np.asarray(self._delays)}
+        weights = getattr(self._require_kernel(), "weights", None)
+        if weights is not None:
+            out["weights"] = np.asarray(weights)
+        return out
+
+    def _check_saved(self, saved: dict[str, np.ndarray], owner: str, where: str) -> None:
+        kernel = self._require_kernel()
+        if "weights" in saved and np.shape(saved["weights"]) != np.shape(kernel.weights):
+            raise ValidationError(where, owner, f"its kernel has shape {saved['weights'].shape} in the file but "
+                                                f"{kernel.weights.shape} in the network")
+
+    def _restore(self, saved: dict[str, np.ndarray]) -> None:
+        if "weights" in saved:
+            self._kernel.weights = saved["weights"]
+            self._changed("weights")
+        self._delays = float(saved[".delays"])
+        self._changed()
+
+    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
+        """The array the kernel reads: pre.r, or the psp of pre's variables (through the delay)."""
         raise NotImplementedError
 
-    def _compute(self) -> Callable[[np.ndarray], None]:
+    def _weight_reads(self) -> list[Any]:
+        return []
+
+    def _transmission(self) -> Transmission:
+        self._require_kernel()
+        pre_vars = sorted({classify(s)[1] for s in symbols(self._psp_tree) if classify(s)[0] == "pre"}) or ["r"]
+        return Transmission("kernel", self.pre, self.post, self.target, self._delay_steps(), self._describe(),
+                            reads=self._weight_reads(), pre_vars=pre_vars,
+                            constants=any(s in _CONSTANTS for s in symbols(self._psp_tree)), compute=self._compute)
+
+    def _compute(self, sources: Any) -> Callable[[np.ndarray], None]:
         kernel = self._require_kernel()
-        values = self._pre_values()
+        values = self._pre_values(sources)
         shape = self.post.geometry
 
         def compute(target: np.ndarray) -> None:
             kernel.compute(values(), target.reshape(shape))
 
         return compute
-
-    def _volatile(self) -> bool:
-        return False
-
-    def _dependencies(self) -> list[Any]:
-        return [self.pre]
 
     def _fusable(self) -> bool:
         return False

@@ -75,7 +75,8 @@ class Convolution(KernelProjection):
                                          subsampling=subsampling, operation=self.operation, psp=psp,
                                          dtype=self.network.dtype, owner=self._owner())
         self._set_delay(delays)
-        self.network._changed(structure=True)
+        self._state.track("weights")
+        self._changed()
         return self
 
     @records_connector("Convolution", lambda proj: {"operation": proj.operation})
@@ -122,12 +123,15 @@ class Convolution(KernelProjection):
     @weights.setter
     def weights(self, value: Any) -> None:
         self._require_kernel().weights = value
-        self.network._changed()
+        self._changed("weights")
 
     w = weights
 
-    def _pre_values(self) -> Callable[[], np.ndarray]:
-        return self._pre_array("r")
+    def _weight_reads(self) -> list[Any]:
+        return [(self._state, "weights")]
+
+    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
+        return sources.array(self.pre, "r", self._delay_steps())
 
     def _receptive_field(self, post_rank: int) -> np.ndarray:
         return self._require_kernel().receptive_field(post_rank)[0]

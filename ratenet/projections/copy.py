@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..exceptions import ValidationError
 from ..neurons import Synapse
+from ..state import ProjectionState, State, Transmission
 from .projection import Projection
 from .record import records_connector
-from .storage import matvec_function
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..population import Population, PopulationView
@@ -20,7 +20,7 @@ __all__ = ["Copy", "Transpose"]
 def _check_source(owner: str, projection: Any) -> Projection:
     if not isinstance(projection, Projection):
         raise ValidationError(owner, "projection", "must be a connected Projection", got=projection)
-    if not projection._is_connected() or projection._storage is None:
+    if projection.network.registry.state(projection).storage is None:
         raise ValidationError(owner, "projection", "must be a connected projection with weights (not Convolution "
                                                    "or Pooling)", got=projection)
     return projection
@@ -30,29 +30,40 @@ class _SharedWeights(Projection):
     """Copy and Transpose read their original's synapses and weights at each use.
 
     Nothing is copied, so learning, structural changes and loads in the
-    original are seen at once.
+    original are seen at once.  The original is read through its state record.
     """
 
-    def _link(self) -> Projection | None:
-        return self.__dict__.get("_original_linked")
+    def _describe_state(self) -> None:
+        super()._describe_state()
+        self._state.save_kind = None  # the weights belong to the original
+
+    def _linked(self) -> ProjectionState | None:
+        """The original's state record once connected (None before)."""
+        link = self.__dict__.get("_original_linked")
+        return None if link is None else self.network.registry.state(link)
 
     @property
     def _storage(self) -> Any:
-        link = self._link()
-        return link._storage if link is not None else self.__dict__.get("_own_storage")
+        link = self._linked()
+        return link.storage if link is not None else self._state.storage
 
     @_storage.setter
     def _storage(self, value: Any) -> None:
-        self.__dict__["_own_storage"] = value
+        self._state.storage = value
 
     @property
     def _attrs(self) -> dict[str, np.ndarray]:
-        link = self._link()
-        return {"w": link._attrs["w"]} if link is not None else self.__dict__.get("_own_attrs", {})
+        link = self._linked()
+        return {"w": link.values["w"]} if link is not None else self._state.values
 
     @_attrs.setter
     def _attrs(self, value: dict[str, np.ndarray]) -> None:
-        self.__dict__["_own_attrs"] = value
+        self._state.values = value
+
+    def _weights(self) -> State:
+        link = self._linked()
+        assert link is not None
+        return link
 
     def _fusable(self) -> bool:
         return False
@@ -64,9 +75,16 @@ class _SharedWeights(Projection):
         """Nothing to restore: the weights belong to the original."""
 
     def _take_snapshot(self) -> None:
-        link = self._link()
+        link = self._linked()
         if link is not None:
-            link._take_snapshot()
+            link.before_write()
+
+    def _changed(self, name: str | None = None) -> None:
+        link = self._linked()
+        if link is not None and name is not None:
+            link.bump(name)  # a write through the copy is a write to the original's array
+        else:
+            super()._changed(name)
 
     def _create_synapses(self, row: int, ranks: Any, weights: Any, delays: Any) -> None:
         raise ValidationError(self._owner(), "create_synapse", "shares the synapses of "
@@ -123,7 +141,7 @@ class Copy(_SharedWeights):
         self._original = original
         self.__dict__["_original_linked"] = original
         self._locality = {"w": "local"}
-        self.network._changed(structure=True)
+        self._changed()
         return self
 
     copy = connect_copy
@@ -133,15 +151,12 @@ class Copy(_SharedWeights):
 
     @property
     def _delays(self) -> Any:
-        link = self._link()
-        return link._delays if link is not None else self.__dict__.get("_own_delays", 0.0)
+        link = self._linked()
+        return link.delays if link is not None else self._state.delays
 
     @_delays.setter
     def _delays(self, value: Any) -> None:
-        self.__dict__["_own_delays"] = value
-
-    def _volatile(self) -> bool:
-        return self._original is not None and self._original._volatile()
+        self._state.delays = value
 
 
 class Transpose(_SharedWeights):
@@ -181,7 +196,7 @@ class Transpose(_SharedWeights):
         self._check_unconnected()
         self.__dict__["_original_linked"] = self._original
         self._locality = {"w": "local"}
-        self.network._changed(structure=True)
+        self._changed()
         return self
 
     transpose = connect
@@ -194,7 +209,7 @@ class Transpose(_SharedWeights):
         return self._require_connected().nnz
 
     def _get_attribute(self, name: str) -> Any:
-        return self._original._get_attribute(name)
+        return self._original.get(name)
 
     def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
         return self._original.connectivity_matrix(fill).T.copy()
@@ -203,29 +218,15 @@ class Transpose(_SharedWeights):
         raise ValidationError(self._owner(), "dendrite", "is not available on a transposed projection: use the "
                                                          "original projection's dendrites")
 
-    def _compute(self) -> Callable[[np.ndarray], None]:
+    def _transmission(self) -> Transmission:
         # self.pre is the original's post, self.post the original's pre.
         storage = self._require_connected()
-        w = self._original._attrs["w"]
-        rates = self._pre_rates()
-        if storage.kind == "dense":
-            wt = w.T
-
-            def compute(target: np.ndarray) -> None:
-                np.dot(wt, rates(), out=target)
-        else:
-            product = matvec_function(storage.indptr, storage.indices, w, storage.n_pre, transposed=True)
-
-            def compute(target: np.ndarray) -> None:
-                product(rates(), target)
-
-        return compute
+        weights = self._weights()
+        return Transmission(storage.kind, self.pre, self.post, self.target, 1, self._describe(), source=weights,
+                            storage=storage, transposed=True, reads=[(weights, "w")])
 
     def _describe(self) -> str:
         return f"transposed weights of {self._original.name}"
-
-    def _volatile(self) -> bool:
-        return self._original._volatile()
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
         return []

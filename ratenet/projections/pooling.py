@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class Pooling(KernelProjection):
         self.psp = psp.strip()
         for symbol in symbols(self._psp_tree):
             kind = classify(symbol)
-            if kind[0] == "pre" and kind[1] not in pre._locality:
+            if kind[0] == "pre" and kind[1] not in pre.attributes:
                 raise ValidationError(self._owner(), "psp", f"reads pre.{kind[1]}, which '{pre.name}' does not have "
                                                             f"(it has: {', '.join(pre.attributes)})")
 
@@ -70,7 +70,7 @@ class Pooling(KernelProjection):
         self._kernel = PoolingKernel(self.pre.geometry, self.post.geometry, extent, operation=self.operation,
                                      dtype=self.network.dtype, owner=self._owner())
         self._set_delay(delays)
-        self.network._changed(structure=True)
+        self._changed()
         return self
 
     pooling = connect_pooling
@@ -80,15 +80,16 @@ class Pooling(KernelProjection):
         """Window size per pre axis."""
         return self._require_kernel().extent
 
-    def _pre_values(self) -> Callable[[], np.ndarray]:
+    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
         tree = self._psp_tree
+        delay = self._delay_steps()
         if isinstance(tree, ast.Name) and tree.id == "_pre_r":
-            return self._pre_array("r")
+            return sources.array(self.pre, "r", delay)
         names = sorted(s for s in symbols(tree) if classify(s)[0] == "pre")
         evaluate = psp_function(tree, tuple(names), f"psp of {self.name}")
-        sources = [self._pre_array(classify(s)[1]) for s in names]
+        readers = [sources.array(self.pre, classify(s)[1], delay) for s in names]
         shape = self.pre.geometry
-        return lambda: np.broadcast_to(evaluate(*[get() for get in sources]), shape)
+        return lambda: np.broadcast_to(evaluate(*[get() for get in readers]), shape)
 
     def _receptive_field(self, post_rank: int) -> np.ndarray:
         return self._require_kernel().receptive_field(post_rank)

@@ -1,4 +1,11 @@
-"""Projections: weighted connections that add into ``post``'s ``sum(target)``."""
+"""Projections: weighted connections that add into ``post``'s ``sum(target)``.
+
+A projection keeps its synaptic arrays, storage and delays in a
+:class:`~ratenet.state.ProjectionState` registered with its network, and
+describes the work of a step to the plan (a
+:class:`~ratenet.state.Transmission`, a :class:`~ratenet.state.Learning`)
+instead of building it: the plan decides how to run it.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +19,45 @@ import numpy as np
 from .._codegen import update_code
 from ..equations import build_function, classify, is_product_of, substitute, symbols
 from ..exceptions import ValidationError
+from ..io import load_objects, save_objects
 from ..neurons import Synapse
+from ..population import Population, PopulationView
 from ..random import Distribution
+from ..state import Learning, ProjectionState, State, Transmission
 from . import connectors as conn
-from ._context import SynapseContext
-from .record import ConnectorRecord, records_connector
 from ..display import html as _html, plots as _plots, text as _text
-from .storage import Dense, Sparse, matvec_function
+from ._context import Side, SynapseContext
+from .record import ConnectorRecord, records_connector
+from .storage import Storage, from_arrays
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
-    from ..population import Population, PopulationView
 
-__all__ = ["Projection", "Dendrite"]
+__all__ = ["Projection", "Dendrite", "select", "check_end", "check_target"]
 
-_DEFAULT_SYNAPSE: Synapse | None = None
+_DEFAULT_SYNAPSE: list[Synapse] = []
 
 
 def _default_synapse() -> Synapse:
-    global _DEFAULT_SYNAPSE
-    if _DEFAULT_SYNAPSE is None:
-        _DEFAULT_SYNAPSE = Synapse(name="Default", description="Weighted sum of pre-synaptic rates.")
-    return _DEFAULT_SYNAPSE
+    if not _DEFAULT_SYNAPSE:
+        _DEFAULT_SYNAPSE.append(Synapse(name="Default", description="Weighted sum of pre-synaptic rates."))
+    return _DEFAULT_SYNAPSE[0]
 
 
-def _check_end(owner: str, name: str, value: Any) -> "Population | PopulationView":
-    from ..population import Population, PopulationView
-
+def check_end(owner: str, name: str, value: Any) -> "Population | PopulationView":
+    """``value`` if it is a population or a view, else a ValidationError naming ``owner.name``."""
     if not isinstance(value, (Population, PopulationView)):
         raise ValidationError(owner, name, "must be a Population or a PopulationView", got=value)
     return value
+
+
+def select(projections: Sequence["Projection"], post: Any = None, pre: Any = None,
+           target: str | None = None) -> list["Projection"]:
+    """The projections with this post, pre (a population or a view) and target (None: any)."""
+    return [p for p in projections
+            if (post is None or p.post is post or p.post.population is post)
+            and (pre is None or p.pre is pre or p.pre.population is pre)
+            and (target is None or p.target == target)]
 
 
 def check_target(owner: str, target: Any) -> str:
@@ -94,8 +110,8 @@ class Projection:
         _register: bool = True,
     ) -> None:
         owner = type(self).__name__
-        self.pre = _check_end(owner, "pre", pre)
-        self.post = _check_end(owner, "post", post)
+        self.pre = check_end(owner, "pre", pre)
+        self.post = check_end(owner, "post", post)
         if pre.network is not post.network:
             raise ValidationError(owner, "post", "must belong to the same network as pre")
         self.target = check_target(owner, target)
@@ -107,22 +123,69 @@ class Projection:
             raise ValidationError(owner, "synapse", "must be a Synapse", got=synapse)
         self.synapse_type = synapse
         self.network: "Network" = pre.network
-        self.name = self.network._unique_name(name, "proj")
-        self._storage: Dense | Sparse | None = None
-        self._attrs: dict[str, np.ndarray] = {}
+        registry = self.network.registry
+        self.name = registry.unique_name(name, "proj")
+        self._state = ProjectionState(self.name)
         self._locality: dict[str, str] = {}
-        self._delays: float | np.ndarray = 0.0
-        self._initial_state: dict[str, np.ndarray] | None = None
+        self._initial_state: dict[str, Any] | None = None
         self.learning = synapse.plastic
         self._learning_period = 1
         self._learning_offset = 0
         try:
             self._check_synapse_names()
         except ValidationError:
-            self.network._names.discard(self.name)  # a refused projection leaves nothing behind
+            registry.release_name(self.name)  # a refused projection leaves nothing behind
             raise
+        self._describe_state()
         if _register:
-            self.network._add_projection(self)
+            registry.add_projection(self, self._state)
+
+    def _describe_state(self) -> None:
+        """Tell the plan, monitors and state files how to use this projection (see :mod:`ratenet.state`)."""
+        state = self._state
+        state.transmission = self._transmission
+        state.learning = self._learning
+        state.history_needs = self._history_needs
+        state.save_kind = "proj"
+        state.export = self._export
+        state.check = self._check_saved
+        state.restore = self._restore
+        state.recordable = self._monitor_source
+        state.before_write = self._take_snapshot
+        state.compiled = self._compiled
+        state.check_connected = self._check_connected
+
+    # the arrays live in the state record
+    @property
+    def _storage(self) -> Storage | None:
+        return self._state.storage
+
+    @_storage.setter
+    def _storage(self, value: Storage | None) -> None:
+        self._state.storage = value
+
+    @property
+    def _attrs(self) -> dict[str, np.ndarray]:
+        return self._state.values
+
+    @_attrs.setter
+    def _attrs(self, value: dict[str, np.ndarray]) -> None:
+        self._state.values = value
+
+    @property
+    def _delays(self) -> float | np.ndarray:
+        return self._state.delays
+
+    @_delays.setter
+    def _delays(self, value: float | np.ndarray) -> None:
+        self._state.delays = value
+
+    def _changed(self, name: str | None = None) -> None:
+        """Note a write from Python: of attribute ``name``, or of the structure (synapses, storage)."""
+        if name is None:
+            self.network.registry.structure_changed()
+        else:
+            self._state.bump(name)
 
     # ---------------------------------------------------------------- checks
     def _owner(self) -> str:
@@ -142,9 +205,9 @@ class Projection:
                 end = self.pre if side == "pre" else self.post
                 var = kind[-1]
                 if kind[0] in ("sumpre", "sumpost"):
-                    end.population._sum_array(var)
+                    self.network.registry.state(end).ensure_sum(var)
                     continue
-                if var not in end.population._locality:
+                if var not in end.population.attributes:
                     raise ValidationError(self._owner(), "synapse",
                                           f"reads {side}.{var}, but the {side}-synaptic population "
                                           f"'{end.population.name}' has no attribute '{var}' "
@@ -152,6 +215,11 @@ class Projection:
 
     def _is_connected(self) -> bool:
         return self._storage is not None
+
+    def _check_connected(self) -> None:
+        if not self._is_connected():
+            raise ValidationError(self._owner(), "connect", f"is not connected: call {self._connector_hint()} "
+                                                            "before simulating")
 
     def _connector_hint(self) -> str:
         return "a connector such as connect_all_to_all()"
@@ -340,7 +408,9 @@ class Projection:
             attrs[eq.target] = self._initial(init, shapes[eq.locality], eq.dtype, attrs)
         self._attrs = attrs
         self._locality = locality
-        self.network._changed(structure=True)
+        self._state.locality = locality
+        self._state.track(*attrs)
+        self._changed()
 
     def _initial(self, value: Any, shape: tuple[int, ...], kind: str, attrs: dict[str, np.ndarray]) -> np.ndarray:
         dtype = {"int": np.int64, "bool": np.bool_}.get(kind, self.network.dtype)
@@ -364,7 +434,7 @@ class Projection:
     def variables(self) -> list[str]:
         return self.synapse_type.variable_names
 
-    def _require_connected(self) -> Dense | Sparse:
+    def _require_connected(self) -> Storage:
         if self._storage is None:
             raise ValidationError(self._owner(), "connect", "is not connected yet: call a connector such as "
                                                             "connect_all_to_all() first")
@@ -373,7 +443,7 @@ class Projection:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        attrs = self.__dict__.get("_attrs", {}) if "_attrs" in self.__dict__ else self._attrs
+        attrs = self._attrs if "_state" in self.__dict__ else {}
         if name in attrs:
             return self._get_attribute(name)
         synapse = self.__dict__.get("synapse_type")
@@ -404,7 +474,7 @@ class Projection:
             return array.item()
         if locality == "postsynaptic":
             return array[self.post_rows].copy()
-        if storage.kind == "dense" and storage.mask is None:
+        if storage.full:
             return array.copy()
         return [storage.row_values(array, row).copy() for row in self.post_rows]
 
@@ -417,8 +487,8 @@ class Projection:
         if isinstance(value, Distribution):
             shape = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}[locality]
             value = conn.fill(value, shape, self.network.rng, array.dtype)
-            if locality == "local" and storage.kind == "dense" and storage.mask is not None:
-                value[~storage.mask] = 0
+            if locality == "local":
+                storage.clear_absent(value)
             array[...] = value
         elif locality == "projection":
             if np.ndim(value) != 0:
@@ -438,7 +508,7 @@ class Projection:
                                                    f"neuron)", got=f"shape {values.shape}", got_repr=False)
         else:
             self._set_local(name, array, value)
-        self.network._changed()
+        self._changed(name)
 
     def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
         storage = self._storage
@@ -457,21 +527,10 @@ class Projection:
                 storage.set_row_values(array, row, values)
             return
         values = _numbers(owner, name, value)
-        if values.ndim == 0:
-            if storage.kind == "dense" and storage.mask is not None:
-                array[storage.mask] = values
-            else:
-                array[...] = values
+        if values.ndim == 0 or values.shape == (storage.nnz,):
+            storage.set_synapse_values(array, values)
         elif values.shape == (storage.n_post, storage.n_pre):
             array[...] = storage.from_matrix(values, array.dtype)
-        elif values.shape == (storage.nnz,):
-            if storage.kind == "dense":
-                if storage.mask is None:
-                    array[...] = values.reshape(storage.shape)
-                else:
-                    array[storage.mask] = values
-            else:
-                array[...] = values
         else:
             raise ValidationError(owner, name, f"expected a number, a ({storage.n_post}, {storage.n_pre}) matrix "
                                                f"(post x pre), {storage.nnz} values or one list per dendrite",
@@ -623,17 +682,45 @@ class Projection:
 
     def save(self, filename: str) -> None:
         """Save the connectivity, synaptic attributes and delays to an ``.npz`` file."""
-        from ..io import save_objects
-
         self._require_connected()
-        save_objects(filename, [], [self])
+        save_objects(filename, [], [self._state])
 
     def load(self, filename: str) -> None:
         """Load what :meth:`save` wrote (the connectivity included)."""
-        from ..io import load_objects
+        load_objects(filename, None, [self._state])
 
-        load_objects(filename, None, [self])
-        self.network._changed(structure=True)
+    def _export(self) -> dict[str, np.ndarray]:
+        """This projection's entries of a state file (see :mod:`ratenet.io`)."""
+        storage = self._require_connected()
+        out: dict[str, np.ndarray] = {".shape": np.array([storage.n_post, storage.n_pre]),
+                                      ".kind": np.array(storage.kind), ".delays": np.asarray(self._delays)}
+        out.update(storage.arrays())
+        out.update(self._attrs)
+        return out
+
+    def _check_saved(self, saved: dict[str, np.ndarray], owner: str, where: str) -> None:
+        shape = tuple(int(v) for v in saved[".shape"])
+        if shape != (self.post.size, self.pre.size):
+            raise ValidationError(where, owner, f"connects {shape[1]} -> {shape[0]} neurons in the file but "
+                                                f"{self.pre.size} -> {self.post.size} in the network")
+        attrs = {k for k in saved if not k.startswith(".")}
+        if attrs != set(self._attrs):
+            raise ValidationError(where, owner, f"the file has synaptic attributes {sorted(attrs)}, the "
+                                                f"projection {sorted(self._attrs)}")
+
+    def _restore(self, saved: dict[str, np.ndarray]) -> None:
+        n_post, n_pre = (int(v) for v in saved[".shape"])
+        self._storage = from_arrays(str(saved[".kind"].item()), n_post, n_pre, saved)
+        for attr in list(self._attrs):
+            current = self._attrs[attr]
+            if current.shape == saved[attr].shape:
+                current[...] = saved[attr]  # in place: copies and transposes share this array
+            else:
+                self._attrs[attr] = np.array(saved[attr], dtype=current.dtype)
+        delays = saved[".delays"]
+        self._delays = float(delays) if delays.ndim == 0 else np.array(delays)
+        self._state.bump_all()
+        self._changed()
 
     # ------------------------------------------------- structural plasticity
     def _column_of(self, rank: Any) -> int:
@@ -648,11 +735,7 @@ class Projection:
         return int(cols[0])
 
     def _exists(self, row: int, col: int) -> bool:
-        storage = self._storage
-        if storage.kind == "dense":
-            return storage.mask is None or bool(storage.mask[row, col])
-        found = storage.indices[storage.indptr[row]:storage.indptr[row + 1]]
-        return bool(np.any(found == col))
+        return self._require_connected().has(row, col)
 
     def _new_values(self, name: str, count: int) -> np.ndarray:
         """Initial values of attribute ``name`` for ``count`` new synapses."""
@@ -685,39 +768,20 @@ class Projection:
             raise ValidationError(owner, "delay", "must be >= 0", got=delays)
         local = [name for name, loc in self._locality.items() if loc == "local"]
         values = {name: (w if name == "w" else self._new_values(name, n)) for name in local}
-        uniform = np.ndim(self._delays) == 0
-        if uniform and np.all(d == float(self._delays)):
+        cols_arr = np.asarray(cols)
+        if np.ndim(self._delays) == 0 and np.all(d == float(self._delays)):
             new_delays = None
         else:
-            if uniform:
-                self._delays = storage.empty(np.float64, float(self._delays)) if storage.kind == "csr" else \
-                    np.full(storage.shape, float(self._delays))
+            if np.ndim(self._delays) == 0:
+                self._delays = storage.empty(np.float64, float(self._delays))
             new_delays = d
-        cols_arr = np.asarray(cols)
-        if storage.kind == "dense":
-            # a new storage object: the compile-time snapshot keeps the old one
-            mask = np.ones(storage.shape, dtype=bool) if storage.mask is None else storage.mask.copy()
-            mask[row, cols_arr] = True
-            self._storage = Dense(storage.n_post, storage.n_pre, mask)
-            for name in local:
-                self._attrs[name][row, cols_arr] = values[name]
-            if new_delays is not None:
-                self._delays[row, cols_arr] = new_delays
-        else:
-            start, stop = storage.indptr[row], storage.indptr[row + 1]
-            existing = storage.indices[start:stop]
-            positions = start + np.searchsorted(existing, cols_arr)
-            order = np.argsort(positions, kind="stable")
-            positions = positions[order]
-            new_indices = np.insert(storage.indices, positions, cols_arr[order])
-            for name in local:
-                self._attrs[name] = np.insert(self._attrs[name], positions, np.asarray(values[name])[order])
-            if new_delays is not None:
-                self._delays = np.insert(self._delays, positions, new_delays[order])
-            indptr = storage.indptr.copy()
-            indptr[row + 1:] += n
-            self._storage = Sparse(storage.n_post, storage.n_pre, indptr, new_indices)
-        self.network._changed(structure=True)
+        # a new storage object: the compile-time snapshot keeps the old one
+        self._storage, grow = storage.with_synapses(row, cols_arr)
+        for name in local:
+            self._attrs[name] = grow(self._attrs[name], values[name])
+        if new_delays is not None:
+            self._delays = grow(np.asarray(self._delays), new_delays)
+        self._changed()
 
     def _prune_synapses(self, row: int, ranks: Any) -> None:
         storage = self._require_connected()
@@ -730,24 +794,12 @@ class Projection:
                                       got=int(rank))
         cols_arr = np.asarray(cols)
         local = [name for name, loc in self._locality.items() if loc == "local"]
-        if storage.kind == "dense":
-            mask = np.ones(storage.shape, dtype=bool) if storage.mask is None else storage.mask.copy()
-            mask[row, cols_arr] = False
-            self._storage = Dense(storage.n_post, storage.n_pre, mask)
-            self._attrs["w"][row, cols_arr] = 0
-        else:
-            start, stop = storage.indptr[row], storage.indptr[row + 1]
-            existing = storage.indices[start:stop]
-            positions = start + np.searchsorted(existing, cols_arr)
-            new_indices = np.delete(storage.indices, positions)
-            for name in local:
-                self._attrs[name] = np.delete(self._attrs[name], positions)
-            if np.ndim(self._delays):
-                self._delays = np.delete(self._delays, positions)
-            indptr = storage.indptr.copy()
-            indptr[row + 1:] -= len(cols)
-            self._storage = Sparse(storage.n_post, storage.n_pre, indptr, new_indices)
-        self.network._changed(structure=True)
+        self._storage, shrink = storage.without_synapses(row, cols_arr)
+        for name in local:
+            self._attrs[name] = shrink(self._attrs[name])
+        if np.ndim(self._delays):
+            self._delays = shrink(np.asarray(self._delays))
+        self._changed()
 
     # ------------------------------------------------------------ learning
     def enable_learning(self, period: float | None = None, offset: float | None = None) -> None:
@@ -756,14 +808,18 @@ class Projection:
         self.learning = True
         self._learning_period = max(1, int(round(period / dt))) if period else 1
         self._learning_offset = int(round(offset / dt)) if offset else 0
-        self.network._changed(structure=True)
+        self._changed()
 
     def disable_learning(self) -> None:
         """Stop the learning rule; weights keep their values."""
         self.learning = False
-        self.network._changed(structure=True)
+        self._changed()
 
     # ------------------------------------------------------------ simulation
+    def _compiled(self, first: bool) -> None:
+        if first or self._initial_state is None:
+            self._snapshot()
+
     def _snapshot(self) -> None:
         """Remember the compile-time values that ``reset`` returns to.
 
@@ -791,11 +847,12 @@ class Projection:
             self._storage = saved["storage"]
             self._delays = saved["delays"] if np.ndim(saved["delays"]) else float(saved["delays"])
             self._attrs.update({k: v.copy() for k, v in saved["attrs"].items()})
-            self.network._changed(structure=True)
+            self._state.bump_all()
+            self._changed()
             return
         for name in attributes if attributes is not None else list(self._attrs):
             self._attrs[name][...] = saved["attrs"][name]
-        self.network._changed()
+            self._changed(name)
 
     def _psp_is_default(self) -> bool:
         psp = self.synapse_type.psp
@@ -819,8 +876,7 @@ class Projection:
         if np.ndim(self._delays) == 0:
             return max(1, int(round(float(self._delays) / dt)))
         steps = np.maximum(1, np.rint(np.asarray(self._delays) / dt)).astype(np.int64)
-        storage = self._storage
-        existing = steps[storage.mask] if storage.kind == "dense" and storage.mask is not None else steps
+        existing = self._require_connected().synapse_values(steps)
         if existing.size == 0 or bool((existing == existing.flat[0]).all()):
             return int(existing.flat[0]) if existing.size else 1
         return steps
@@ -837,43 +893,13 @@ class Projection:
         names = {"r"} | {classify(s)[1] for s in symbols(self.synapse_type.psp) if classify(s)[0] == "pre"}
         return [(self.pre.population, name, depth) for name in sorted(names)]
 
-    def _pre_array(self, var: str) -> Callable[[], np.ndarray]:
-        """A function returning pre's ``var`` (shaped like pre) as this projection must read it."""
-        steps = self._delay_steps()
-        return self.network._reader(self.pre.population, var, int(np.max(steps)) if np.ndim(steps) == 0 else 1)
+    # ---------------------------------------------------------- transmission
+    def _side(self, end: "Population | PopulationView") -> Side:
+        return Side(self.network.registry.state(end), None if end.population is end else end.ranks)
 
-    def _pre_rates(self) -> Callable[[], np.ndarray]:
-        """A function returning the pre-synaptic rates (flat, in ``pre`` order) it must read."""
-        pre = self.pre
-        source = self._pre_array("r")
-        if pre.population is pre:
-            return lambda: source().reshape(-1)
-        ranks = pre.ranks
-        return lambda: source().reshape(-1).take(ranks)
-
-    def _compute(self) -> Callable[[np.ndarray], None]:
-        """The phase-2 kernel: a function writing this projection's input into ``out``.
-
-        ``out`` is flat, one value per neuron of ``post`` (in ``post.ranks``
-        order); the network places it into post's ``sum(target)``.
-        """
-        storage = self._require_connected()
-        w = self._attrs["w"]
-        rates = self._pre_rates()
-        if not self._psp_is_default() or not self._uniform_delay():
-            return self._generic_psp()
-        if storage.kind == "dense":
-            def compute(target: np.ndarray) -> None:
-                np.dot(w, rates(), out=target)
-        elif storage.is_identity():
-            def compute(target: np.ndarray) -> None:
-                np.multiply(w, rates(), out=target)
-        else:
-            product = matvec_function(storage.indptr, storage.indices, w, storage.n_pre)
-
-            def compute(target: np.ndarray) -> None:
-                product(rates(), target)
-        return compute
+    def _weights(self) -> State:
+        """The record holding the weights this projection transmits through (its own, or an original's)."""
+        return self._state
 
     def _describe(self) -> str:
         """What the transmission computes, for ``step_order``."""
@@ -883,74 +909,82 @@ class Projection:
         op = "" if self.synapse_type.operation == "sum" else f" [{self.synapse_type.operation}]"
         return f"{self.synapse_type.psp_text}{op}{late}"
 
-    def _volatile(self) -> bool:
-        """Whether the result can change with nothing read having changed: learning weights, or a
-        psp that reads time or draws random numbers."""
+    def _psp_moves(self) -> bool:
+        """Whether the psp reads time or draws random numbers (its result changes at every step)."""
         psp_symbols = symbols(self.synapse_type.psp)
-        moving = "t" in psp_symbols or any(classify(sym)[0] == "random" for sym in psp_symbols)
-        return bool(self.learning and self.synapse_type.equations) or moving
-
-    def _dependencies(self) -> list[Any]:
-        """The populations whose state the transmission reads."""
-        reads = [self.pre.population]
-        if any(classify(sym)[0] in ("post", "sumpost", "globalpost") for sym in symbols(self.synapse_type.psp)):
-            reads.append(self.post.population)
-        return reads
+        return "t" in psp_symbols or any(classify(sym)[0] == "random" for sym in psp_symbols)
 
     def _fusable(self) -> bool:
         """Whether this projection can join others in one sparse product (see the planner)."""
-        return (type(self) is Projection and self._storage is not None and self._storage.kind == "csr"
-                and self._psp_is_default() and self._uniform_delay() and not self._volatile()
+        storage = self._storage
+        return (type(self) is Projection and storage is not None and storage.kind == "csr"
+                and self._psp_is_default() and self._uniform_delay() and not self.synapse_type.equations
                 and self.pre.population is self.pre and self.post.population is self.post)
 
-    def _generic_psp(self) -> Callable[[np.ndarray], None]:
-        """Any psp and operation: evaluate per synapse, then reduce per post neuron."""
-        storage = self._storage
+    def _transmission(self) -> Transmission:
+        """The phase-2 work of this projection, described for the plan (see :class:`~ratenet.state.Transmission`)."""
+        storage = self._require_connected()
+        weights = self._weights()
+        delay = self._delay_steps()
+        label = self._describe()
+        if self._psp_is_default() and np.ndim(delay) == 0:
+            return Transmission(storage.kind, self.pre, self.post, self.target, delay, label, source=weights,
+                                storage=storage, reads=[(weights, "w")], fusable=self._fusable())
+        psp_symbols = symbols(self.synapse_type.psp)
+        pre_vars = sorted({classify(s)[1] for s in psp_symbols if classify(s)[0] == "pre"})
+        post_vars = sorted({classify(s)[1] if classify(s)[0] == "post" else f"_sum_{classify(s)[1]}"
+                            for s in psp_symbols if classify(s)[0] in ("post", "sumpost")})
+        sums_pre = sorted({f"_sum_{classify(s)[1]}" for s in psp_symbols if classify(s)[0] == "sumpre"})
+        moves = self._psp_moves() or any(classify(s)[0] in ("globalpre", "globalpost") for s in psp_symbols)
+        return Transmission("generic", self.pre, self.post, self.target, delay, label, source=weights,
+                            storage=storage, reads=[(weights, name) for name in weights.slots],
+                            pre_vars=pre_vars, pre_live=sums_pre, post_vars=post_vars, volatile=moves,
+                            constants=bool(self.synapse_type.constants), compute=self._generic_psp)
+
+    def _generic_psp(self, sources: Any) -> Callable[[np.ndarray], None]:
+        """Any psp and operation: evaluate per synapse, then reduce per post neuron.
+
+        ``sources`` gives pre's values as they must be read (delayed): see
+        :mod:`ratenet.plan.delays`.
+        """
+        storage = self._require_connected()
         synapse = self.synapse_type
-        context = SynapseContext(self, symbols(synapse.psp), pre_reader=self._synaptic_pre_reader())
+        reader, per_synapse = self._psp_pre_reader(sources)
+        net = self.network
+        context = SynapseContext(synapse, storage, self._attrs, self._locality, self._side(self.pre),
+                                 self._side(self.post), symbols(synapse.psp), net.registry.clock, net.dt, net.rng,
+                                 net.dtype, pre_reader=reader, per_synapse=per_synapse)
         ns = context.namespaces["local"]
         # random draws in a psp are made per synapse
         psp = substitute(synapse.psp, {sym: ast.Name(id=f"_rnd_local_{classify(sym)[1]}", ctx=ast.Load())
                                        for sym in symbols(synapse.psp) if classify(sym)[0] == "random"})
-        evaluate = build_function([ast.Return(value=psp)], ns, f"psp of {self.name}", dtype=self.network.dtype)
+        evaluate = build_function([ast.Return(value=psp)], ns, f"psp of {self.name}", dtype=net.dtype)
         refresh = context.refresher("local")
-        op = synapse.operation
-        sizes = storage.row_sizes()
-        nonempty = sizes > 0
-        if storage.kind == "dense":
-            mask = storage.mask
-            neutral = {"sum": 0.0, "mean": 0.0, "max": -np.inf, "min": np.inf}[op]
-            reduce = {"sum": np.sum, "mean": np.sum, "max": np.max, "min": np.min}[op]
+        combine = storage.reducer(synapse.operation)
 
-            def compute(target: np.ndarray) -> None:
-                if refresh is not None:
-                    refresh()
-                values = np.broadcast_to(evaluate(), storage.shape)
-                if mask is not None:
-                    values = np.where(mask, values, neutral)
-                result = reduce(values, axis=1)
-                if op == "mean":
-                    result = np.divide(result, sizes, out=np.zeros_like(result, dtype=np.float64), where=nonempty)
-                target[...] = np.where(nonempty, result, 0.0)
-        else:
-            starts = storage.indptr[:-1][nonempty]
-            ufunc = {"sum": np.add, "mean": np.add, "max": np.maximum, "min": np.minimum}[op]
-
-            def compute(target: np.ndarray) -> None:
-                if refresh is not None:
-                    refresh()
-                values = np.broadcast_to(evaluate(), storage.shape)
-                target[...] = 0.0
-                if len(starts):
-                    reduced = ufunc.reduceat(values, starts)
-                    if op == "mean":
-                        reduced = reduced / sizes[nonempty]
-                    target[nonempty] = reduced
+        def compute(target: np.ndarray) -> None:
+            if refresh is not None:
+                refresh()
+            combine(evaluate(), target)
 
         return compute
 
-    def _learning_function(self) -> Callable[[], None] | None:
-        """The phase-5 step: the synapse's equations, or None when not learning.
+    def _psp_pre_reader(self, sources: Any) -> tuple[Callable[[str], Callable[[], np.ndarray]] | None, bool]:
+        """How a psp reads pre's values: (reader, whether it gives one value per synapse).
+
+        None for the ordinary one-step lag (the context reads pre directly).
+        """
+        steps = self._delay_steps()
+        pre = self.pre
+        if np.ndim(steps) == 0:
+            if steps == 1:
+                return None, False
+            return (lambda var: sources.flat(pre, var, int(steps))), False
+        columns = self._require_connected().columns()
+        return (lambda var: sources.per_synapse(pre, var, steps, columns)), True
+
+    def _learning(self) -> Learning | None:
+        """The phase-5 work: the synapse's equations, or None when not learning.
 
         Equations run grouped by locality (projection-level ones, then
         postsynaptic ones, then per-synapse ones), each group in declaration
@@ -962,36 +996,29 @@ class Projection:
             return None
         trees = [eq.rhs for eq in synapse.equations]
         names = set().union(*(symbols(t) for t in trees))
-        context = SynapseContext(self, names)
-        stages: list[Callable[[], None]] = []
+        storage = self._require_connected()
+        net = self.network
+        context = SynapseContext(synapse, storage, self._attrs, self._locality, self._side(self.pre),
+                                 self._side(self.post), names, net.registry.clock, net.dt, net.rng, net.dtype)
+        stages: list[Callable[[], Any]] = []
         for level in ("projection", "postsynaptic", "local"):
             group = [eq for eq in synapse.equations if (eq.locality if eq.target != "w" else "local") == level]
             if not group:
                 continue
             code = update_code(group, lambda name: False)
             fn = build_function(code.statements, context.namespaces[level], f"learning of {self.name} ({level})",
-                                dtype=self.network.dtype)
+                                dtype=net.dtype)
             refresh = context.refresher(level)
             if refresh is not None:
                 stages.append(refresh)
             stages.append(fn)
-        storage = self._storage
-        w = self._attrs["w"]
-        if storage.kind == "dense" and storage.mask is not None and any(eq.target == "w" for eq in synapse.equations):
-            mask = storage.mask
-            stages.append(lambda: np.multiply(w, mask, out=w))  # keep absent synapses at 0
-        net, period, offset = self.network, self._learning_period, self._learning_offset
-
-        def learn() -> None:
-            if period > 1 or offset:
-                k = net._step - offset
-                if k < 0 or k % period:
-                    return
-            for stage in stages:
-                stage()
-
-        learn.__doc__ = "; ".join(eq.text for eq in synapse.equations)
-        return learn
+        if any(eq.target == "w" for eq in synapse.equations):
+            absent = storage.absent_stage(self._attrs["w"])  # keep absent synapses at 0
+            if absent is not None:
+                stages.append(absent)
+        sets = list(dict.fromkeys(eq.target for eq in synapse.equations))
+        return Learning(stages, self._learning_period, self._learning_offset, sets,
+                        "; ".join(eq.text for eq in synapse.equations))
 
     def _monitor_source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
         """(getter, sample shape, dtype) for a Monitor of a synaptic attribute."""
@@ -1001,43 +1028,6 @@ class Projection:
                                                           f"(attributes: {', '.join(self._attrs)})", got=var)
         array = self._attrs[var]
         return (lambda: array), array.shape, array.dtype
-
-    def _synaptic_pre_reader(self) -> Callable[[str], Callable[[], np.ndarray]] | None:
-        """Per-synapse pre values for non-uniform delays (None: the ordinary broadcast)."""
-        if self._uniform_delay():
-            steps = self._delay_steps()
-            if steps == 1:
-                return None
-            net, pre = self.network, self.pre
-
-            def uniform(var: str) -> Callable[[], np.ndarray]:
-                source = net._reader(pre.population, var, steps)
-                if pre.population is pre:
-                    return lambda: source().reshape(-1)
-                return lambda: source().reshape(-1)[pre.ranks]
-
-            return uniform
-        storage = self._storage
-        delays = self._delay_steps()
-        columns = storage.indices if storage.kind == "csr" else np.broadcast_to(np.arange(storage.n_pre),
-                                                                                storage.shape)
-        pre_ranks = self.pre.ranks[columns]
-        net, pop = self.network, self.pre.population
-
-        def per_synapse(var: str) -> Callable[[], np.ndarray]:
-            history = net._history(pop, var)
-            ring = history.ring.reshape(history.depth, -1)
-            flat = ring.reshape(-1)
-            size = ring.shape[1]
-            depth = history.depth
-
-            def values() -> np.ndarray:
-                slots = (net._step - delays) % depth
-                return flat[slots * size + pre_ranks]
-
-            return values
-
-        return per_synapse
 
     def __repr__(self) -> str:
         return _text.projection_repr(self)
@@ -1160,7 +1150,7 @@ class Dendrite:
                 raise ValidationError(proj._owner(), name, f"expected a number or {self.size} values",
                                       got=f"shape {values.shape}", got_repr=False)
             proj._storage.set_row_values(array, self.row, values)
-        proj.network._changed()
+        proj._changed(name)
 
     def create_synapse(self, rank: int, w: float = 0.0, delay: float = 0.0) -> None:
         """Add a synapse from pre neuron ``rank`` (population rank) with weight ``w``."""

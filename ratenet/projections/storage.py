@@ -1,19 +1,21 @@
-"""Weight storage for projections: dense matrices or compressed sparse rows.
+"""Weight storage for projections: dense matrices or compressed sparse rows, behind one interface.
 
 Rows are post-synaptic neurons (in the order of ``post.ranks``), columns are
 pre-synaptic neurons (in the order of ``pre.ranks``).  Every synaptic array
 (``w``, learning variables, delays) has the layout of the storage: a
 ``(n_post, n_pre)`` matrix for dense storage, a ``(nnz,)`` vector aligned with
-``indices`` for sparse storage.
+``indices`` for sparse storage.  :class:`Storage` lists what projections ask
+of a layout; :class:`Dense` and :class:`Sparse` answer it, so no caller
+branches on the kind.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Dense", "Sparse", "matvec_function"]
+__all__ = ["Storage", "Dense", "Sparse", "matvec_function", "from_arrays"]
 
 _KERNELS: dict[str, Any] = {}
 
@@ -34,10 +36,11 @@ def sparsetools(name: str) -> Any:
 
 
 def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
-                    transposed: bool = False) -> Any:
+                    transposed: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
     """A function ``f(x, y)`` setting ``y = A @ x`` (or ``A.T @ x``), bound once for speed.
 
     ``A`` is the CSR matrix ``(data, indices, indptr)`` with ``n_cols`` columns.
+    Each row sums its products in storage order, starting from 0.
 
     Examples
     --------
@@ -68,7 +71,121 @@ def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n
     return product
 
 
-class Dense:
+_NEUTRAL = {"sum": 0.0, "mean": 0.0, "max": -np.inf, "min": np.inf}
+_UFUNC = {"sum": np.add, "mean": np.add, "max": np.maximum, "min": np.minimum}
+
+
+class Storage:
+    """What a projection asks of its synapse layout (implemented by :class:`Dense` and :class:`Sparse`).
+
+    Attributes
+    ----------
+    kind : str
+        ``"dense"`` or ``"csr"`` (what ``proj.storage_format`` reports).
+    n_post, n_pre : int
+    shape : tuple
+        The layout of a per-synapse array.
+    full : bool
+        Every (post, pre) pair is a synapse and arrays are ``(n_post, n_pre)``
+        matrices (``proj.w`` is then one matrix rather than one list per dendrite).
+    spreads_by_view : bool
+        :meth:`spread_pre` returns a view of its argument (so it can be made
+        once for an array that never moves) rather than a gathered copy.
+    """
+
+    kind = ""
+    n_post: int
+    n_pre: int
+    shape: tuple[int, ...]
+    full = False
+    spreads_by_view = False
+
+    @property
+    def nnz(self) -> int:
+        raise NotImplementedError
+
+    def row_sizes(self) -> np.ndarray:
+        """Number of synapses of every row."""
+        raise NotImplementedError
+
+    def pre_ranks_of(self, row: int) -> np.ndarray:
+        """Columns (pre indices) of the synapses of ``row``, in storage order."""
+        raise NotImplementedError
+
+    def has(self, row: int, col: int) -> bool:
+        raise NotImplementedError
+
+    def row_values(self, array: np.ndarray, row: int) -> np.ndarray:
+        """The values of ``row``'s synapses (a view)."""
+        raise NotImplementedError
+
+    def set_row_values(self, array: np.ndarray, row: int, values: Any) -> None:
+        raise NotImplementedError
+
+    def synapse_values(self, array: np.ndarray) -> np.ndarray:
+        """One value per existing synapse, row by row."""
+        raise NotImplementedError
+
+    def set_synapse_values(self, array: np.ndarray, values: Any) -> None:
+        """Write one value per existing synapse (row by row), or one value for all."""
+        raise NotImplementedError
+
+    def clear_absent(self, array: np.ndarray) -> None:
+        """Zero the entries that are not synapses (dense layouts with holes)."""
+
+    def absent_stage(self, array: np.ndarray) -> Callable[[], Any] | None:
+        """A function keeping ``array`` at 0 where there is no synapse (None if there is no such place)."""
+        return None
+
+    def to_matrix(self, array: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        raise NotImplementedError
+
+    def from_matrix(self, matrix: np.ndarray, dtype: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def empty(self, dtype: Any, fill: float = 0.0) -> np.ndarray:
+        """A per-synapse array filled with ``fill`` (0 where there is no synapse)."""
+        raise NotImplementedError
+
+    def columns(self) -> np.ndarray:
+        """The column of every entry of a per-synapse array (in its layout)."""
+        raise NotImplementedError
+
+    def rows_of_synapses(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def spread_pre(self, values: np.ndarray) -> np.ndarray:
+        """Pre-synaptic values (one per column) broadcast to the layout."""
+        raise NotImplementedError
+
+    def spread_post(self, values: np.ndarray) -> np.ndarray:
+        """Post-synaptic values (one per row) broadcast to the layout."""
+        raise NotImplementedError
+
+    def reducer(self, operation: str) -> Callable[[np.ndarray, np.ndarray], None]:
+        """A function ``f(values, out)`` combining per-synapse ``values`` row by row (0 for empty rows)."""
+        raise NotImplementedError
+
+    def one_per_row(self) -> np.ndarray | None:
+        """When every row has exactly one synapse, the column of each (else None)."""
+        return None
+
+    def with_synapses(self, row: int, cols: np.ndarray) -> tuple["Storage", Callable[[np.ndarray, Any], np.ndarray]]:
+        """A storage with synapses added in ``row`` at ``cols`` (absent before), and a function
+        ``grow(array, values)`` returning a per-synapse array in the new layout with ``values`` there."""
+        raise NotImplementedError
+
+    def without_synapses(self, row: int, cols: np.ndarray) -> tuple["Storage", Callable[[np.ndarray], np.ndarray]]:
+        """A storage with the synapses of ``row`` at ``cols`` removed, and a function ``shrink(array)``
+        returning a per-synapse array in the new layout."""
+        raise NotImplementedError
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What a state file keeps of the layout (see :func:`from_arrays`)."""
+        raise NotImplementedError
+
+
+class Dense(Storage):
     """A full ``(n_post, n_pre)`` layout; ``mask`` marks existing synapses (None: all exist).
 
     A pattern that lacks only a few synapses (all-to-all without self-connections)
@@ -88,6 +205,7 @@ class Dense:
     """
 
     kind = "dense"
+    spreads_by_view = True
 
     def __init__(self, n_post: int, n_pre: int, mask: np.ndarray | None = None,
                  missing: tuple[np.ndarray, np.ndarray] | None = None) -> None:
@@ -101,6 +219,7 @@ class Dense:
         self._missing = None if mask is not None or missing is None else (
             np.asarray(missing[0], dtype=np.intp), np.asarray(missing[1], dtype=np.intp))
         self.shape = (n_post, n_pre)
+        self.full = mask is None and self._missing is None
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -129,6 +248,9 @@ class Dense:
             return np.arange(self.n_pre)
         return np.flatnonzero(self.mask[row])
 
+    def has(self, row: int, col: int) -> bool:
+        return self.mask is None or bool(self.mask[row, col])
+
     def row_values(self, array: np.ndarray, row: int) -> np.ndarray:
         return array[row] if self.mask is None else array[row][self.mask[row]]
 
@@ -137,6 +259,29 @@ class Dense:
             array[row] = values
         else:
             array[row, self.mask[row]] = values
+
+    def synapse_values(self, array: np.ndarray) -> np.ndarray:
+        return array.reshape(-1) if self.mask is None else array[self.mask]
+
+    def set_synapse_values(self, array: np.ndarray, values: Any) -> None:
+        if self.mask is None:
+            array[...] = np.reshape(values, self.shape) if np.ndim(values) else values
+        else:
+            array[self.mask] = values
+
+    def clear_absent(self, array: np.ndarray) -> None:
+        if self.mask is not None:
+            array[~self.mask] = 0
+
+    def absent_stage(self, array: np.ndarray) -> Callable[[], Any] | None:
+        mask = self.mask
+        if mask is None:
+            return None
+
+        def keep_absent_zero() -> None:
+            np.multiply(array, mask, out=array)
+
+        return keep_absent_zero
 
     def to_matrix(self, array: np.ndarray, fill: float = 0.0) -> np.ndarray:
         if self.mask is None:
@@ -155,11 +300,63 @@ class Dense:
             out[~self.mask] = 0
         return out
 
+    def columns(self) -> np.ndarray:
+        return np.broadcast_to(np.arange(self.n_pre), self.shape)
+
     def rows_of_synapses(self) -> np.ndarray:
         return np.nonzero(self.mask)[0] if self.mask is not None else np.repeat(np.arange(self.n_post), self.n_pre)
 
+    def spread_pre(self, values: np.ndarray) -> np.ndarray:
+        return values.reshape(1, -1)
 
-class Sparse:
+    def spread_post(self, values: np.ndarray) -> np.ndarray:
+        return values.reshape(-1, 1)
+
+    def reducer(self, operation: str) -> Callable[[np.ndarray, np.ndarray], None]:
+        mask, shape = self.mask, self.shape
+        sizes = self.row_sizes()
+        nonempty = sizes > 0
+        neutral = _NEUTRAL[operation]
+        reduce = {"sum": np.sum, "mean": np.sum, "max": np.max, "min": np.min}[operation]
+        mean = operation == "mean"
+
+        def combine(values: np.ndarray, out: np.ndarray) -> None:
+            values = np.broadcast_to(values, shape)
+            if mask is not None:
+                values = np.where(mask, values, neutral)
+            result = reduce(values, axis=1)
+            if mean:
+                result = np.divide(result, sizes, out=np.zeros_like(result, dtype=np.float64), where=nonempty)
+            out[...] = np.where(nonempty, result, 0.0)
+
+        return combine
+
+    def with_synapses(self, row: int, cols: np.ndarray) -> tuple[Storage, Callable[[np.ndarray, Any], np.ndarray]]:
+        # a new storage object: the compile-time snapshot keeps the old one
+        mask = np.ones(self.shape, dtype=bool) if self.mask is None else self.mask.copy()
+        mask[row, cols] = True
+
+        def grow(array: np.ndarray, values: Any) -> np.ndarray:
+            array[row, cols] = values
+            return array
+
+        return Dense(self.n_post, self.n_pre, mask), grow
+
+    def without_synapses(self, row: int, cols: np.ndarray) -> tuple[Storage, Callable[[np.ndarray], np.ndarray]]:
+        mask = np.ones(self.shape, dtype=bool) if self.mask is None else self.mask.copy()
+        mask[row, cols] = False
+
+        def shrink(array: np.ndarray) -> np.ndarray:
+            array[row, cols] = 0  # the layout stays: removed synapses read 0
+            return array
+
+        return Dense(self.n_post, self.n_pre, mask), shrink
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {} if self.mask is None else {".mask": self.mask}
+
+
+class Sparse(Storage):
     """Compressed sparse rows: ``indptr`` (n_post + 1) and ``indices`` (nnz, sorted per row).
 
     Examples
@@ -200,11 +397,20 @@ class Sparse:
     def pre_ranks_of(self, row: int) -> np.ndarray:
         return self.indices[self.indptr[row]:self.indptr[row + 1]].astype(np.int64)
 
+    def has(self, row: int, col: int) -> bool:
+        return bool(np.any(self.indices[self.indptr[row]:self.indptr[row + 1]] == col))
+
     def row_values(self, array: np.ndarray, row: int) -> np.ndarray:
         return array[self.indptr[row]:self.indptr[row + 1]]
 
     def set_row_values(self, array: np.ndarray, row: int, values: Any) -> None:
         array[self.indptr[row]:self.indptr[row + 1]] = values
+
+    def synapse_values(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def set_synapse_values(self, array: np.ndarray, values: Any) -> None:
+        array[...] = values
 
     def to_matrix(self, array: np.ndarray, fill: float = 0.0) -> np.ndarray:
         out = np.full((self.n_post, self.n_pre), fill, dtype=np.result_type(array.dtype, np.float64)
@@ -218,8 +424,76 @@ class Sparse:
     def empty(self, dtype: Any, fill: float = 0.0) -> np.ndarray:
         return np.full(self.shape, fill, dtype=dtype)
 
+    def columns(self) -> np.ndarray:
+        return self.indices
+
+    def spread_pre(self, values: np.ndarray) -> np.ndarray:
+        return values[self.indices]
+
+    def spread_post(self, values: np.ndarray) -> np.ndarray:
+        return values[self.rows]
+
+    def reducer(self, operation: str) -> Callable[[np.ndarray, np.ndarray], None]:
+        sizes = self.row_sizes()
+        nonempty = sizes > 0
+        starts = self.indptr[:-1][nonempty]
+        counts = sizes[nonempty]
+        ufunc = _UFUNC[operation]
+        mean = operation == "mean"
+        shape = self.shape
+
+        def combine(values: np.ndarray, out: np.ndarray) -> None:
+            values = np.broadcast_to(values, shape)
+            out[...] = 0.0
+            if len(starts):
+                reduced = ufunc.reduceat(values, starts)
+                if mean:
+                    reduced = reduced / counts
+                out[nonempty] = reduced
+
+        return combine
+
     def is_identity(self) -> bool:
         """One synapse per row, from the pre neuron of the same index."""
         n = self.n_post
         return (n == self.n_pre and len(self.indices) == n and bool(np.array_equal(self.indptr, np.arange(n + 1)))
                 and bool(np.array_equal(self.indices, np.arange(n))))
+
+    def one_per_row(self) -> np.ndarray | None:
+        if len(self.indices) != self.n_post or not bool(np.array_equal(self.indptr, np.arange(self.n_post + 1))):
+            return None
+        return self.indices
+
+    def _positions(self, row: int, cols: np.ndarray) -> np.ndarray:
+        start, stop = self.indptr[row], self.indptr[row + 1]
+        return start + np.searchsorted(self.indices[start:stop], cols)
+
+    def with_synapses(self, row: int, cols: np.ndarray) -> tuple[Storage, Callable[[np.ndarray, Any], np.ndarray]]:
+        positions = self._positions(row, cols)
+        order = np.lexsort((cols, positions))  # several new synapses between two old ones stay sorted
+        positions = positions[order]
+        indptr = self.indptr.copy()
+        indptr[row + 1:] += len(cols)
+        storage = Sparse(self.n_post, self.n_pre, indptr, np.insert(self.indices, positions, cols[order]))
+
+        def grow(array: np.ndarray, values: Any) -> np.ndarray:
+            return np.insert(array, positions, np.broadcast_to(np.asarray(values), (len(cols),))[order])
+
+        return storage, grow
+
+    def without_synapses(self, row: int, cols: np.ndarray) -> tuple[Storage, Callable[[np.ndarray], np.ndarray]]:
+        positions = self._positions(row, cols)
+        indptr = self.indptr.copy()
+        indptr[row + 1:] -= len(cols)
+        storage = Sparse(self.n_post, self.n_pre, indptr, np.delete(self.indices, positions))
+        return storage, lambda array: np.delete(array, positions)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {".indptr": self.indptr, ".indices": self.indices}
+
+
+def from_arrays(kind: str, n_post: int, n_pre: int, arrays: dict[str, np.ndarray]) -> Storage:
+    """The storage :meth:`Storage.arrays` described (``kind`` as :attr:`Storage.kind`)."""
+    if kind == "dense":
+        return Dense(n_post, n_pre, arrays.get(".mask"))
+    return Sparse(n_post, n_pre, arrays[".indptr"], arrays[".indices"])

@@ -1,0 +1,164 @@
+"""Blocks: populations updated together.
+
+Populations of the same neuron model are *stacked*: their arrays become views
+into one array per variable, and one generated update runs for all of them.
+A network of many small populations then costs a few NumPy calls per step,
+not a few per population.  Only models whose equations act neuron by neuron
+and draw no random numbers are stacked (see
+:attr:`~ratenet.state.PopulationState.stackable`): a stacked update computes,
+element by element, exactly what separate updates would.
+
+Population-level parameters stay one value per member; the block holds one
+value when the members agree and one per neuron otherwise, brought up to date
+(by comparing versions) before each run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..population import model_namespace, update_function
+from ..state import PopulationState, sum_key
+
+__all__ = ["Block", "form_blocks"]
+
+
+class Block:
+    """One population, or several of the same model stacked into shared arrays.
+
+    Attributes
+    ----------
+    members : list of PopulationState
+    offsets : dict
+        Position of each member (by id of its record) in the stacked arrays.
+    size : int
+    values : dict
+        The namespace the block's update runs in (the member's own for a
+        single population).
+    update : callable or None
+        The compiled update (None for inputs).
+    """
+
+    def __init__(self, members: Sequence[PopulationState], clock: Any, dt: float, rng: np.random.Generator,
+                 dtype: Any) -> None:
+        self.members = list(members)
+        self.offsets: dict[int, int] = {}
+        offset = 0
+        for state in self.members:
+            self.offsets[id(state)] = offset
+            offset += state.size
+        self.size = offset
+        self.name = "+".join(state.name for state in self.members)
+        self.shared: dict[str, list[int]] = {}
+        self.views: dict[int, dict[str, np.ndarray]] = {}
+        first = self.members[0]
+        if len(self.members) == 1:
+            self.values = first.values
+            self.update: Callable[[], Any] | None = first.make_update()
+        else:
+            self.values = self._stack(clock, dt, rng, dtype)
+
+    # -------------------------------------------------------------- stacking
+    def _stack(self, clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> dict[str, Any]:
+        members = self.members
+        first = members[0]
+        locality = first.locality
+        ns: dict[str, Any] = {}
+        for state in members:
+            self.views[id(state)] = {}
+        for name, level in locality.items():
+            if level == "local":
+                ns[name] = np.concatenate([state.values[name].reshape(-1) for state in members])
+            else:
+                self.shared[name] = [-1] * len(members)
+        self._sync(ns)
+        targets = sorted({t for state in members for t in state.targets})
+        for target in targets:
+            key = sum_key(target)
+            ns[key] = np.concatenate([state.ensure_sum(target).reshape(-1) for state in members])
+        for state in members:
+            part = self.rows(state)
+            for name, level in locality.items():
+                if level == "local":
+                    view = ns[name][part].reshape(state.geometry)
+                    state.adopt(name, view)
+                    self.views[id(state)][name] = view
+            for target in targets:
+                key = sum_key(target)
+                view = ns[key][part].reshape(state.geometry)
+                state.adopt(key, view)
+                self.views[id(state)][key] = view
+        self.values = ns
+        self.compile(clock, dt, rng, dtype)
+        return ns
+
+    def compile(self, clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> None:
+        """(Re)build the stacked update (dt and the generator may have changed since the last plan)."""
+        first = self.members[0]
+        model_namespace(first.model, self.values, (self.size,), clock, dt, rng, dtype, first.locality)
+        targets = sorted({t for state in self.members for t in state.targets})
+        self.update = update_function(first.model, self.values, first.locality, targets, [], f"update {self.name}",
+                                      dtype)
+
+    def _sync(self, ns: dict[str, Any]) -> bool:
+        """Bring the block's copies of population-level parameters up to date; whether any changed."""
+        changed = False
+        for name, seen in self.shared.items():
+            versions = [state.version(name) for state in self.members]
+            if versions == seen:
+                continue
+            self.shared[name] = versions
+            changed = True
+            values = [state.values[name] for state in self.members]
+            if all(v == values[0] for v in values):
+                ns[name] = values[0]
+            else:
+                ns[name] = np.concatenate([np.full(state.size, v, dtype=np.asarray(v).dtype)
+                                           for state, v in zip(self.members, values)])
+        return changed
+
+    def prepare(self) -> None:
+        """Before a run: take in population-level parameters changed from Python."""
+        if self.shared:
+            self._sync(self.values)
+
+    def intact(self) -> bool:
+        """Whether the members still hold this block's arrays (so the block can be reused)."""
+        if len(self.members) == 1:
+            return False
+        for state in self.members:
+            views = self.views[id(state)]
+            if any(state.values.get(name) is not view for name, view in views.items()):
+                return False
+            if {sum_key(t) for t in state.targets} != {k for k in views if k.startswith("_sum_")}:
+                return False
+        return True
+
+    def rows(self, state: PopulationState) -> slice:
+        """The rows of a member in the stacked arrays."""
+        start = self.offsets[id(state)]
+        return slice(start, start + state.size)
+
+    def flat(self, key: str) -> np.ndarray:
+        """The block's array ``key``, flat (a member's own array for a single population)."""
+        return self.values[key].reshape(-1)
+
+
+def form_blocks(states: Sequence[PopulationState], previous: dict[tuple[int, ...], Block], stack: bool,
+                clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> list[Block]:
+    """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``."""
+    groups: dict[tuple[int, str], list[PopulationState]] = {}
+    for state in states:
+        key = (id(state.model), "stack") if stack and state.stackable else (id(state), "alone")
+        groups.setdefault(key, []).append(state)
+    blocks: list[Block] = []
+    for members in groups.values():
+        old = previous.get(tuple(id(s) for s in members))
+        if old is not None and old.intact():
+            old.compile(clock, dt, rng, dtype)
+            blocks.append(old)
+        else:
+            blocks.append(Block(members, clock, dt, rng, dtype))
+    return blocks

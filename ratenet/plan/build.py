@@ -1,0 +1,491 @@
+"""Building the step plan: a network's objects -> a flat list of operators.
+
+One step runs, in this order (DESIGN §3): the transmissions (projections
+write into ``sum(target)``, reading ``pre`` as it was at the end of the
+previous step), the updates of the populations, the finite check, the delay
+histories, learning, the monitors.
+
+Two plans can be built from the same network:
+
+**Optimized** (the default): populations of the same model are stacked into
+blocks, sparse projections between two blocks are fused into one product,
+work whose reads did not change is skipped (:class:`~.operators.SkipUnchanged`),
+and transmissions may run on several threads.
+
+**Reference** (``Network(reference=True)``): one update per population, one
+product per projection into a buffer of its own, the inputs of each
+population added by :class:`~.operators.AddInputs`; nothing stacked, fused,
+skipped or threaded.  It is the plainest correct reading of the semantics,
+and what the optimized plan is compared with, bit for bit.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..neurons import constants_epoch
+from ..state import PopulationState, ProjectionState, State, Transmission, sum_key
+from .blocks import Block, form_blocks
+from .delays import History, Sources
+from .operators import (
+    Access,
+    AddInputs,
+    CheckFinite,
+    InParallel,
+    Learn,
+    Operator,
+    PushHistory,
+    Record,
+    Replay,
+    SkipUnchanged,
+    SumInputs,
+    TransmitDense,
+    TransmitFusedGather,
+    TransmitFusedSparse,
+    TransmitGather,
+    TransmitKernel,
+    TransmitPsp,
+    TransmitSparse,
+    UpdateBlock,
+)
+from ..projections.storage import matvec_function
+
+__all__ = ["Plan", "build_plan"]
+
+
+class Plan:
+    """A built step plan: the operators, and what the network keeps between builds.
+
+    Attributes
+    ----------
+    operators : list of Operator
+        In execution order (wrapped by :class:`SkipUnchanged` where skipping applies).
+    calls : list of callables
+        What the loop calls, one per operator.
+    blocks : list of Block
+    histories : dict
+        Ring buffers by (id of the population, variable).
+    stops : dict
+        Compiled stop conditions by id of the population.
+    """
+
+    def __init__(self, operators: list[Operator], blocks: list[Block], histories: dict[tuple[int, str], History],
+                 stops: dict[int, Callable[[], Any]], constants: State, structure: int) -> None:
+        self.operators = operators
+        self.calls = [op.step() for op in operators]
+        self.blocks = blocks
+        self.histories = histories
+        self.stops = stops
+        self.constants = constants
+        self.structure = structure
+        self.constants_seen = constants_epoch()
+        self.preparing = [op for op in operators if type(op).prepare is not Operator.prepare]
+        self.skipping = [op for op in _flatten(operators) if isinstance(op, SkipUnchanged)]
+        self.pool: ThreadPoolExecutor | None = None
+        self.pool_threads = 0
+
+    def prepare(self) -> None:
+        """Before a run: notice changed constants, stacked parameters, values set between runs."""
+        epoch = constants_epoch()
+        if epoch != self.constants_seen:
+            self.constants_seen = epoch
+            self.constants.bump("constants")
+        for op in self.preparing:
+            op.prepare()
+
+    def forget(self) -> None:
+        """Make every skippable operator run at the next step (the time jumped)."""
+        for op in self.skipping:
+            op.forget()
+        for history in self.histories.values():
+            history.restamp()
+
+    def lines(self) -> list[str]:
+        return [str(op) for op in self.operators]
+
+
+def _flatten(operators: Sequence[Operator]) -> list[Operator]:
+    out: list[Operator] = []
+    for op in operators:
+        out.append(op)
+        if isinstance(op, InParallel):
+            out.extend(op.operators)
+    return out
+
+
+# ----------------------------------------------------------------------- pieces
+def _histories(registry: Any, previous: dict[tuple[int, str], History]) -> dict[tuple[int, str], History]:
+    """Create (or keep) the ring buffers that delayed projections read."""
+    needed: dict[tuple[int, str], tuple[Any, int]] = {}
+    for proj in registry.projections:
+        for pop, var, depth in registry.state(proj).history_needs():
+            key = (id(pop), var)
+            needed[key] = (pop, max(depth, needed.get(key, (pop, 0))[1]))
+    histories = {}
+    for key, (pop, depth) in needed.items():
+        old = previous.get(key)
+        state = registry.state(pop)
+        if old is not None and old.depth == depth and old.state is state and \
+                old.ring.shape[1:] == np.shape(state.values[key[1]]):
+            histories[key] = old
+        else:
+            histories[key] = History(state, key[1], depth, registry.clock)
+    return histories
+
+
+def _delay_range(t: Transmission) -> tuple[int, int]:
+    if np.ndim(t.delay) == 0:
+        return int(t.delay), int(t.delay)
+    existing = t.storage.synapse_values(t.delay)
+    return (int(existing.min()), int(existing.max())) if existing.size else (1, 1)
+
+
+class _Inputs:
+    """Where each population's inputs go: one entry per (population, target), in projection order."""
+
+    def __init__(self) -> None:
+        self.by_target: dict[tuple[int, str], list[tuple[int, Transmission]]] = {}
+
+    def add(self, index: int, t: Transmission, post: PopulationState) -> None:
+        self.by_target.setdefault((id(post), t.target), []).append((index, t))
+
+    def sole(self, t: Transmission, post: PopulationState) -> bool:
+        return len(self.by_target[(id(post), t.target)]) == 1
+
+
+class _Fused:
+    """A fused product: its operator, the indices of its projections, and where each one's input lands
+    when the product goes into a buffer (``buffer``: that buffer's record and name)."""
+
+    def __init__(self, operator: Operator, members: list[int], rows: dict[int, np.ndarray],
+                 buffer: Access | None) -> None:
+        self.operator, self.members, self.rows, self.buffer = operator, members, rows, buffer
+
+
+class _Builder:
+    def __init__(self, net: Any, previous: Plan | None) -> None:
+        self.net = net
+        self.registry = registry = net.registry
+        self.clock = registry.clock
+        self.reference = bool(net.reference)
+        self.skip = bool(net.skip_unchanged) and not self.reference
+        self.buffers = State("inputs")
+        self.constants = previous.constants if previous is not None else State("constants")
+        self.constants.track("constants")
+        self.always_run = State("plan")
+        self.always_run.track("built")
+        self.previous = previous
+        self.executor: ThreadPoolExecutor | None = previous.pool if previous is not None else None
+
+    def state(self, obj: Any) -> Any:
+        return self.registry.state(obj)
+
+    # ------------------------------------------------------------ transmissions
+    def pre_reads(self, t: Transmission, sources: Sources) -> list[Access]:
+        dmin, dmax = _delay_range(t)
+        reads = [sources.version(t.pre, var, dmin, dmax) for var in t.pre_vars]
+        pre, post = self.state(t.pre), self.state(t.post)
+        reads += [(pre, var) for var in t.pre_live] + [(post, var) for var in t.post_vars]
+        if t.constants:
+            reads.append((self.constants, "constants"))
+        return list(t.reads) + reads
+
+    def transmit(self, t: Transmission, sources: Sources, out: np.ndarray, sets: list[Access]) -> Operator:
+        """The operator computing one projection's contribution into ``out`` (flat, post's size)."""
+        label = f"{self.name_of(t)}: {t.post.name}.sum({t.target}) = {t.description}"
+        reads = self.pre_reads(t, sources)
+        if t.kind in ("kernel", "generic"):
+            assert t.compute is not None
+            cls = TransmitKernel if t.kind == "kernel" else TransmitPsp
+            return cls(label, t.compute(sources), out, reads, sets, always=t.volatile)
+        assert t.source is not None
+        weights = t.source.values["w"]
+        pre = self.pre_rates(t, sources)
+        storage = t.storage
+        if storage.kind == "dense":
+            return TransmitDense(label, weights.T if t.transposed else weights, pre, out, reads, sets)
+        columns = None if t.transposed else storage.one_per_row()
+        if columns is not None:
+            identity = len(columns) == storage.n_pre and bool(np.array_equal(columns, np.arange(storage.n_pre)))
+            return TransmitGather(label, weights, None if identity else columns.astype(np.intp), pre, out,
+                                  reads, sets)
+        product = matvec_function(storage.indptr, storage.indices, weights, storage.n_pre, transposed=t.transposed)
+        return TransmitSparse(label, product, pre, out, reads, sets)
+
+    def pre_rates(self, t: Transmission, sources: Sources) -> np.ndarray | Callable[[], np.ndarray]:
+        """pre.r as the product reads it: the flat array itself when it can (no call per step)."""
+        rates = self.state(t.pre).values["r"]
+        if t.delay == 1 and t.pre.population is t.pre and isinstance(rates, np.ndarray):
+            return rates.reshape(-1)
+        return sources.flat(t.pre, "r", int(t.delay))
+
+    def name_of(self, t: Transmission) -> str:
+        return self.projection_names[id(t)]
+
+    def buffer(self, name: str, size: int, dtype: Any) -> tuple[np.ndarray, Access]:
+        array = np.zeros(size, dtype=dtype)
+        self.buffers.values[name] = array
+        self.buffers.track(name)
+        return array, (self.buffers, name)
+
+    def fuse(self, items: list[tuple[int, Transmission]], block_of: dict[int, Block], inputs: _Inputs,
+             sources: Sources) -> list[_Fused]:
+        """Sparse projections between the same two blocks (same target): one product per group.
+
+        Members that are the only input of their target and sit side by side
+        in the post block write straight into it; the others share one buffer,
+        each member's rows of it being that projection's input.
+        """
+        groups: dict[tuple[Any, ...], list[tuple[int, Transmission]]] = {}
+        for index, t in items:
+            if not (t.fusable and t.delay == 1):
+                continue
+            gather = t.storage.one_per_row() is not None
+            key = (id(block_of[id(self.state(t.pre))]), id(block_of[id(self.state(t.post))]), t.target, gather)
+            groups.setdefault(key, []).append((index, t))
+        fused: list[_Fused] = []
+        for (_, _, target, gather), members in groups.items():
+            if len(members) < 2:
+                continue
+            pre_block = block_of[id(self.state(members[0][1].pre))]
+            post_block = block_of[id(self.state(members[0][1].post))]
+            sole = sorted((item for item in members if inputs.sole(item[1], self.state(item[1].post))),
+                          key=lambda item: post_block.offsets[id(self.state(item[1].post))])
+            shared = [item for item in members if not inputs.sole(item[1], self.state(item[1].post))]
+            runs: list[list[tuple[int, Transmission]]] = []
+            for item in sole:
+                state = self.state(item[1].post)
+                if runs:
+                    last = self.state(runs[-1][-1][1].post)
+                    if post_block.offsets[id(last)] + last.size == post_block.offsets[id(state)]:
+                        runs[-1].append(item)
+                        continue
+                runs.append([item])
+            for run in runs:
+                if len(run) > 1:
+                    fused.append(self.fused_operator(run, pre_block, post_block, target, gather, sources, True))
+            if len(shared) > 1:
+                fused.append(self.fused_operator(shared, pre_block, post_block, target, gather, sources, False))
+        return fused
+
+    def fused_operator(self, run: list[tuple[int, Transmission]], pre_block: Block, post_block: Block, target: str,
+                       gather: bool, sources: Sources, direct: bool) -> _Fused:
+        posts = [self.state(t.post) for _, t in run]
+        indptr_parts, indices, weights = [np.zeros(1, dtype=np.int64)], [], []
+        total = 0
+        for _, t in run:
+            storage = t.storage
+            indptr_parts.append(storage.indptr[1:].astype(np.int64) + total)
+            total += storage.nnz
+            indices.append(storage.indices.astype(np.int64) + pre_block.offsets[id(self.state(t.pre))])
+            weights.append(t.source.values["w"])
+        w = np.concatenate(weights)
+        # the members' weights become views of the fused ones: changes made from Python go through
+        position = 0
+        for (_, t), part in zip(run, weights):
+            t.source.adopt("w", w[position:position + len(part)])
+            position += len(part)
+        columns = np.concatenate(indices)
+        pre = pre_block.flat("r")
+        names = "+".join(self.name_of(t) for _, t in run)
+        rows: dict[int, np.ndarray] = {}
+        if direct:
+            start = post_block.offsets[id(posts[0])]
+            stop = post_block.offsets[id(posts[-1])] + posts[-1].size
+            out = post_block.flat(sum_key(target))[start:stop]
+            sets: list[Access] = [(p, sum_key(target)) for p in posts]
+            into = f"{'+'.join(p.name for p in posts)}.sum({target})"
+        else:
+            out, access = self.buffer(names, sum(p.size for p in posts), posts[0].dtype)
+            sets = [access]
+            position = 0
+            for (index, _), p in zip(run, posts):
+                rows[index] = out[position:position + p.size]
+                position += p.size
+            into = f"inputs of {', '.join(f'{p.name}.sum({target})' for p in posts)}"
+        label = f"{names}: {into} = w * pre.r (one sparse product)"
+        reads: list[Access] = []
+        for _, t in run:
+            reads += self.pre_reads(t, sources)
+        op: Operator
+        if gather:
+            op = TransmitFusedGather(label, w, columns.astype(np.intp), pre, out, reads, sets)
+        else:
+            product = matvec_function(np.concatenate(indptr_parts), columns, w, pre_block.size)
+            op = TransmitFusedSparse(label, product, pre, out, reads, sets)
+        return _Fused(op, [index for index, _ in run], rows, None if direct else sets[0])
+
+    def transmissions(self, blocks: list[Block], sources: Sources) -> tuple[list[Operator], list[Operator]]:
+        """(transmit operators in projection order, operators combining inputs)."""
+        block_of = {id(m): b for b in blocks for m in b.members}
+        items = []
+        self.projection_names: dict[int, str] = {}
+        inputs = _Inputs()
+        for index, proj in enumerate(self.registry.projections):
+            t = self.state(proj).transmission()
+            self.projection_names[id(t)] = proj.name
+            items.append((index, t))
+            inputs.add(index, t, self.state(t.post))
+        fused = [] if self.reference else self.fuse(items, block_of, inputs, sources)
+        placed: dict[int, Operator] = {f.members[0]: f.operator for f in fused}
+        done = {index for f in fused for index in f.members}
+        # where each input that does not go straight into its sum lands: (array, its version)
+        buffers: dict[int, tuple[np.ndarray, Access]] = {}
+        for f in fused:
+            if f.buffer is not None:
+                for index, part in f.rows.items():
+                    buffers[index] = (part, f.buffer)
+        for index, t in items:
+            if index in done:
+                continue
+            post = self.state(t.post)
+            whole = t.post.population is t.post
+            if not self.reference and whole and inputs.sole(t, post):
+                block = block_of[id(post)]
+                out = block.flat(sum_key(t.target))[block.rows(post)]
+                placed[index] = self.transmit(t, sources, out, [(post, sum_key(t.target))])
+            else:
+                buffer, access = self.buffer(f"{self.name_of(t)}", t.post.size, post.dtype)
+                buffers[index] = (buffer, access)
+                placed[index] = self.transmit(t, sources, buffer, [access])
+        transmits = [placed[index] for index in sorted(placed)]
+        combines: list[Operator] = []
+        for (post_id, target), entries in inputs.by_target.items():
+            parts = [(index, t) for index, t in entries if index in buffers]
+            if not parts:
+                continue
+            post = self.state(entries[0][1].post)
+            out = post.values[sum_key(target)].reshape(-1)
+            rows = [slice(None) if t.post.population is t.post else t.post.ranks for _, t in parts]
+            arrays = [buffers[index][0] for index, _ in parts]
+            reads = list(dict.fromkeys(buffers[index][1] for index, _ in parts))
+            names = ", ".join(self.name_of(t) for _, t in parts)
+            label = f"{post.name}: sum({target}) = inputs of {names}"
+            cls = AddInputs if self.reference else SumInputs
+            combines.append(cls(label, out, list(zip(rows, arrays)), reads, [(post, sum_key(target))]))
+        return transmits, combines
+
+    # ----------------------------------------------------------------- updates
+    def updates(self, blocks: list[Block]) -> list[Operator]:
+        ops: list[Operator] = []
+        for block in blocks:
+            first = block.members[0]
+            if first.role == "timed":
+                assert first.make_replay is not None
+                replay = first.make_replay(self.clock)
+                ops.append(Replay(f"{first.name}: {replay.__doc__}", replay, first))
+                continue
+            if block.update is None:
+                continue
+            partition = []
+            for m in block.members:
+                reads: list[Access] = [(m, key) for key in m.update_reads()]
+                if m.reads_constants:
+                    reads.append((self.constants, "constants"))
+                partition.append((tuple(reads), tuple((m, v) for v in m.variables)))
+            reads_all = [a for r, _ in partition for a in r]
+            writes = [a for _, w in partition for a in w]
+            pure = first.pure
+            sets = writes if pure else []
+            incs = [] if pure else writes
+            texts = [eq.text for eq in first.model.equations]
+            text = "; ".join(texts)
+            text = text if len(text) <= 120 else text[:117] + "..."
+            ops.append(UpdateBlock(f"{block.name}: {text}", block, reads_all, sets, incs, pure, partition))
+        return ops
+
+    # -------------------------------------------------------------------- build
+    def build(self) -> Plan:
+        registry, net = self.registry, self.net
+        for proj in registry.projections:  # every target a projection feeds has its sum array
+            self.state(proj.post).ensure_sum(proj.target)
+        states = [self.state(pop) for pop in registry.populations]
+        previous_blocks = {tuple(id(m) for m in b.members): b for b in self.previous.blocks} \
+            if self.previous is not None else {}
+        blocks = form_blocks(states, previous_blocks, not self.reference, self.clock, net.dt, net.rng, net.dtype)
+        histories = _histories(registry, self.previous.histories if self.previous is not None else {})
+        sources = Sources(registry, histories, self.clock)
+        transmits, combines = self.transmissions(blocks, sources)
+        ops: list[Operator] = []
+        ops += self.updates(blocks)
+        if net.check_finite:
+            watched = [(s, name) for pop, s in zip(registry.populations, states) for name in pop.variables
+                       if s.kinds.get(name) == "float"]
+            ops.append(CheckFinite("check that every variable is finite", watched, self.clock, net.dt))
+        for (_, var), history in histories.items():
+            reads: list[Access] = [(history.state, var)]
+            sets: list[Access] = [(history.versions, key) for key in history.versions.slots]
+            ops.append(PushHistory(f"{history.name}: keep {var} for delayed projections ({history.depth} steps)",
+                                   history, reads, sets))
+        for proj in registry.projections:
+            state = self.state(proj)
+            learning = state.learning()
+            if learning is not None:
+                ops.append(Learn(f"{proj.name}: learning {learning.description}", learning, self.clock, (),
+                                 [(state, name) for name in learning.sets]))
+        for monitor in registry.monitors:
+            record = registry.recorder(monitor)()
+            ops.append(Record(f"{monitor.name}: record {', '.join(monitor.variables)}", record))
+        phase2 = transmits + combines
+        operators = self.finish(phase2, ops, len(transmits))
+        stops = {id(pop): s.make_stop() for pop, s in zip(registry.populations, states) if s.make_stop is not None}
+        plan = Plan(operators, blocks, histories, stops, self.constants, registry.structure)
+        plan.pool, plan.pool_threads = self.executor, net.num_threads
+        return plan
+
+    def finish(self, phase2: list[Operator], rest: list[Operator], n_transmits: int) -> list[Operator]:
+        """Find what changes at every step, wrap the rest to skip unchanged work, add threads."""
+        operators = phase2 + rest
+        # Which values change at every step: those written by operators that always change them, or that
+        # read such values (to a fixed point: dependencies go round through the next step).
+        always: set[tuple[int, str]] = set()
+        moving: dict[int, set[int]] = {id(op): set() for op in operators}
+        grew = True
+        while grew:
+            grew = False
+            for op in operators:
+                for g, (reads, writes) in enumerate(op.groups()):
+                    if g in moving[id(op)]:
+                        continue
+                    if op.always or any((id(s), k) in always for s, k in reads):
+                        moving[id(op)].add(g)
+                        always.update((id(s), k) for s, k in writes)
+                        grew = True
+        built = self.always_run.ref("built")
+
+        def wrap(op: Operator) -> Operator:
+            if not (self.skip and op.pure) or len(moving[id(op)]) == len(op.groups()):
+                return op
+            return SkipUnchanged(op, built, moving[id(op)])
+
+        transmits = [wrap(op) for op in phase2[:n_transmits]]
+        combines = [wrap(op) for op in phase2[n_transmits:]]
+        rest = [wrap(op) for op in rest]
+        threads = self.net.num_threads
+        if threads > 1 and not self.reference and len(transmits) > 1:
+            # random draws keep their order: those transmissions run after the others, one by one
+            parallel = [op for op in transmits if not getattr(op, "always", False)]
+            ordered = [op for op in transmits if getattr(op, "always", False)]
+            if len(parallel) > 1:
+                transmits = [InParallel(parallel, self.pool(threads), threads)] + ordered
+        return transmits + combines + rest
+
+    def pool(self, threads: int) -> ThreadPoolExecutor:
+        previous = self.previous
+        if previous is not None and previous.pool is not None and previous.pool_threads == threads:
+            self.executor = previous.pool
+        else:
+            self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ratenet")
+        return self.executor
+
+
+def build_plan(net: Any, previous: Plan | None = None) -> Plan:
+    """Build the step plan of ``net`` (reusing the stacked blocks and histories of ``previous``).
+
+    ``net`` provides ``registry``, ``dt``, ``rng``, ``dtype``, ``reference``,
+    ``skip_unchanged``, ``num_threads`` and ``check_finite``.
+    """
+    return _Builder(net, previous).build()

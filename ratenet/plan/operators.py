@@ -1,0 +1,499 @@
+"""The operators of the step plan.
+
+Each entry of the plan is an instance of a small class below: it declares
+what it **reads** and what it **sets** (or **increments**), as pairs of a
+:class:`~ratenet.state.State` record and a name, does its work in place when
+called, and reads well (``str(op)`` is a line of ``net.step_order``).
+
+Three kinds of behaviour matter to the planner:
+
+* ``always``: the result changes at every call whatever it reads (ODEs,
+  time, random draws); such operators run every step and need not bump
+  versions, because nothing that reads their results is ever skipped;
+* ``pure`` (the transmissions, the combination of inputs, pure updates): the
+  result depends on the declared reads only, so :class:`SkipUnchanged` may
+  skip the call when none of their versions changed, and bumps the versions
+  of what it sets when it does run;
+* the others (replaying arrays, pushing delay histories, learning) bump the
+  versions of what they set themselves, when they set it.
+
+Writing a new operator: subclass :class:`Operator`, pass ``label``,
+``reads``, ``sets`` (and ``incs``) to ``__init__``, implement ``__call__``
+(in place, no allocation you can avoid), set ``pure`` or ``always``, and
+``prepare()`` if something must happen before each run.  The loop calls
+``op.step()`` once per step: by default the bound ``__call__``, or the kernel
+itself when there is nothing else to do.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..exceptions import RatenetError
+from ..registry import Clock
+from ..state import Learning, PopulationState, Ref, State
+from .blocks import Block
+from .delays import History
+
+__all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
+           "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "SumInputs", "AddInputs", "UpdateBlock",
+           "Replay", "PushHistory", "Learn", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
+
+#: What an operator reads or writes: a record and the name of a value in it.
+Access = tuple[State, str]
+
+
+def ref(access: Access) -> Ref:
+    state, key = access
+    return state.ref(key)
+
+
+class Operator:
+    """One entry of the step plan (see the module docstring)."""
+
+    pure = False
+    always = False
+
+    def __init__(self, label: str, reads: Sequence[Access] = (), sets: Sequence[Access] = (),
+                 incs: Sequence[Access] = ()) -> None:
+        self.label = label
+        self.reads = tuple(reads)
+        self.sets = tuple(sets)
+        self.incs = tuple(incs)
+
+    def __call__(self) -> None:
+        raise NotImplementedError
+
+    def step(self) -> Callable[[], Any]:
+        """What the loop calls at every step."""
+        return self.__call__
+
+    def prepare(self) -> None:
+        """Before each run (values may have been changed from Python since the last one)."""
+
+    def groups(self) -> list[tuple[tuple[Access, ...], tuple[Access, ...]]]:
+        """(reads, writes) pairs: the writes of a pair change only when its reads do."""
+        return [(self.reads, self.sets + self.incs)]
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def __str__(self) -> str:
+        return f"{self.label}  [{self.kind}]"
+
+    def describe(self) -> str:
+        """The label, then what the operator reads and writes."""
+        def names(accesses: Sequence[Access]) -> str:
+            return ", ".join(state.label(key) for state, key in accesses) or "-"
+
+        text = f"{self}\n    reads: {names(self.reads)}\n    sets: {names(self.sets)}"
+        return text + (f"\n    increments: {names(self.incs)}" if self.incs else "")
+
+
+# ----------------------------------------------------------------- transmission
+class TransmitDense(Operator):
+    """``out = W @ pre`` with a dense weight matrix (BLAS)."""
+
+    pure = True
+
+    def __init__(self, label: str, weights: np.ndarray, pre: np.ndarray | Callable[[], np.ndarray],
+                 out: np.ndarray, reads: Sequence[Access], sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.w = weights
+        self.x = pre if isinstance(pre, np.ndarray) else None
+        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.out = out
+
+    def __call__(self) -> None:
+        np.dot(self.w, self.x if self.read is None else self.read(), out=self.out)
+
+
+class TransmitSparse(Operator):
+    """``out = W @ pre`` with compressed sparse rows (one SciPy kernel call)."""
+
+    pure = True
+
+    def __init__(self, label: str, product: Callable[[np.ndarray, np.ndarray], None],
+                 pre: np.ndarray | Callable[[], np.ndarray], out: np.ndarray, reads: Sequence[Access],
+                 sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.product = product
+        self.x = pre if isinstance(pre, np.ndarray) else None
+        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.out = out
+
+    def __call__(self) -> None:
+        self.product(self.x if self.read is None else self.read(), self.out)
+
+
+class TransmitGather(Operator):
+    """``out = w * pre[columns]``: sparse weights with exactly one synapse per row."""
+
+    pure = True
+
+    def __init__(self, label: str, weights: np.ndarray, columns: np.ndarray | None,
+                 pre: np.ndarray | Callable[[], np.ndarray], out: np.ndarray, reads: Sequence[Access],
+                 sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.w = weights
+        self.columns = columns
+        self.x = pre if isinstance(pre, np.ndarray) else None
+        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.out = out
+
+    def __call__(self) -> None:
+        x = self.x if self.read is None else self.read()
+        if self.columns is None:
+            np.multiply(self.w, x, out=self.out)
+        else:
+            # ndarray.take without out= is several times faster than np.take(..., out=)
+            np.multiply(self.w, x.take(self.columns), out=self.out)
+
+
+class TransmitFusedSparse(TransmitSparse):
+    """Several sparse projections between two blocks in one product (their rows side by side)."""
+
+
+class TransmitFusedGather(TransmitGather):
+    """Several one-synapse-per-row projections between two blocks in one gather."""
+
+
+class TransmitKernel(Operator):
+    """Convolution or pooling: one kernel call on pre's array."""
+
+    pure = True
+
+    def __init__(self, label: str, compute: Callable[[np.ndarray], None], out: np.ndarray,
+                 reads: Sequence[Access], sets: Sequence[Access], always: bool = False) -> None:
+        super().__init__(label, reads, sets)
+        self.compute = compute
+        self.out = out
+        self.always = always
+
+    def __call__(self) -> None:
+        self.compute(self.out)
+
+
+class TransmitPsp(TransmitKernel):
+    """Any psp and operation: evaluated per synapse, then reduced per post neuron."""
+
+
+class SumInputs(Operator):
+    """``sum(target)`` from several contributions (or one onto some rows), in the order of the projections.
+
+    Each neuron's first contribution is taken as is, the others are added;
+    neurons that receive none keep 0.
+    """
+
+    pure = True
+
+    def __init__(self, label: str, out: np.ndarray, parts: Sequence[tuple[Any, np.ndarray]],
+                 reads: Sequence[Access], sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.out = out
+        size = len(out)
+        covered = np.zeros(size, dtype=bool)
+        actions: list[tuple[bool, Any, np.ndarray, Any]] = []
+        for rows, buffer in parts:
+            index = np.arange(size)[rows]
+            first = ~covered[index]
+            if first.all():
+                actions.append((True, rows, buffer, None))
+            elif not first.any():
+                actions.append((False, rows, buffer, None))
+            else:
+                actions.append((True, index[first], buffer, first))
+                actions.append((False, index[~first], buffer, ~first))
+            covered[index] = True
+        self.actions = actions
+
+    def __call__(self) -> None:
+        out = self.out
+        for first, rows, buffer, select in self.actions:
+            values = buffer if select is None else buffer[select]
+            if first:
+                out[rows] = values
+            else:
+                out[rows] += values
+
+
+class AddInputs(Operator):
+    """Reference mode: ``sum(target)`` rebuilt from every contribution, the plainest way.
+
+    Zero, then for each projection in creation order: where a neuron already
+    received something, add; otherwise take the contribution as is.
+    """
+
+    def __init__(self, label: str, out: np.ndarray, parts: Sequence[tuple[Any, np.ndarray]],
+                 reads: Sequence[Access], sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.out = out
+        self.parts = list(parts)
+        self.covered = np.zeros(len(out), dtype=bool)
+
+    def __call__(self) -> None:
+        out, covered = self.out, self.covered
+        out[...] = 0.0
+        covered[...] = False
+        for rows, buffer in self.parts:
+            here = covered[rows]
+            out[rows] = np.where(here, out[rows] + buffer, buffer)
+            covered[rows] = True
+
+
+# ---------------------------------------------------------------------- updates
+class UpdateBlock(Operator):
+    """The generated update of one population, or of several of the same model stacked."""
+
+    def __init__(self, label: str, block: Block, reads: Sequence[Access], sets: Sequence[Access],
+                 incs: Sequence[Access], pure: bool, partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]]
+                 ) -> None:
+        super().__init__(label, reads, sets, incs)
+        self.block = block
+        self.update = block.update
+        self.pure = pure
+        self.always = not pure
+        self.partition = partition
+
+    def __call__(self) -> None:
+        self.update()
+
+    def step(self) -> Callable[[], Any]:
+        return self.update  # nothing else to do: the generated function itself
+
+    def prepare(self) -> None:
+        self.block.prepare()
+
+    def groups(self) -> list[tuple[tuple[Access, ...], tuple[Access, ...]]]:
+        # a member whose inputs did not change gets the same values again
+        return self.partition
+
+
+class Replay(Operator):
+    """A timed population writing this step's rates (when its schedule says so)."""
+
+    def __init__(self, label: str, replay: Callable[[], bool], state: PopulationState) -> None:
+        super().__init__(label, (), [(state, "r")])
+        self.replay = replay
+        self.versions, self.slot = state.ref("r")
+
+    def __call__(self) -> None:
+        if self.replay():
+            self.versions[self.slot] += 1
+
+
+class PushHistory(Operator):
+    """Keep a population variable's end-of-step value for delayed projections."""
+
+    def __init__(self, label: str, history: History, reads: Sequence[Access], sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.history = history
+
+    def __call__(self) -> None:
+        self.history.push()
+
+    def step(self) -> Callable[[], Any]:
+        return self.history.push
+
+    def prepare(self) -> None:
+        self.history.replace_last()
+
+
+class Learn(Operator):
+    """A projection's learning rule, every ``period`` steps from ``offset``."""
+
+    def __init__(self, label: str, learning: Learning, clock: Clock, reads: Sequence[Access],
+                 sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.stages = list(learning.stages)
+        self.period, self.offset = learning.period, learning.offset
+        self.clock = clock
+        self.always = self.period == 1 and self.offset == 0
+        self.bumps = [ref(access) for access in sets]
+
+    def __call__(self) -> None:
+        if self.period > 1 or self.offset:
+            k = self.clock.step - self.offset
+            if k < 0 or k % self.period:
+                return
+        for stage in self.stages:
+            stage()
+        for versions, slot in self.bumps:
+            versions[slot] += 1
+
+
+class Record(Operator):
+    """A monitor taking its sample."""
+
+    def __init__(self, label: str, record: Callable[[], None], reads: Sequence[Access] = ()) -> None:
+        super().__init__(label, reads)
+        self.record = record
+
+    def __call__(self) -> None:
+        self.record()
+
+    def step(self) -> Callable[[], Any]:
+        return self.record
+
+
+class CheckFinite(Operator):
+    """Raise, at the first NaN or infinity, naming the population, variable, neuron and step."""
+
+    def __init__(self, label: str, watched: Sequence[Access], clock: Clock, dt: float) -> None:
+        super().__init__(label, watched)
+        self.watched = list(watched)
+        self.clock = clock
+        self.dt = dt
+
+    def __call__(self) -> None:
+        for state, name in self.watched:
+            values = state.values[name]
+            if not np.isfinite(values).all():
+                flat = np.ravel(values)
+                bad = int(np.flatnonzero(~np.isfinite(flat))[0])
+                where = f"neuron {bad} " if np.ndim(values) else ""
+                step = self.clock.step
+                raise RatenetError(f"Population '{state.name}'.{name}: {where}is {flat[bad]} after step {step} "
+                                   f"(t = {step * self.dt} ms)")
+
+
+class InParallel(Operator):
+    """Independent operators (transmissions) run on a pool of threads.
+
+    They read the previous step's state and write separate arrays; NumPy,
+    SciPy and BLAS release the interpreter lock in their kernels.  Dispatching
+    costs some tens of microseconds per step: this pays for networks with
+    several large projections.
+    """
+
+    def __init__(self, operators: Sequence[Operator], pool: ThreadPoolExecutor, threads: int) -> None:
+        label = f"in parallel on {threads} threads: " + " | ".join(op.label for op in operators)
+        super().__init__(label, [a for op in operators for a in op.reads], [a for op in operators for a in op.sets])
+        self.operators = list(operators)
+        self.calls = [op.step() for op in operators]
+        self.pool = pool
+
+    def __call__(self) -> None:
+        for future in [self.pool.submit(call) for call in self.calls]:
+            future.result()
+
+    def prepare(self) -> None:
+        for op in self.operators:
+            op.prepare()
+
+
+# ------------------------------------------------------------------- skipping
+class SkipUnchanged(Operator):
+    """Run a pure operator only when something it reads changed since its last run.
+
+    It remembers the versions it saw; when any differs it runs the operator
+    and bumps the versions of what it writes (for a stacked update, only the
+    members whose own reads changed: the others got the same values again).
+    Before each run it also checks that nothing else wrote what it writes (a
+    value set from Python, a reset): if so it runs at the next step.
+    """
+
+    def __init__(self, operator: Operator, always_run: Ref, moving: set[int] | None = None) -> None:
+        super().__init__(operator.label, operator.reads, operator.sets, operator.incs)
+        self.operator = operator
+        self.work = operator.step()
+        self.parts: list[tuple[list[Ref], list[int], list[Ref], list[int]]] = []
+        for g, (reads, writes) in enumerate(operator.groups()):
+            if moving and g in moving:
+                continue  # changes at every step: nothing to compare, nobody compares what it writes
+            refs = [ref(access) for access in reads] or [always_run]
+            bumps = [ref(access) for access in writes]
+            self.parts.append((refs, [-1] * len(refs), bumps, [-1] * len(bumps)))
+        if moving:
+            self.run = self._some
+        elif len(self.parts) == 1 and len(self.parts[0][0]) == 1 and len(self.parts[0][2]) == 1:
+            ((self.versions, self.slot),), _, ((self.out_versions, self.out_slot),), _ = self.parts[0]
+            self.seen = -1
+            self.left = -1
+            self.run = self._one
+        else:
+            self.run = self._many
+
+    @property
+    def kind(self) -> str:
+        if self.run == self._some:
+            return f"{self.operator.kind}, its outputs marked changed only where what they read changed"
+        return f"{self.operator.kind}, skipped when what it reads did not change"
+
+    def __call__(self) -> None:
+        self.run()
+
+    def step(self) -> Callable[[], Any]:
+        return self.run
+
+    def prepare(self) -> None:
+        self.operator.prepare()
+        if self.run == self._one:
+            if self.out_versions[self.out_slot] != self.left:
+                self.seen = -1
+            return
+        for _, seen, bumps, left in self.parts:
+            if any(versions[slot] != v for (versions, slot), v in zip(bumps, left)):
+                seen[:] = [-1] * len(seen)
+
+    def forget(self) -> None:
+        """Run at the next call, whatever the versions say."""
+        self.seen = -1
+        for _, seen, _, _ in self.parts:
+            seen[:] = [-1] * len(seen)
+
+    def _one(self) -> None:
+        version = self.versions[self.slot]
+        if version == self.seen:
+            return
+        self.work()
+        self.seen = version
+        left = self.out_versions[self.out_slot] + 1
+        self.out_versions[self.out_slot] = left
+        self.left = left
+
+    def _some(self) -> None:
+        """Some members change at every step: run, and bump what the others write if their reads changed."""
+        self.work()
+        for reads, seen, bumps, left in self.parts:
+            k = 0
+            changed = False
+            for versions, slot in reads:
+                if versions[slot] != seen[k]:
+                    seen[k] = versions[slot]
+                    changed = True
+                k += 1
+            if changed:
+                k = 0
+                for versions, slot in bumps:
+                    versions[slot] += 1
+                    left[k] = versions[slot]
+                    k += 1
+
+    def _many(self) -> None:
+        changed = []
+        for part in self.parts:
+            k = 0
+            seen = part[1]
+            for versions, slot in part[0]:
+                if versions[slot] != seen[k]:
+                    changed.append(part)
+                    break
+                k += 1
+        if not changed:
+            return
+        self.work()
+        for reads, seen, bumps, left in changed:
+            k = 0
+            for versions, slot in reads:
+                seen[k] = versions[slot]
+                k += 1
+            k = 0
+            for versions, slot in bumps:
+                versions[slot] += 1
+                left[k] = versions[slot]
+                k += 1

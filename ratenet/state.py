@@ -1,0 +1,290 @@
+"""State records: what the step plan (and monitors, save/load) see of populations and projections.
+
+A population or projection keeps its arrays in a :class:`State` record and
+registers it with its network.  The record holds
+
+* ``values``: the arrays (and, for population-level values, NumPy scalars) by
+  name.  For a population this dict is also the namespace its generated code
+  runs in, so it holds ``_sum_<target>`` arrays and the bindings the code
+  needs;
+* a **version** per tracked name: an integer bumped by every writer, Python
+  assignments included.  A reader that remembers the versions it saw knows,
+  by comparing integers, whether anything it reads has changed; this is what
+  the plan's skipping of unchanged work is built on.  Versions only grow, so
+  equal versions mean the same write;
+* for a population, what the plan needs to run its model (:class:`PopulationState`),
+  and for a projection, how it transmits and learns (:class:`ProjectionState`
+  with :class:`Transmission` and :class:`Learning` descriptions).
+
+The owner writes through the record (``state.values[name][...] = x`` then
+``state.bump(name)``); the plan only replaces storage through
+:meth:`State.adopt` (stacked populations share one array per variable).
+
+A later batch axis fits here: every population array gains a leading axis of
+size B, and operators see the same records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["State", "PopulationState", "ProjectionState", "Transmission", "Learning", "Ref", "sum_key"]
+
+#: Where a version lives: the versions list of a record and an index in it.
+Ref = tuple[list[int], int]
+
+
+def sum_key(target: str) -> str:
+    """The name under which a population holds ``sum(target)``."""
+    return f"_sum_{target}"
+
+
+def display_key(key: str) -> str:
+    """``_sum_exc`` shown as ``sum(exc)``; other names unchanged."""
+    return f"sum({key[5:]})" if key.startswith("_sum_") else key
+
+
+class State:
+    """Named values of one object, each with a version counter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> state = State("pop", {"r": np.zeros(3)})
+    >>> state.track("r")
+    >>> before = state.version("r")
+    >>> state.values["r"][...] = 1.0; state.bump("r")
+    >>> state.version("r") > before
+    True
+    """
+
+    __slots__ = ("name", "values", "versions", "slots")
+
+    def __init__(self, name: str, values: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.values: dict[str, Any] = {} if values is None else values
+        self.versions: list[int] = []
+        self.slots: dict[str, int] = {}
+
+    def track(self, *keys: str) -> None:
+        """Give each key a version counter (a key already tracked keeps its own)."""
+        for key in keys:
+            if key not in self.slots:
+                self.slots[key] = len(self.versions)
+                self.versions.append(0)
+
+    def bump(self, key: str) -> None:
+        """Note that ``key`` was written."""
+        self.versions[self.slots[key]] += 1
+
+    def bump_all(self) -> None:
+        """Note that every tracked value was written."""
+        versions = self.versions
+        for i in range(len(versions)):
+            versions[i] += 1
+
+    def version(self, key: str) -> int:
+        return self.versions[self.slots[key]]
+
+    def ref(self, key: str) -> Ref:
+        """Where the version of ``key`` lives, for readers that compare it at every step."""
+        return self.versions, self.slots[key]
+
+    def adopt(self, key: str, array: Any) -> None:
+        """Hold ``key`` in ``array`` from now on (the caller has copied the values into it)."""
+        self.values[key] = array
+
+    def label(self, key: str) -> str:
+        return f"{self.name}.{display_key(key)}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}: {', '.join(display_key(k) for k in self.slots)}>"
+
+
+class PopulationState(State):
+    """A population's arrays and what the plan needs to update it.
+
+    Attributes
+    ----------
+    geometry, size, model, dtype
+        As on the population.
+    locality : dict
+        Parameters and variables (the attributes), ``"local"`` (one value per
+        neuron, an array shaped like the geometry) or ``"population"`` (one
+        value, a NumPy scalar rebound by the generated code).
+    kinds : dict
+        ``"float"``, ``"int"`` or ``"bool"`` per attribute.
+    role : {"model", "input", "timed"}
+        Updated by its equations, set from Python only, or replaying arrays.
+    variables : list of str
+        The attributes the model's equations write.
+    stackable, pure : bool
+        Whether populations of the same model can share one update (only
+        neuron-by-neuron equations, no random draws), and whether an update
+        only recomputes values from its inputs (so it can be skipped when
+        they did not change).
+    make_update : callable
+        ``make_update()`` compiles the model's update over ``values`` (None
+        for an input).
+    make_replay : callable or None
+        For a timed population, ``make_replay(clock)`` returns a function that
+        writes this step's rates and says whether it wrote.
+    make_stop : callable or None
+        ``make_stop()`` compiles the stop condition.
+    compiled : callable
+        ``compiled(first)`` is called when the network builds its plan (the
+        first time, ``first`` is True): the population keeps the values that
+        ``reset`` returns to.
+    """
+
+    __slots__ = ("geometry", "size", "model", "dtype", "locality", "kinds", "role", "variables", "stackable",
+                 "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move")
+
+    def __init__(self, name: str, geometry: tuple[int, ...], model: Any, dtype: np.dtype,
+                 values: dict[str, Any]) -> None:
+        super().__init__(name, values)
+        self.geometry = geometry
+        self.size = int(np.prod(geometry))
+        self.model = model
+        self.dtype = dtype
+        self.locality: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.role = "model"
+        self.variables: list[str] = []
+        self.stackable = False
+        self.pure = False
+        self.reads_constants = False
+        self.make_update: Callable[[], Callable[[], Any] | None] = lambda: None
+        self.make_replay: Callable[[Any], Callable[[], bool]] | None = None
+        self.make_stop: Callable[[], Callable[[], Any]] | None = None
+        self.compiled: Callable[[bool], None] = _ignore
+        self.move: Callable[[Any], None] = _ignore
+
+    @property
+    def targets(self) -> list[str]:
+        """The targets this population holds a ``sum(target)`` array for."""
+        return sorted(key[5:] for key in self.values if key.startswith("_sum_"))
+
+    def ensure_sum(self, target: str) -> np.ndarray:
+        """The ``sum(target)`` array, created (zero) when missing."""
+        key = sum_key(target)
+        array = self.values.get(key)
+        if array is None:
+            array = np.zeros(self.geometry, dtype=self.dtype)
+            self.values[key] = array
+            self.track(key)
+        return array
+
+    def update_reads(self) -> list[str]:
+        """What the model's update reads besides its own variables: its sums and parameters."""
+        model = self.model
+        targets = self.targets if model.uses_sum_all else [t for t in model.targets if sum_key(t) in self.values]
+        params = [name for name in self.locality if name not in self.variables]
+        return [sum_key(t) for t in targets] + params
+
+
+@dataclass
+class Transmission:
+    """How a projection adds into ``post``'s ``sum(target)``, for the plan to build an operator.
+
+    ``kind`` is ``"dense"`` or ``"sparse"`` (``weights @ pre.r`` with the
+    weights of ``source`` under ``"w"``, stored as ``storage``), ``"kernel"``
+    (Convolution, Pooling) or ``"generic"`` (any psp and operation).  For the
+    last two, ``compute(sources)`` returns a function writing the contribution
+    into a flat array of post's size; ``sources`` is the plan's reader of
+    (possibly delayed) pre-synaptic values, see :mod:`ratenet.plan.delays`.
+
+    What it reads, for the plan to know when its result may change: ``reads``
+    (records and names: its weights...), ``pre_vars`` of pre through the delay,
+    ``pre_live`` of pre and ``post_vars`` of post as they are now; ``volatile``
+    when it also reads time or random draws, ``constants`` when it reads
+    :class:`~ratenet.Constant` values.
+    """
+
+    kind: str
+    pre: Any
+    post: Any
+    target: str
+    delay: Any
+    description: str
+    source: State | None = None
+    storage: Any = None
+    transposed: bool = False
+    reads: list[tuple[State, str]] = field(default_factory=list)
+    pre_vars: Sequence[str] = ("r",)
+    pre_live: Sequence[str] = ()
+    post_vars: Sequence[str] = ()
+    volatile: bool = False
+    constants: bool = False
+    fusable: bool = False
+    compute: Callable[[Any], Callable[[np.ndarray], None]] | None = None
+
+
+@dataclass
+class Learning:
+    """A projection's learning rule: ``stages`` run in order, every ``period`` steps from ``offset``."""
+
+    stages: list[Callable[[], Any]]
+    period: int
+    offset: int
+    sets: list[str]
+    description: str
+
+
+class ProjectionState(State):
+    """A projection's synaptic arrays and how it transmits and learns.
+
+    ``values`` holds the synaptic attributes (``w`` first) in the layout of
+    ``storage`` (see :mod:`ratenet.projections.storage`), ``delays`` the
+    delays in ms (a number, or one per synapse); ``transmission()``
+    and ``learning()`` describe the work of a step (see :class:`Transmission`
+    and :class:`Learning`), ``history_needs()`` the delayed values it reads as
+    ``(population, variable, depth)``, ``recordable(name)`` what a monitor
+    records: ``(getter, sample shape, dtype)``, ``before_write()`` what must
+    happen before a write from Python (a copy-on-write snapshot), and
+    ``compiled(first)`` is called at each build of the plan (as for
+    populations), ``check_connected()`` raises a clear error if a connector
+    has not been called yet.  ``save_kind`` is the prefix of its
+    entries in a state file (None: nothing of its own to save), and
+    ``export()``, ``check(saved, owner, where)`` and ``restore(saved)`` write
+    and read them (see :mod:`ratenet.io`).
+    """
+
+    __slots__ = ("storage", "locality", "delays", "transmission", "learning", "history_needs", "save_kind", "export",
+                 "check", "restore", "recordable", "before_write", "compiled", "check_connected")
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.storage: Any = None
+        self.locality: dict[str, str] = {}
+        self.delays: Any = 0.0
+        self.transmission: Callable[[], Transmission] = _unconnected
+        self.learning: Callable[[], Learning | None] = lambda: None
+        self.history_needs: Callable[[], list[tuple[Any, str, int]]] = lambda: []
+        self.save_kind: str | None = None
+        self.export: Callable[[], dict[str, np.ndarray]] = dict
+        self.check: Callable[[dict[str, np.ndarray], str, str], None] = lambda saved, owner, where: None
+        self.restore: Callable[[dict[str, np.ndarray]], None] = lambda saved: None
+        self.recordable: Callable[[str], tuple[Callable[[], Any], tuple[int, ...], Any]] = _unrecordable
+        self.before_write: Callable[[], None] = _nothing
+        self.compiled: Callable[[bool], None] = _ignore
+        self.check_connected: Callable[[], None] = _nothing
+
+
+def _nothing() -> None:
+    pass
+
+
+def _ignore(first: bool) -> None:
+    pass
+
+
+def _unrecordable(var: str) -> Any:  # pragma: no cover - every projection sets its own
+    raise RuntimeError("nothing to record")
+
+
+def _unconnected() -> Transmission:  # pragma: no cover - the network refuses unconnected projections first
+    raise RuntimeError("projection not connected")
