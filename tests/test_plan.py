@@ -10,10 +10,13 @@ recorded array.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from ratenet import Monitor, Network, Neuron, TimedArray
+from ratenet import Monitor, Network, Neuron, TimedArray, Uniform
 from ratenet.projections import Convolution, Pooling
 
 
@@ -112,3 +115,122 @@ def test_population_parameter_of_a_stacked_population_is_seen():
     a.g = 4.0
     net.simulate(2.0)
     assert a.r.tolist() == [4.0, 4.0] and b.r.tolist() == [1.0, 1.0]
+
+
+# ---------------------------------------------------------------- regressions
+# Each of these failed before the plan became a list of operator objects.
+
+def test_fused_groups_each_use_their_own_weights():
+    """Two populations of one model, each receiving a sparse exc and a sparse inh projection: the two
+    fused products (one per target) must use their own weights (closures once took the last group's)."""
+    net = Network()
+    a = net.create(10, Neuron(parameters="r = 0.0"), name="a")
+    model = Neuron(equations="r = sum(exc) - sum(inh)")
+    p, q = net.create(10, model, name="p"), net.create(10, model, name="q")
+    for b in (p, q):
+        net.connect(a, b, "exc").connect_one_to_one(1.0)
+        net.connect(a, b, "inh").connect_one_to_one(0.5)
+    a.r = 1.0
+    net.simulate(2.0)
+    assert p.r.tolist() == [0.5] * 10 and q.r.tolist() == [0.5] * 10
+    assert sum("one sparse product" in line for line in net.step_order) == 2
+
+
+def test_fused_groups_with_random_weights_match_matrix_products():
+    net = Network(seed=3)
+    rng = np.random.default_rng(3)
+    a = net.create(15, Neuron(parameters="r = 0.0"), name="a")
+    model = Neuron(equations="r = sum(exc) - 2 * sum(inh)")
+    posts = [net.create(n, model) for n in (4, 9, 6)]
+    projections = {(i, target): net.connect(a, b, target).connect_fixed_probability(0.4, Uniform(0.1, 1.0),
+                                                                                    storage_format="csr")
+                   for i, b in enumerate(posts) for target in ("exc", "inh")}
+    a.r = rng.random(15)
+    net.simulate(2.0)
+    for i, b in enumerate(posts):
+        exc = projections[(i, "exc")].connectivity_matrix() @ a.r
+        inh = projections[(i, "inh")].connectivity_matrix() @ a.r
+        np.testing.assert_allclose(b.r, exc - 2 * inh, rtol=1e-12, atol=1e-14)
+
+
+FUSED_BLOCKS_OF_TWO_SIZES = """
+import numpy as np
+from ratenet import Network, Neuron, Uniform
+net = Network(seed=5)
+a = net.create(40, Neuron(parameters="r = 0.0"), name="a")
+big, small = Neuron(equations="r = sum(exc)"), Neuron(equations="r = 3 * sum(exc)")
+posts = [net.create(200, big), net.create(200, big), net.create(3, small), net.create(3, small)]
+projs = [net.connect(a, b, "exc").connect_fixed_probability(0.5, Uniform(0.0, 1.0), storage_format="csr")
+         for b in posts]
+a.r = np.linspace(0.0, 1.0, 40)
+net.simulate(3.0)
+for b, p, k in zip(posts, projs, (1, 1, 3, 3)):
+    expected = k * (p.connectivity_matrix() @ a.r)
+    print(float(np.max(np.abs(b.r - expected))))
+"""
+
+
+def test_fused_groups_onto_blocks_of_different_sizes_write_their_own_rows():
+    """Once, the small block's product wrote the big block's rows into its small array (a crash of the
+    interpreter): run it in a child process and check its numbers against matrix products."""
+    done = subprocess.run([sys.executable, "-c", FUSED_BLOCKS_OF_TWO_SIZES], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    errors = [float(line) for line in done.stdout.split()]
+    assert len(errors) == 4 and max(errors) < 1e-12
+
+
+def test_reset_restores_a_population_parameter_of_stacked_populations():
+    net = Network()
+    model = Neuron(parameters="tau = 2.626 : population\nb = 0.334",
+                   equations="tau * dr/dt + r = sum(exc) - sum(inh) + b")
+    net.create(9, model)
+    stacked = net.create((2, 3), model)
+    net.simulate(1.0)
+    stacked.tau = 3.07
+    net.reset(projections=True)
+    assert stacked.tau == 2.626
+    net.simulate(1.0)
+    # one explicit Euler step from r = 0: r = dt * b / tau
+    np.testing.assert_allclose(stacked.r, np.full((2, 3), 0.334 / 2.626), rtol=1e-14)
+
+
+def test_reset_restores_a_convolution_kernel_set_from_python():
+    net = Network()
+    inp = net.create((4, 4), Neuron(parameters="r = 0.0"))
+    out = net.create((4, 4), Neuron(equations="r = sum(exc)"))
+    kernel = np.arange(9.0).reshape(3, 3)
+    conv = net.connect(Convolution(inp, out, "exc")).connect_filter(kernel)
+    inp.r = np.arange(16.0).reshape(4, 4)
+    net.simulate(2.0)
+    conv.weights = np.ones((3, 3))
+    net.simulate(2.0)
+    net.reset(populations=False, projections=True)
+    np.testing.assert_array_equal(conv.weights, kernel)
+    net.simulate(2.0)
+    padded = np.pad(inp.r, 1)
+    expected = [[np.sum(padded[i:i + 3, j:j + 3] * kernel) for j in range(4)] for i in range(4)]
+    np.testing.assert_array_equal(out.r, expected)
+
+
+def test_a_value_set_on_a_settled_pure_population_is_recomputed():
+    net = Network()
+    inp = net.create(3, Neuron(parameters="r = 1.0"))
+    pure = net.create(3, Neuron(equations="r = 2 * sum(exc)"))
+    net.connect(inp, pure).connect_one_to_one(1.0)
+    net.simulate(10.0)
+    pure.r = 99.0
+    net.step()
+    assert pure.r.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_resetting_one_population_recomputes_its_inputs():
+    net = Network()
+    inp = net.create(3, Neuron(parameters="r = 1.0"))
+    pure = net.create(3, Neuron(equations="r = 2 * sum(exc)"))
+    net.connect(inp, pure).connect_one_to_one(1.5)
+    net.simulate(10.0)
+    pure.reset()   # zeroes its sum(exc); the projection, whose input did not change, must fill it again
+    assert pure.sum("exc").tolist() == [0.0] * 3
+    net.step()
+    assert pure.sum("exc").tolist() == [1.5] * 3 and pure.r.tolist() == [3.0] * 3
