@@ -52,6 +52,7 @@ class Block:
         self.size = offset
         self.name = "+".join(state.name for state in self.members)
         self.shared: dict[str, list[int]] = {}
+        self.targets: list[str] = []
         self.views: dict[int, dict[str, np.ndarray]] = {}
         first = self.members[0]
         if len(self.members) == 1:
@@ -74,7 +75,7 @@ class Block:
             else:
                 self.shared[name] = [-1] * len(members)
         self._sync(ns)
-        targets = sorted({t for state in members for t in state.targets})
+        targets = self.targets = stacked_targets(first)
         for target in targets:
             key = sum_key(target)
             ns[key] = np.concatenate([state.ensure_sum(target).reshape(-1) for state in members])
@@ -98,9 +99,8 @@ class Block:
         """(Re)build the stacked update (dt and the generator may have changed since the last plan)."""
         first = self.members[0]
         model_namespace(first.model, self.values, (self.size,), clock, dt, rng, dtype, first.locality)
-        targets = sorted({t for state in self.members for t in state.targets})
-        self.update = update_function(first.model, self.values, first.locality, targets, [], f"update {self.name}",
-                                      dtype)
+        self.update = update_function(first.model, self.values, first.locality, self.targets, [],
+                                      f"update {self.name}", dtype)
 
     def _sync(self, ns: dict[str, Any]) -> bool:
         """Bring the block's copies of population-level parameters up to date; whether any changed."""
@@ -132,7 +132,7 @@ class Block:
             views = self.views[id(state)]
             if any(state.values.get(name) is not view for name, view in views.items()):
                 return False
-            if {sum_key(t) for t in state.targets} != {k for k in views if k.startswith("_sum_")}:
+            if stacked_targets(state) != self.targets:
                 return False
         return True
 
@@ -146,12 +146,23 @@ class Block:
         return self.values[key].reshape(-1)
 
 
+def stacked_targets(state: PopulationState) -> list[str]:
+    """The targets whose sums a stacked update reads: those its equations name, or all for ``sum()``.
+
+    Members keep the others (fed by projections, read by nobody) in arrays of their own.
+    """
+    if state.model.uses_sum_all:
+        return state.targets
+    return [t for t in state.targets if t in state.model.targets]
+
+
 def form_blocks(states: Sequence[PopulationState], previous: dict[tuple[int, ...], Block], stack: bool,
                 clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> list[Block]:
     """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``."""
     groups: dict[tuple[int, str], list[PopulationState]] = {}
     for state in states:
-        key = (id(state.model), "stack") if stack and state.stackable else (id(state), "alone")
+        # with sum(), stacked members need the same targets: the update adds them all
+        key = (id(state.model), tuple(stacked_targets(state))) if stack and state.stackable else (id(state), ())
         groups.setdefault(key, []).append(state)
     blocks: list[Block] = []
     for members in groups.values():

@@ -264,6 +264,8 @@ class _Builder:
                         runs[-1].append(item)
                         continue
                 runs.append([item])
+            if sum_key(target) not in post_block.values:  # a target the block's update does not read
+                shared, runs = shared + [item for run in runs for item in run], []
             for run in runs:
                 if len(run) > 1:
                     fused.append(self.fused_operator(run, pre_block, post_block, target, gather, sources, True))
@@ -344,8 +346,7 @@ class _Builder:
             post = self.state(t.post)
             whole = t.post.population is t.post
             if not self.reference and whole and inputs.sole(t, post):
-                block = block_of[id(post)]
-                out = block.flat(sum_key(t.target))[block.rows(post)]
+                out = post.values[sum_key(t.target)].reshape(-1)  # a view of the block's array when stacked
                 placed[index] = self.transmit(t, sources, out, [(post, sum_key(t.target))])
             else:
                 buffer, access = self.buffer(f"{self.name_of(t)}", t.post.size, post.dtype)
