@@ -296,14 +296,13 @@ class Monitor:
             getter, width, _ = self._source(var)
             self._records[var].resize(width)  # synapses may have been created or pruned
             entries.append((self._records[var], getter))
-        monitor = self
 
         def record() -> None:
-            if not monitor._recording:
+            if not self._recording:
                 return
             step = clock.step
-            k = step - monitor._start_step - monitor._offset_steps
-            if k < 0 or k % monitor._period_steps:
+            k = step - self._start_step - self._offset_steps
+            if k < 0 or k % self._period_steps:
                 return
             for recording, getter in entries:
                 recording.slot(step)[...] = getter()
