@@ -20,6 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .api import clear, compile, simulate
+from .image import ImagePopulation
+from .neurons import Neuron
+from .population import Population
+from .projections import Convolution, Pooling
+
 __all__ = ["default_image", "build_network", "plot_stages", "main"]
 
 
@@ -57,10 +63,6 @@ def build_network() -> dict[str, Any]:
     >>> stages["filtered"].geometry
     (48, 64, 3)
     """
-    from ratenet import Neuron, Population, clear
-    from ratenet.image import ImagePopulation
-    from ratenet.projections import Convolution, Pooling
-
     clear()
     image = ImagePopulation(geometry=(480, 640, 3))
 
@@ -141,8 +143,6 @@ def main(argv: Sequence[str] | None = None) -> str:
     str
         Where the figure was written.
     """
-    from ratenet import compile, simulate
-
     parser = argparse.ArgumentParser(prog="ratenet-demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", nargs="?", default=None,
                         help="image file (default: grace_hopper.jpg shipped with matplotlib)")
