@@ -152,7 +152,7 @@ def check_image_geometry(geometry: Any, owner: str = "ImagePopulation") -> tuple
     >>> check_image_geometry((4, 5, 4))
     Traceback (most recent call last):
     ...
-    ratenet.exceptions.ValidationError: ImagePopulation.geometry: must be (H, W) or (H, W, 1) for grayscale, or (H, W, 3) for RGB (got (4, 5, 4))
+    ratenet.exceptions.ValidationError: ImagePopulation.geometry: must be (H, W) or (H, W, 1) for grayscale, or ...
     """
     if isinstance(geometry, (str, bytes)) or not hasattr(geometry, "__len__"):
         raise ValidationError(owner, "geometry", "must be a tuple (H, W) or (H, W, 3)", got=geometry)
@@ -165,11 +165,12 @@ def check_image_geometry(geometry: Any, owner: str = "ImagePopulation") -> tuple
             "must be (H, W) or (H, W, 1) for grayscale, or (H, W, 3) for RGB",
             got=tuple(geometry),
         )
-    if any(size <= 0 for size in sizes):
+    checked = [int(size) for size in sizes if size is not None]
+    if any(size <= 0 for size in checked):
         raise ValidationError(owner, "geometry", "sizes must be positive", got=tuple(geometry))
-    if len(sizes) == 3 and sizes[2] == 1:
-        sizes = sizes[:2]
-    return tuple(sizes)
+    if len(checked) == 3 and checked[2] == 1:
+        checked = checked[:2]
+    return tuple(checked)
 
 
 @functools.lru_cache(maxsize=None)
@@ -222,7 +223,8 @@ def check_interpolation(interpolation: int | str | None, owner: str = "ImagePopu
     if code is None or code not in constants:
         raise ValidationError(
             owner, "interpolation",
-            "must be a cv2.INTER_* constant (" + ", ".join(_INTERPOLATION_CONSTANTS) + "), a name such as 'area', or None",
+            "must be a cv2.INTER_* constant (" + ", ".join(_INTERPOLATION_CONSTANTS)
+            + "), a name such as 'area', or None",
             got=interpolation,
         )
     return code

@@ -137,6 +137,7 @@ class VideoPopulation(ImagePopulation):
 
     def release(self) -> None:
         """Close the camera or video (harmless when none is open)."""
-        if getattr(self, "_source", None) is not None:
-            self._source.release()
+        source = getattr(self, "_source", None)
+        if source is not None:
+            source.release()
             self._source = None

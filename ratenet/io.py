@@ -70,8 +70,9 @@ def save_objects(filename: str | os.PathLike[str], populations: Iterable[Populat
             arrays.update({f"{proj.save_kind}:{proj.name}:{key}": value for key, value in proj.export().items()})
     for (pop_name, var), ring in (histories or {}).items():
         arrays[f"hist:{pop_name}:{var}"] = ring
+    entries: dict[str, Any] = arrays  # savez's stubs type **kwds like its own keywords
     with open(filename, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **entries)
 
 
 def _read(filename: str | os.PathLike[str]) -> dict[str, np.ndarray]:

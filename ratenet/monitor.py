@@ -206,7 +206,7 @@ class Monitor:
         if isinstance(period, bool) or not isinstance(period, numbers.Real) or not math.isfinite(period) or \
                 period < 0 or (period == 0 and not allow_zero):
             raise ValidationError("Monitor", "period", "must be a positive number of ms", got=period)
-        steps = period / dt
+        steps = float(period) / dt
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps) or (round(steps) < 1 and not allow_zero):
             raise ValidationError("Monitor", "period", f"must be a multiple of dt = {dt} ms", got=period)
         return int(round(steps))

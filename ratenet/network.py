@@ -269,8 +269,10 @@ class Network:
         >>> net.create((2, 2), Neuron(equations="r = 1.0"), name="grid").size
         4
         """
-        if isinstance(geometry, Population) or isinstance(population, Population):
-            return self._adopt(geometry if isinstance(geometry, Population) else population)
+        if isinstance(geometry, Population):
+            return self._adopt(geometry)
+        if isinstance(population, Population):
+            return self._adopt(population)
         if neuron is None:
             raise ValidationError("Network.create", "neuron", "is required (a Neuron)")
         return Population(geometry, neuron, name=name, stop_condition=stop_condition, network=self)

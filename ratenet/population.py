@@ -56,8 +56,15 @@ def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
     return tuple(int(g) for g in geometry)
 
 
+def _coordinates(coord: Any) -> tuple[Any, ...]:
+    """One coordinate (an integer) or several, as a tuple."""
+    return (coord,) if isinstance(coord, numbers.Integral) else tuple(coord)
+
+
 class _Attributes:
     """Get/set of named arrays, shared by populations and their views."""
+
+    attributes: list[str]
 
     def _owner(self) -> str:
         raise NotImplementedError
@@ -403,11 +410,11 @@ class Population(_Attributes):
         >>> pop.rank_from_coordinates((2, 3))
         13
         """
-        coord = (coord,) if isinstance(coord, numbers.Integral) else tuple(coord)
-        if len(coord) != self.dimension or any(not 0 <= int(c) < g for c, g in zip(coord, self.geometry)):
+        coords = _coordinates(coord)
+        if len(coords) != self.dimension or any(not 0 <= int(c) < g for c, g in zip(coords, self.geometry)):
             raise ValidationError(self._owner(), "coord", f"must be {self.dimension} integers within "
-                                                          f"{self.geometry}", got=coord)
-        return int(np.ravel_multi_index(tuple(int(c) for c in coord), self.geometry))
+                                                          f"{self.geometry}", got=coords)
+        return int(np.ravel_multi_index(tuple(int(c) for c in coords), self.geometry))
 
     def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
         """Coordinates of the neuron of flat rank ``rank``.
@@ -437,7 +444,7 @@ class Population(_Attributes):
         return tuple(norm * c / (g - 1) if g > 1 else 0.0 for c, g in zip(coord, self.geometry))
 
     def _check_rank(self, rank: Any) -> None:
-        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < self.size:
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= int(rank) < self.size:
             raise ValidationError(self._owner(), "rank", f"must be an integer in [0, {self.size})", got=rank)
 
     # ---------------------------------------------------------------- subsets
@@ -486,12 +493,14 @@ class Population(_Attributes):
         """
         if self._initial_state is None:
             self._snapshot()
+        initial = self._initial_state
+        assert initial is not None
         names = self.attributes if attributes is None else list(attributes)
         state = self._state
         for name in names:
             if name not in self._locality:
                 raise self._unknown(name)
-            saved = self._initial_state[name]
+            saved = initial[name]
             if isinstance(saved, np.ndarray):
                 self._ns[name][...] = saved
             else:
@@ -685,7 +694,7 @@ def _index(pop: Population, geometry: tuple[int, ...], ranks: np.ndarray, index:
     grid = ranks.reshape(geometry)
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
         # As in ANNarchy, a single integer is a rank, whatever the geometry.
-        if not -len(ranks) <= index < len(ranks):
+        if not -len(ranks) <= int(index) < len(ranks):
             raise IndexError(f"{pop._owner()}: index {index} is out of range for {len(ranks)} neurons")
         return IndividualNeuron(pop, int(ranks[index]))
     try:
@@ -792,11 +801,11 @@ class PopulationView(_Attributes):
 
     def rank_from_coordinates(self, coord: Sequence[int], local: bool = False) -> int:
         """Rank in the population (or in the view when ``local``) of coordinates within the view."""
-        coord = (coord,) if isinstance(coord, numbers.Integral) else tuple(coord)
+        coords = _coordinates(coord)
         try:
-            local_rank = int(np.ravel_multi_index(coord, self.geometry))
+            local_rank = int(np.ravel_multi_index(coords, self.geometry))
         except ValueError:
-            raise ValidationError(self._owner(), "coord", f"must lie within {self.geometry}", got=coord) from None
+            raise ValidationError(self._owner(), "coord", f"must lie within {self.geometry}", got=coords) from None
         return local_rank if local else int(self.ranks[local_rank])
 
     def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:

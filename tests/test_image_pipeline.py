@@ -179,12 +179,12 @@ smoothed = Population(geometry=(48, 64, 3), neuron = LinearNeuron)
 box_filter = np.ones((3, 3, 1))/9.
 smooth_proj = Convolution(pre=pooled, post=smoothed, target='exc')
 smooth_proj.connect_filter(weights=box_filter)
-# Convolution population    
+# Convolution population
 filtered = Population(geometry=(48, 64, 3), neuron = LinearNeuron)
 
 # Red/Green/Blue filter bank
-filter_bank = np.array([ 
-    [[ [2.0, -1.0, -1.0] ]] , # Red filter 
+filter_bank = np.array([
+    [[ [2.0, -1.0, -1.0] ]] , # Red filter
     [[ [-1.0, 2.0, -1.0] ]] , # Blue filter
     [[ [-1.0, -1.0, 2.0] ]]   # Green filter
 ])
@@ -484,7 +484,7 @@ def test_convolution_and_pooling_add_up_in_either_order(rng):
     pre, w = rng.normal(size=(6, 8)), rng.normal(size=(3, 3))
     expected = conv_ref(pre, w, (3, 4)) + pool_ref(pre, (3, 4), (2, 2), "max")
     for first in ("conv", "pool"):
-        def build(a, b):
+        def build(a, b, first=first):
             projs = [lambda: connect(a, b, w), lambda: Pooling(a, b, "exc").connect_pooling()]
             for make in (projs if first == "conv" else projs[::-1]):
                 make()

@@ -289,7 +289,8 @@ def test_output_dtype():
     ],
 )
 def test_image_dtype_rejected(image, got):
-    with pytest.raises(ValidationError, match=r"^ImagePopulation\.image: must have dtype uint8, uint16 or floating point .*" + got):
+    with pytest.raises(ValidationError,
+                       match=r"^ImagePopulation\.image: must have dtype uint8, uint16 or floating point .*" + got):
         image_to_rates(image, (2, 2))
 
 
@@ -299,7 +300,8 @@ def test_image_dtype_rejected(image, got):
 )
 def test_image_shape_rejected(shape):
     image = np.zeros(shape, dtype=np.uint8)
-    with pytest.raises(ValidationError, match=r"^ImagePopulation\.image: must be \(h, w\) grayscale.*" + re.escape(str(shape))):
+    with pytest.raises(ValidationError,
+                       match=r"^ImagePopulation\.image: must be \(h, w\) grayscale.*" + re.escape(str(shape))):
         image_to_rates(image, (2, 2))
 
 
@@ -455,7 +457,8 @@ def test_interpolation_nearest_enlarges_by_repetition():
     np.testing.assert_array_equal(image_to_rates(image, (4, 4), interpolation=cv2.INTER_NEAREST), expected)
 
 
-@pytest.mark.parametrize("name, constant", [("cubic", cv2.INTER_CUBIC), ("lanczos", cv2.INTER_LANCZOS4), ("linear", cv2.INTER_LINEAR)])
+@pytest.mark.parametrize("name, constant", [("cubic", cv2.INTER_CUBIC), ("lanczos", cv2.INTER_LANCZOS4),
+                                            ("linear", cv2.INTER_LINEAR)])
 def test_interpolation_override_matches_opencv(name, constant):
     rng = np.random.default_rng(2)
     image = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)
@@ -557,13 +560,15 @@ def test_video_directory(tmp_path):
         VideoSource(tmp_path)
 
 
-@pytest.mark.parametrize("name, content", [("notes.avi", b"not a video"), ("notes.png", b"not a video"), ("empty.mp4", b"")])
+@pytest.mark.parametrize("name, content", [("notes.avi", b"not a video"), ("notes.png", b"not a video"),
+                                           ("empty.mp4", b"")])
 def test_video_file_that_is_not_a_video(tmp_path, name, content):
     # FFmpeg "opens" the text file named .png as an image sequence; only
     # decoding the first frame exposes it.
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(ValueError, match=r"cannot read video file .*" + re.escape(name) + ".*cannot open it or decode a frame"):
+    with pytest.raises(ValueError,
+                       match=r"cannot read video file .*" + re.escape(name) + ".*cannot open it or decode a frame"):
         VideoSource(path)
 
 

@@ -376,7 +376,7 @@ def test_rk4_and_semiimplicit_rules_agree_with_their_formulas():
         scn.run()
         h = scn.dt / 5.0
 
-        def rule(W, pre, post, _sum, _state, method=method):
+        def rule(W, pre, post, _sum, _state, method=method, h=h, scn=scn):
             S = np.outer(post["r"], pre)
             if method == "semiimplicit":
                 return W + (h / (h + 1.0)) * (S - W)
@@ -594,7 +594,7 @@ def test_learning_in_one_run_with_a_constant_input(rule, fmt):
     net.simulate(N_STEPS)
 
     W, theta, relay_r, rs = W0.copy(), np.zeros(3), np.zeros(5), []
-    for n in range(N_STEPS):
+    for _ in range(N_STEPS):
         r = W @ relay_r
         relay_r = x.copy()
         if rule == "hebb":

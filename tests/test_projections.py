@@ -1046,7 +1046,7 @@ class TestPspAndOperation:
         pre = net.create(5, INPUT)
         post = net.create(4, INPUT)
         syn = Synapse(psp=psp, operation=operation)
-        proj = net.connect(pre, post, "exc", syn).connect_from_matrix(PSP_MATRIX, storage_format=fmt)
+        net.connect(pre, post, "exc", syn).connect_from_matrix(PSP_MATRIX, storage_format=fmt)
         tab = matrix_table(PSP_MATRIX)
         post_r = set_rates(post, rng)
         for _ in range(2):
@@ -1477,7 +1477,7 @@ class TestErrors:
 
     def test_synapse_class_accepted(self):
         net, pre, post = make(3, 3)
-        proj = Projection(pre, post, "exc", Synapse).connect_all_to_all(1.0)
+        Projection(pre, post, "exc", Synapse).connect_all_to_all(1.0)
         pre.r = 1.0
         net.step()
         np.testing.assert_array_equal(post.sum("exc"), 3.0)

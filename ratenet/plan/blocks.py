@@ -159,7 +159,7 @@ def stacked_targets(state: PopulationState) -> list[str]:
 def form_blocks(states: Sequence[PopulationState], previous: dict[tuple[int, ...], Block], stack: bool,
                 clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> list[Block]:
     """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``."""
-    groups: dict[tuple[int, str], list[PopulationState]] = {}
+    groups: dict[tuple[int, tuple[str, ...]], list[PopulationState]] = {}
     for state in states:
         # with sum(), stacked members need the same targets: the update adds them all
         key = (id(state.model), tuple(stacked_targets(state))) if stack and state.stackable else (id(state), ())

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..neurons import constants_epoch
-from ..state import PopulationState, ProjectionState, State, Transmission, sum_key
+from ..state import PopulationState, State, Transmission, sum_key
 from .blocks import Block, form_blocks
 from .delays import History, Sources
 from .operators import (
@@ -201,8 +201,7 @@ class _Builder:
             assert t.compute is not None
             cls = TransmitKernel if t.kind == "kernel" else TransmitPsp
             return cls(label, t.compute(sources), out, reads, sets, always=t.volatile)
-        assert t.source is not None
-        weights = t.source.values["w"]
+        weights = self.weights_of(t).values["w"]
         pre = self.pre_rates(t, sources)
         storage = t.storage
         if storage.kind == "dense":
@@ -214,6 +213,11 @@ class _Builder:
                                   reads, sets)
         product = matvec_function(storage.indptr, storage.indices, weights, storage.n_pre, transposed=t.transposed)
         return TransmitSparse(label, product, pre, out, reads, sets)
+
+    @staticmethod
+    def weights_of(t: Transmission) -> State:
+        assert t.source is not None, "dense and sparse transmissions name the record holding their weights"
+        return t.source
 
     def pre_rates(self, t: Transmission, sources: Sources) -> np.ndarray | Callable[[], np.ndarray]:
         """pre.r as the product reads it: the flat array itself when it can (no call per step)."""
@@ -283,12 +287,12 @@ class _Builder:
             indptr_parts.append(storage.indptr[1:].astype(np.int64) + total)
             total += storage.nnz
             indices.append(storage.indices.astype(np.int64) + pre_block.offsets[id(self.state(t.pre))])
-            weights.append(t.source.values["w"])
+            weights.append(self.weights_of(t).values["w"])
         w = np.concatenate(weights)
         # the members' weights become views of the fused ones: changes made from Python go through
         position = 0
         for (_, t), part in zip(run, weights):
-            t.source.adopt("w", w[position:position + len(part)])
+            self.weights_of(t).adopt("w", w[position:position + len(part)])
             position += len(part)
         columns = np.concatenate(indices)
         pre = pre_block.flat("r")
@@ -354,7 +358,7 @@ class _Builder:
                 placed[index] = self.transmit(t, sources, buffer, [access])
         transmits = [placed[index] for index in sorted(placed)]
         combines: list[Operator] = []
-        for (post_id, target), entries in inputs.by_target.items():
+        for (_, target), entries in inputs.by_target.items():
             parts = [(index, t) for index, t in entries if index in buffers]
             if not parts:
                 continue
@@ -381,7 +385,7 @@ class _Builder:
                 continue
             if block.update is None:
                 continue
-            partition = []
+            partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]] = []
             for m in block.members:
                 reads: list[Access] = [(m, key) for key in m.update_reads()]
                 if m.reads_constants:

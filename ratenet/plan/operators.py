@@ -95,6 +95,16 @@ class Operator:
 
 
 # ----------------------------------------------------------------- transmission
+_NOTHING = np.empty(0)
+
+
+def _source(pre: np.ndarray | Callable[[], np.ndarray]) -> tuple[np.ndarray, Callable[[], np.ndarray] | None]:
+    """(the array itself, None), or (a placeholder, the function returning it at each step)."""
+    if isinstance(pre, np.ndarray):
+        return pre, None
+    return _NOTHING, pre
+
+
 class TransmitDense(Operator):
     """``out = W @ pre`` with a dense weight matrix (BLAS)."""
 
@@ -104,8 +114,7 @@ class TransmitDense(Operator):
                  out: np.ndarray, reads: Sequence[Access], sets: Sequence[Access]) -> None:
         super().__init__(label, reads, sets)
         self.w = weights
-        self.x = pre if isinstance(pre, np.ndarray) else None
-        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.x, self.read = _source(pre)
         self.out = out
 
     def __call__(self) -> None:
@@ -122,8 +131,7 @@ class TransmitSparse(Operator):
                  sets: Sequence[Access]) -> None:
         super().__init__(label, reads, sets)
         self.product = product
-        self.x = pre if isinstance(pre, np.ndarray) else None
-        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.x, self.read = _source(pre)
         self.out = out
 
     def __call__(self) -> None:
@@ -141,8 +149,7 @@ class TransmitGather(Operator):
         super().__init__(label, reads, sets)
         self.w = weights
         self.columns = columns
-        self.x = pre if isinstance(pre, np.ndarray) else None
-        self.read = None if isinstance(pre, np.ndarray) else pre
+        self.x, self.read = _source(pre)
         self.out = out
 
     def __call__(self) -> None:
@@ -253,8 +260,9 @@ class UpdateBlock(Operator):
                  incs: Sequence[Access], pure: bool, partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]]
                  ) -> None:
         super().__init__(label, reads, sets, incs)
+        assert block.update is not None, "inputs have nothing to update"
         self.block = block
-        self.update = block.update
+        self.update: Callable[[], Any] = block.update
         self.pure = pure
         self.always = not pure
         self.partition = partition

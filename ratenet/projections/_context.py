@@ -106,15 +106,15 @@ class SynapseContext:
                 elif level_of == "postsynaptic" and level == "local":
                     self._broadcast_post(name, _constant(array), static=True)
         for symbol in sorted(symbols):
-            kind = classify(symbol)
-            if kind[0] in ("pre", "sumpre"):
-                var = kind[1] if kind[0] == "pre" else f"_sum_{kind[1]}"
+            what = classify(symbol)
+            if what[0] in ("pre", "sumpre"):
+                var = what[1] if what[0] == "pre" else f"_sum_{what[1]}"
                 self._bind_pre(symbol, var)
-            elif kind[0] in ("post", "sumpost"):
-                var = kind[1] if kind[0] == "post" else f"_sum_{kind[1]}"
+            elif what[0] in ("post", "sumpost"):
+                var = what[1] if what[0] == "post" else f"_sum_{what[1]}"
                 self._bind_post(symbol, var)
-            elif kind[0] in ("globalpre", "globalpost"):
-                self._bind_global(symbol, kind)
+            elif what[0] in ("globalpre", "globalpost"):
+                self._bind_global(symbol, what)
 
     def _setter(self, level: str, symbol: str, compute: Callable[[], Any]) -> None:
         ns = self.namespaces[level]

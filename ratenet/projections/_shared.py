@@ -131,7 +131,7 @@ class KernelProjection(Projection):
                                                                  "same kernel (see weights)")
 
     def _history_needs(self) -> list[tuple[Any, str, int]]:
-        steps = self._delay_steps()
+        steps = int(self._delay_steps())  # one delay for the whole kernel
         if steps <= 1:
             return []
         names = {"r"} | {classify(s)[1] for s in symbols(self._psp_tree) if classify(s)[0] == "pre"}

@@ -511,7 +511,7 @@ class Projection:
         self._changed(name)
 
     def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
-        storage = self._storage
+        storage = self._require_connected()
         owner = self._owner()
         full_matrix = isinstance(value, list) and len(value) == storage.n_post and all(
             np.ndim(v) == 1 and len(v) == storage.n_pre for v in value)
@@ -599,7 +599,8 @@ class Projection:
         storage = self._require_connected()
         if np.ndim(self._delays) == 0:
             return float(self._delays)
-        return [storage.row_values(self._delays, row).copy() for row in self.post_rows]
+        delays = np.asarray(self._delays)
+        return [storage.row_values(delays, row).copy() for row in self.post_rows]
 
     def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
         """Dense ``(post.size, pre.size)`` matrix of the weights, ``fill`` where no synapse.
@@ -640,7 +641,8 @@ class Projection:
         if variable not in self._attrs or self._locality[variable] != "local":
             raise ValidationError(self._owner(), "variable", "must be a per-synapse attribute such as 'w'",
                                   got=variable)
-        pre_geo = self.pre.population.geometry if self.pre.population is self.pre else (self.pre.size,)
+        pre_geo: tuple[int, ...] = self.pre.population.geometry if self.pre.population is self.pre \
+            else (self.pre.size,)
         if len(pre_geo) == 1:
             pre_geo = (1, pre_geo[0])
         if len(pre_geo) != 2:
@@ -862,6 +864,7 @@ class Projection:
     def _set_delay(self, delays: Any) -> None:
         """A uniform delay in ms (Convolution, Pooling)."""
         value = conn.check_value(self._owner(), "delays", delays, allow_distribution=False)
+        assert not isinstance(value, Distribution)  # refused by allow_distribution=False
         if value < 0:
             raise ValidationError(self._owner(), "delays", "must be >= 0", got=delays)
         self._delays = value

@@ -72,7 +72,7 @@ def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n
 
 
 _NEUTRAL = {"sum": 0.0, "mean": 0.0, "max": -np.inf, "min": np.inf}
-_UFUNC = {"sum": np.add, "mean": np.add, "max": np.maximum, "min": np.minimum}
+_UFUNC: dict[str, np.ufunc] = {"sum": np.add, "mean": np.add, "max": np.maximum, "min": np.minimum}
 
 
 class Storage:
