@@ -31,10 +31,21 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["State", "PopulationState", "ProjectionState", "Transmission", "Learning", "Ref", "sum_key"]
+__all__ = ["State", "PopulationState", "ProjectionState", "Transmission", "Learning", "Ref", "sum_key",
+           "python_writes"]
 
 #: Where a version lives: the versions list of a record and an index in it.
 Ref = tuple[list[int], int]
+
+# Operators bump versions through their refs; State.bump and State.bump_all are for writes made
+# from Python (assignments, reset, load).  Counting those lets a plan see, with one comparison,
+# that nothing was written from Python since its last run (then it has nothing to re-check).
+_PYTHON_WRITES = [0]
+
+
+def python_writes() -> int:
+    """A counter of writes made from Python to any record (it only grows)."""
+    return _PYTHON_WRITES[0]
 
 
 def sum_key(target: str) -> str:
@@ -77,14 +88,16 @@ class State:
                 self.versions.append(0)
 
     def bump(self, key: str) -> None:
-        """Note that ``key`` was written."""
+        """Note that ``key`` was written (from Python: operators bump through their refs)."""
         self.versions[self.slots[key]] += 1
+        _PYTHON_WRITES[0] += 1
 
     def bump_all(self) -> None:
         """Note that every tracked value was written."""
         versions = self.versions
         for i in range(len(versions)):
             versions[i] += 1
+        _PYTHON_WRITES[0] += 1
 
     def version(self, key: str) -> int:
         return self.versions[self.slots[key]]

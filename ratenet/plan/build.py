@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..neurons import constants_epoch
-from ..state import PopulationState, State, Transmission, sum_key
+from ..state import PopulationState, State, Transmission, python_writes, sum_key
 from .blocks import Block, form_blocks
 from .delays import History, Sources
 from .operators import (
@@ -82,6 +82,7 @@ class Plan:
         self.constants = constants
         self.structure = structure
         self.constants_seen = constants_epoch()
+        self.writes_seen = -1
         self.preparing = [op for op in operators if type(op).prepare is not Operator.prepare]
         self.skipping = [op for op in _flatten(operators) if isinstance(op, SkipUnchanged)]
         self.pool: ThreadPoolExecutor | None = None
@@ -93,8 +94,12 @@ class Plan:
         if epoch != self.constants_seen:
             self.constants_seen = epoch
             self.constants.bump("constants")
+        writes = python_writes()
+        if writes == self.writes_seen:
+            return  # nothing written from Python since the last run: nothing to take in
         for op in self.preparing:
             op.prepare()
+        self.writes_seen = python_writes()
 
     def forget(self) -> None:
         """Make every skippable operator run at the next step (the time jumped)."""
