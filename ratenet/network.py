@@ -411,6 +411,10 @@ class Network:
 
     def _run(self, steps: int, stop: Any = None, progress: bool = False) -> int:
         plan = self._build()
+        if not plan.prepare():  # a value set from Python no longer fits the stacked blocks
+            self.registry.structure_changed()
+            plan = self._build()
+            plan.prepare()
         return run(plan, self.registry.clock, self._dt, steps, stop, progress)
 
     def simulate(self, duration: float, measure_time: bool = False, progress_bar: bool = False,

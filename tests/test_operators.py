@@ -475,3 +475,25 @@ def test_kernel_and_psp_operators_compute_what_a_loop_computes():
     assert len(unwrapped(net, TransmitPsp)) == 1
     assert not unwrapped(net, TransmitSparse) and not unwrapped(net, TransmitGather)
     assert not unwrapped(net, TransmitFusedGather)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacked_populations_use_their_own_population_level_values_as_numbers(dtype):
+    """exp(-dt/tau) over an array of equal values does not always give the bits of exp over one value:
+    populations are stacked only while their population-level parameters agree."""
+    results = []
+    for reference in (False, True):
+        net = Network(dtype=dtype, reference=reference)
+        model = Neuron(parameters="tau = 3.0 : population", equations="tau * dr/dt + r = 1.0 : exponential")
+        pops = [net.create(5, model) for _ in range(3)]
+        net.simulate(2.0)
+        stacked = [len(b.members) for b in net.plan.blocks]
+        pops[1].tau = 7.3
+        net.simulate(3.0)
+        after = [len(b.members) for b in net.plan.blocks]
+        pops[1].tau = 3.0   # agreeing again: they may be stacked again or not, the numbers are the same
+        net.simulate(2.0)
+        results.append(b"".join(p.r.tobytes() for p in pops))
+        if not reference:
+            assert stacked == [3] and sorted(after) == [1, 2]
+    assert results[0] == results[1]

@@ -8,9 +8,11 @@ and draw no random numbers are stacked (see
 :attr:`~ratenet.state.PopulationState.stackable`): a stacked update computes,
 element by element, exactly what separate updates would.
 
-Population-level parameters stay one value per member; the block holds one
-value when the members agree and one per neuron otherwise, brought up to date
-(by comparing versions) before each run.
+Members agree on their population-level parameters (one value each, used as
+a single number, exactly as a population alone uses it: an array of equal
+values would not always give the same bits, e.g. ``exp`` over an array).  When
+a value set from Python breaks that agreement, the block says so before the
+next run and the plan is built again.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Block:
         self.name = "+".join(state.name for state in self.members)
         self.shared: dict[str, list[int]] = {}
         self.targets: list[str] = []
+        self.split = False
         self.views: dict[int, dict[str, np.ndarray]] = {}
         first = self.members[0]
         if len(self.members) == 1:
@@ -102,22 +105,17 @@ class Block:
         self.update = update_function(first.model, self.values, first.locality, self.targets, [],
                                       f"update {self.name}", dtype)
 
-    def _sync(self, ns: dict[str, Any]) -> bool:
-        """Bring the block's copies of population-level parameters up to date; whether any changed."""
-        changed = False
+    def _sync(self, ns: dict[str, Any]) -> None:
+        """Take in the members' population-level parameters (changed from Python since the last time)."""
         for name, seen in self.shared.items():
             versions = [state.version(name) for state in self.members]
             if versions == seen:
                 continue
             self.shared[name] = versions
-            changed = True
             values = [state.values[name] for state in self.members]
-            if all(v == values[0] for v in values):
-                ns[name] = values[0]
-            else:
-                ns[name] = np.concatenate([np.full(state.size, v, dtype=np.asarray(v).dtype)
-                                           for state, v in zip(self.members, values)])
-        return changed
+            if len({_bits(v) for v in values}) > 1:
+                self.split = True  # the members no longer agree: this block must be formed again
+            ns[name] = values[0]
 
     def prepare(self) -> None:
         """Before a run: take in population-level parameters changed from Python."""
@@ -126,7 +124,7 @@ class Block:
 
     def intact(self) -> bool:
         """Whether the members still hold this block's arrays (so the block can be reused)."""
-        if len(self.members) == 1:
+        if len(self.members) == 1 or self.split:
             return False
         for state in self.members:
             views = self.views[id(state)]
@@ -156,13 +154,25 @@ def stacked_targets(state: PopulationState) -> list[str]:
     return [t for t in state.targets if t in state.model.targets]
 
 
+def _bits(value: Any) -> tuple[str, bytes]:
+    array = np.asarray(value)
+    return array.dtype.str, array.tobytes()
+
+
+def shared_values(state: PopulationState) -> tuple[Any, ...]:
+    """The population-level parameters of a population, exactly (for grouping equal ones)."""
+    return tuple((name, _bits(state.values[name])) for name, level in state.locality.items() if level != "local")
+
+
 def form_blocks(states: Sequence[PopulationState], previous: dict[tuple[int, ...], Block], stack: bool,
                 clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> list[Block]:
     """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``."""
-    groups: dict[tuple[int, tuple[str, ...]], list[PopulationState]] = {}
+    groups: dict[tuple[int, tuple[str, ...], tuple[Any, ...]], list[PopulationState]] = {}
     for state in states:
-        # with sum(), stacked members need the same targets: the update adds them all
-        key = (id(state.model), tuple(stacked_targets(state))) if stack and state.stackable else (id(state), ())
+        # with sum(), stacked members need the same targets (the update adds them all), and members
+        # share their population-level parameters' values
+        key = (id(state.model), tuple(stacked_targets(state)), shared_values(state)) \
+            if stack and state.stackable else (id(state), (), ())
         groups.setdefault(key, []).append(state)
     blocks: list[Block] = []
     for members in groups.values():

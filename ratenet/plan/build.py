@@ -88,18 +88,23 @@ class Plan:
         self.pool: ThreadPoolExecutor | None = None
         self.pool_threads = 0
 
-    def prepare(self) -> None:
-        """Before a run: notice changed constants, stacked parameters, values set between runs."""
+    def prepare(self) -> bool:
+        """Before a run: notice changed constants, stacked parameters, values set between runs.
+
+        Returns False when the plan no longer fits the network (stacked populations whose
+        population-level parameters now differ) and must be built again.
+        """
         epoch = constants_epoch()
         if epoch != self.constants_seen:
             self.constants_seen = epoch
             self.constants.bump("constants")
         writes = python_writes()
         if writes == self.writes_seen:
-            return  # nothing written from Python since the last run: nothing to take in
+            return True  # nothing written from Python since the last run: nothing to take in
         for op in self.preparing:
             op.prepare()
         self.writes_seen = python_writes()
+        return not any(block.split for block in self.blocks)
 
     def forget(self) -> None:
         """Make every skippable operator run at the next step (the time jumped)."""

@@ -38,11 +38,9 @@ def run(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool
     """Run ``steps`` steps of ``plan`` (fewer if ``stop()`` holds after one); returns the steps run.
 
     Each step sets ``t``, calls every operator of the plan in order, then
-    counts the step.  Before the first, the plan takes in what was changed from
-    Python since the last run.
+    counts the step.  The plan must have been prepared (:meth:`Plan.prepare`).
     """
     calls = plan.calls
-    plan.prepare()
     t = clock.t
     bar = ProgressBar(steps, dt, clock.step * dt) if progress else None
     done = 0
