@@ -87,18 +87,19 @@ def _cv2() -> ModuleType:
 
 @contextlib.contextmanager
 def _quiet_opencv(cv2: ModuleType) -> Iterator[None]:
-    """Hide OpenCV's own warnings while we probe a source.
+    """Hide OpenCV's own messages while we probe a source.
 
     ``cv2.VideoCapture(99)`` prints "can't open camera by index" warnings on
-    stderr before returning a closed capture; we raise a clearer error of our own,
-    so the warnings are only noise.  The previous log level is restored.
+    stderr before returning a closed capture (OpenCV 4.8 adds an error line from
+    its Orbbec backend); we raise a clearer error of our own, so they are only
+    noise.  The previous log level is restored.
     """
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is None:  # some builds lack the logging bindings
         yield
         return
     previous = logging.getLogLevel()
-    logging.setLogLevel(min(previous, logging.LOG_LEVEL_ERROR))
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
     try:
         yield
     finally:
