@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "_ext"))
 os.environ.setdefault("MPLBACKEND", "agg")
 
-import ratenet
+import ratenet  # noqa: E402 - importable only once the checkout is on sys.path (above)
 
 project = "ratenet"
 author = "the ratenet authors"

@@ -95,7 +95,7 @@ def present_bars(inp: Population, rng: np.random.Generator) -> None:
     inp.r = rates
 
 
-for trial in range(args.trials):
+for _ in range(args.trials):
     present_bars(inp, rng)
     simulate(50.0)
 

@@ -52,7 +52,8 @@ def _apipages():
 def test_the_api_reference_lists_every_public_name():
     apipages = _apipages()
     text = apipages.api_index()
-    entries = {line.strip() for line in text.splitlines() if line.startswith("   ") and not line.strip().startswith(":")}
+    entries = {line.strip() for line in text.splitlines()
+               if line.startswith("   ") and not line.strip().startswith(":")}
     for name in ratenet.__all__:
         if isinstance(getattr(ratenet, name), type(ratenet)):
             assert f":mod:`ratenet.{name}`" in text and f".. module:: ratenet.{name}" in text, name

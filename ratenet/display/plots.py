@@ -313,7 +313,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
     if kind not in ("auto", "fields", "matrix"):
         raise ValidationError(owner, "kind", "must be 'auto', 'fields' or 'matrix'", got=kind)
     try:
-        proj.storage_format
+        _ = proj.storage_format  # Convolution and Pooling have none: they raise
         kernel = False
     except RatenetError:
         kernel = True

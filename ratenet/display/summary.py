@@ -412,7 +412,7 @@ def _synaptic_statistics(proj: Any, name: str, count: int) -> Statistics | None:
 
 def _kernel_kind(proj: Any) -> bool:
     try:
-        proj.storage_format
+        _ = proj.storage_format  # Convolution and Pooling have none: they raise
     except RatenetError:
         return True
     return False
