@@ -122,14 +122,15 @@ class ValidationError(RatenetError, ValueError):
     Population.geometry: must be positive integers (got (0, 3))
     """
 
-    _NOTHING = object()
+    #: The default of ``got``: nothing was given (``None`` is a value worth showing).
+    NOTHING = object()
 
     def __init__(
         self,
         owner: str,
         argument: str,
         message: str,
-        got: object = _NOTHING,
+        got: object = NOTHING,
         *,
         got_repr: bool = True,
     ) -> None:
@@ -137,7 +138,7 @@ class ValidationError(RatenetError, ValueError):
         self.argument = argument
         self.message = message
         text = f"{owner}.{argument}: {message}"
-        if got is not ValidationError._NOTHING:
+        if got is not ValidationError.NOTHING:
             shown = _short_repr(got) if got_repr else str(got)
             text += f" (got {shown})"
         super().__init__(text)

@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -467,8 +467,8 @@ class ConvolutionKernel:
 
     # ------------------------------------------------------------------ validation
 
-    def _fail(self, argument: str, message: str, got: Any = ValidationError._NOTHING,
-              *, got_repr: bool = True) -> None:
+    def _fail(self, argument: str, message: str, got: Any = ValidationError.NOTHING,
+              *, got_repr: bool = True) -> NoReturn:
         raise ValidationError(self._owner, argument, message, got, got_repr=got_repr)
 
     def _check_dtype(self, dtype: DTypeLike) -> np.dtype:
@@ -931,7 +931,7 @@ class ConvolutionKernel:
         assert factors is not None
         shape = self._pre_shape
         passes = []
-        cval = 0.0 if self._padding == "border" else self._padding
+        cval = 0.0 if self._padding == "border" else float(self._padding)
         for axis, taps in factors:
             mode = self._ndimage_mode()
             if "cval" in mode:
@@ -946,10 +946,10 @@ class ConvolutionKernel:
 
         def run(pre: np.ndarray, out: np.ndarray) -> None:
             target = out.reshape(shape)
-            source = pre
+            source: Any = pre
             for i, (axis, taps, origin, mode) in enumerate(passes):
-                # The last pass writes into out; the one before it into scratch.
-                dest = target if i == len(passes) - 1 else scratch
+                # The last pass writes into out; the one before it into scratch (there are several passes then).
+                dest: Any = target if i == len(passes) - 1 else scratch
                 correlate1d(source, taps, axis=axis, output=dest, origin=origin, **mode)
                 source = dest
 
@@ -996,7 +996,7 @@ class ConvolutionKernel:
 
             return zero
         shape = list(self._padded.shape)
-        source = self._padded
+        source: np.ndarray = self._padded
         plan = []  # (dst or None for out, [(weight, [source views])], scratch)
         for index, (axis, groups) in enumerate(passes):
             if axis is None:
@@ -1009,12 +1009,13 @@ class ConvolutionKernel:
                      for weight, offsets in groups]
             scratch = np.empty(shape, dtype=dtype) if len(bound) > 1 else None
             plan.append((dst, bound, scratch))
-            source = dst
+            if dst is not None:  # None only after the last pass
+                source = dst
         one = dtype.type(1.0)
 
-        def accumulate(dst: np.ndarray, bound: list, scratch: np.ndarray | None) -> None:
+        def accumulate(dst: np.ndarray, bound: list, scratch: Any) -> None:
             for g, (weight, views) in enumerate(bound):
-                into = dst if g == 0 else scratch
+                into: Any = dst if g == 0 else scratch  # a group after the first has its scratch array
                 if len(views) == 1:
                     np.multiply(views[0], weight, out=into)
                 else:

@@ -70,6 +70,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -351,12 +352,11 @@ class PoolingKernel:
         # The tiled region can be read straight from pre when it is exactly pre,
         # or a contiguous slice of it (gaps only along the first non-trivial axis).
         self._staged = self._partial or not _slice_is_contiguous(pre, covered)
+        self._staging: np.ndarray | None = None
+        self._staging_view: np.ndarray | None = None
         if self._staged:
             self._staging = np.full(tiled, _IDENTITY[op], dtype=self._dtype)
             self._staging_view = self._staging[self._covered_index]
-        else:
-            self._staging = None
-            self._staging_view = None
 
         # Mean: one scalar 1/count, or a per-window array when windows are partial.
         self._scale: float | np.ndarray | None = None
@@ -453,6 +453,7 @@ class PoolingKernel:
         staged = self._staged or pre.dtype != self._dtype or not pre.flags.c_contiguous
         tail = self._tail(staged)  # first: it may allocate the staging buffer
         if staged:
+            assert self._staging_view is not None  # allocated by _tail
             head: list[Step] = [
                 partial(np.copyto, self._staging_view, pre[self._covered_index],
                         casting="unsafe")
@@ -474,6 +475,7 @@ class PoolingKernel:
                 self._staging = np.empty(self._tiled, dtype=self._dtype)
                 self._staging_view = self._staging[self._covered_index]
             if staged:
+                assert self._staging is not None
                 tail = self._bind_stages(self._staging.reshape(-1), 0)
             else:
                 tail = self._bind_stages(None, 1)
@@ -492,7 +494,10 @@ class PoolingKernel:
         stages = self._stages
         stop = len(stages) if stop is None else stop
         if not stages:
-            return [partial(np.copyto, self._target, source)] if start == 0 else []
+            if start:
+                return []
+            assert source is not None, "the copy that stands for no stage reads pre"
+            return [partial(np.copyto, self._target, source)]
         steps: list[Step] = []
         for index in range(start, min(stop, len(stages))):
             stage = stages[index]
@@ -693,9 +698,9 @@ def _slice_is_contiguous(shape: tuple[int, ...], covered: tuple[int, ...]) -> bo
     return all(c == 1 for c in covered[: short[-1]])
 
 
-def _as_shape(value: object, owner: str, argument: str) -> tuple[int, ...]:
+def _as_shape(value: Any, owner: str, argument: str) -> tuple[int, ...]:
     try:
-        items = tuple(value)  # type: ignore[arg-type]
+        items = tuple(value)
         if not items or any(isinstance(v, (bool, np.bool_)) for v in items):
             raise TypeError
         shape = tuple(operator.index(v) for v in items)
@@ -724,9 +729,9 @@ def _as_operation(operation: object, owner: str) -> str:
     raise ValidationError(owner, "operation", message, got=operation)
 
 
-def _as_dtype(dtype: object, owner: str) -> np.dtype:
+def _as_dtype(dtype: Any, owner: str) -> np.dtype:
     try:
-        result = np.dtype(dtype)  # type: ignore[arg-type]
+        result = np.dtype(dtype)
     except TypeError:
         result = None
     # ``None in _DTYPES`` is True (numpy reads None as float64), hence the check.
@@ -819,12 +824,12 @@ def _automatic_extent(
 
 
 def _explicit_extent(
-    extent: object, pre: tuple[int, ...], post: tuple[int, ...], owner: str
+    extent: Any, pre: tuple[int, ...], post: tuple[int, ...], owner: str
 ) -> tuple[int, ...]:
     try:
         if isinstance(extent, (str, bytes)):
             raise TypeError
-        items = tuple(extent)  # type: ignore[arg-type]
+        items = tuple(extent)
         if any(isinstance(v, (bool, np.bool_)) for v in items):
             raise TypeError
         values = tuple(operator.index(v) for v in items)

@@ -42,12 +42,20 @@ def _rows_per_block(n_pre: int) -> int:
 
 
 def check_value(owner: str, name: str, value: Any, allow_distribution: bool = True) -> float | Distribution:
+    """``value`` as a float, or the distribution itself when allowed."""
     if isinstance(value, Distribution) and allow_distribution:
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
         kind = "a finite number" + (" or a distribution" if allow_distribution else "")
         raise ValidationError(owner, name, f"must be {kind}", got=value)
     return float(value)
+
+
+def check_number(owner: str, name: str, value: Any) -> float:
+    """``value`` as a float (a finite number, not a distribution)."""
+    number = check_value(owner, name, value, allow_distribution=False)
+    assert not isinstance(number, Distribution)
+    return number
 
 
 def fill(spec: float | Distribution, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> np.ndarray:
@@ -171,7 +179,7 @@ def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarra
     if fmt == "dense":
         mask = np.zeros((n_post, n_pre), dtype=bool)
         mask[row, col] = True
-        storage = Dense(n_post, n_pre, mask)
+        storage: Dense | Sparse = Dense(n_post, n_pre, mask)
         w = np.zeros((n_post, n_pre), dtype=dtype)
         w[row, col] = val if val is not None else fill(weights, (nnz,), rng, dtype)
         if extra is not None:
@@ -190,7 +198,7 @@ def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarra
 
 def _uniform_or(delays: np.ndarray, storage: Dense | Sparse) -> float | np.ndarray:
     """One number when every existing synapse has the same delay, else the array."""
-    existing = delays[storage.mask] if storage.kind == "dense" and storage.mask is not None else delays
+    existing = storage.synapse_values(delays)
     if existing.size == 0:
         return 0.0
     if bool(np.all(existing == existing.flat[0])):
@@ -238,8 +246,9 @@ def one_to_one(pre, post, weights, delays, storage_format, rng, dtype, owner) ->
 def fixed_probability(pre, post, probability, weights, delays, allow_self_connections, storage_format, rng, dtype,
                       owner) -> Connectivity:
     weights = check_value(owner, "weights", weights)
-    if isinstance(probability, bool) or not isinstance(probability, numbers.Real) or not 0 <= probability <= 1:
+    if isinstance(probability, bool) or not isinstance(probability, numbers.Real) or not 0 <= float(probability) <= 1:
         raise ValidationError(owner, "probability", "must be a number in [0, 1]", got=probability)
+    probability = float(probability)
     n_post, n_pre = post.size, pre.size
     exclude = _same_population(pre, post) and not allow_self_connections
     step = _rows_per_block(n_pre)
@@ -249,7 +258,8 @@ def fixed_probability(pre, post, probability, weights, delays, allow_self_connec
     forced = None if storage_format is None else _choose_storage(storage_format, 1.0, owner)
     as_mask = forced == "dense" or (forced is None and probability >= _MASK_ABOVE)
     mask = np.empty((n_post, n_pre), dtype=bool) if as_mask else None
-    rows, cols = [], []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     for start in range(0, n_post, step):
         stop = min(n_post, start + step)
         draws = rng.random((stop - start, n_pre))
@@ -289,9 +299,9 @@ def _index_type(n: int) -> type:
 
 
 def _check_number(owner: str, number: Any, limit: int, what: str) -> int:
-    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 0:
+    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or int(number) < 0:
         raise ValidationError(owner, "number", "must be a non-negative integer", got=number)
-    if number > limit:
+    if int(number) > limit:
         raise ValidationError(owner, "number", f"cannot exceed the {limit} {what} available", got=number)
     return int(number)
 
@@ -299,7 +309,8 @@ def _check_number(owner: str, number: Any, limit: int, what: str) -> int:
 def _pick(rng: np.random.Generator, n_rows: int, n_cols: int, number: int,
           forbidden: Callable[[np.ndarray], np.ndarray] | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """For each row, ``number`` distinct columns chosen uniformly (avoiding a forbidden one)."""
-    rows, cols = [], []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     if number == 0:
         return rows, cols
     step = _rows_per_block(n_cols)
@@ -380,9 +391,9 @@ def _distance_based(pre, post, profile: Callable[[np.ndarray], np.ndarray], thre
 
 def gaussian(pre, post, amp, sigma, delays, limit, allow_self_connections, storage_format, rng, dtype,
              owner) -> Connectivity:
-    amp = check_value(owner, "amp", amp, allow_distribution=False)
-    sigma = check_value(owner, "sigma", sigma, allow_distribution=False)
-    limit = check_value(owner, "limit", limit, allow_distribution=False)
+    amp = check_number(owner, "amp", amp)
+    sigma = check_number(owner, "sigma", sigma)
+    limit = check_number(owner, "limit", limit)
     if sigma <= 0:
         raise ValidationError(owner, "sigma", "must be > 0", got=sigma)
     return _distance_based(pre, post, lambda d2: amp * np.exp(-d2 / (2 * sigma ** 2)), limit * abs(amp), delays,
@@ -391,10 +402,10 @@ def gaussian(pre, post, amp, sigma, delays, limit, allow_self_connections, stora
 
 def dog(pre, post, amp_pos, sigma_pos, amp_neg, sigma_neg, delays, limit, allow_self_connections, storage_format,
         rng, dtype, owner) -> Connectivity:
-    values = {}
+    values: dict[str, float] = {}
     for name, value in (("amp_pos", amp_pos), ("sigma_pos", sigma_pos), ("amp_neg", amp_neg),
                         ("sigma_neg", sigma_neg), ("limit", limit)):
-        values[name] = check_value(owner, name, value, allow_distribution=False)
+        values[name] = check_number(owner, name, value)
     for name in ("sigma_pos", "sigma_neg"):
         if values[name] <= 0:
             raise ValidationError(owner, name, "must be > 0", got=values[name])

@@ -863,8 +863,7 @@ class Projection:
     # --------------------------------------------------------------- delays
     def _set_delay(self, delays: Any) -> None:
         """A uniform delay in ms (Convolution, Pooling)."""
-        value = conn.check_value(self._owner(), "delays", delays, allow_distribution=False)
-        assert not isinstance(value, Distribution)  # refused by allow_distribution=False
+        value = conn.check_number(self._owner(), "delays", delays)
         if value < 0:
             raise ValidationError(self._owner(), "delays", "must be >= 0", got=delays)
         self._delays = value

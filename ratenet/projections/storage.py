@@ -317,7 +317,7 @@ class Dense(Storage):
         sizes = self.row_sizes()
         nonempty = sizes > 0
         neutral = _NEUTRAL[operation]
-        reduce = {"sum": np.sum, "mean": np.sum, "max": np.max, "min": np.min}[operation]
+        reduce: Any = {"sum": np.sum, "mean": np.sum, "max": np.max, "min": np.min}[operation]
         mean = operation == "mean"
 
         def combine(values: np.ndarray, out: np.ndarray) -> None:
