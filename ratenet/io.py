@@ -30,7 +30,13 @@ _FORMAT = "ratenet-state-1"
 
 @dataclass
 class Loaded:
-    """What a network-level load hands back besides the objects: the step and the delay histories."""
+    """What a network-level load hands back besides the objects: the step and the delay histories.
+
+    Examples
+    --------
+    >>> Loaded(3).step, Loaded().histories
+    (3, {})
+    """
 
     step: int | None = None
     histories: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
@@ -139,6 +145,19 @@ def load_objects(filename: str | os.PathLike[str], populations: Iterable[Populat
 
     Every check happens before any change.  Returns the saved step and delay
     histories, for the network to continue where the file left off.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(2, Neuron(parameters="r = 0.0"), name="inp")
+    >>> pop.r = [1.0, 2.0]
+    >>> path = os.path.join(tempfile.mkdtemp(), "pop.npz")
+    >>> save_objects(path, [net.registry.state(pop)], [], step=7)
+    >>> pop.r = 0.0
+    >>> load_objects(path, [net.registry.state(pop)], None).step, pop.r.tolist()
+    (7, [1.0, 2.0])
     """
     arrays = _read(filename)
     where = f"load('{os.fspath(filename)}')"

@@ -345,7 +345,17 @@ class Network:
         raise ValidationError("Network", "get_projection", "no projection of that name", got=name)
 
     def get_projections(self, post: Any = None, pre: Any = None, target: str | None = None) -> list[Projection]:
-        """The projections with this post, pre (a population or a view) and target (None: any)."""
+        """The projections with this post, pre (a population or a view) and target (None: any).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b, "exc").connect_one_to_one(1.0)
+        >>> net.get_projections(post=b) == [proj], net.get_projections(target="inh")
+        (True, [])
+        """
         return select(self.projections, post=post, pre=pre, target=target)
 
     # ------------------------------------------------------------ the plan
@@ -401,7 +411,16 @@ class Network:
     @property
     def plan(self) -> Plan:
         """The step plan, built if needed: its ``operators`` (see :mod:`ratenet.plan`), ``blocks``,
-        ``histories``, ``stops``; for inspection."""
+        ``histories``, ``stops``; for inspection.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(equations="r = t"))
+        >>> [type(op).__name__ for op in net.plan.operators]
+        ['UpdateBlock']
+        """
         return self._build()
 
     # ------------------------------------------------------------ running
@@ -530,7 +549,20 @@ class Network:
 
     # ------------------------------------------------------------ save / load
     def save(self, filename: str | os.PathLike[str], populations: bool = True, projections: bool = True) -> None:
-        """Save the state (every population's and projection's arrays, the delay histories, the step)."""
+        """Save the state (every population's and projection's arrays, the delay histories, the step).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(equations="r = t"))
+        >>> net.simulate(3.0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> net.save(path); net.simulate(5.0)
+        >>> net.load(path); net.get_current_step(), pop.r.tolist()
+        (3, [2.0, 2.0])
+        """
         plan = self._build()
         histories = {(h.name, h.var): h.ring for h in plan.histories.values()} if populations else None
         save_objects(filename, [self.registry.state(p) for p in self.populations] if populations else [],

@@ -597,7 +597,17 @@ class Population(_Attributes):
 
 def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], clock: Clock, dt: float,
                     rng: np.random.Generator, dtype: Any, locality: Mapping[str, str]) -> dict[str, Any]:
-    """Add to ``ns`` what a neuron model's generated code reads besides its arrays."""
+    """Add to ``ns`` what a neuron model's generated code reads besides its arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> ns = model_namespace(Neuron(equations="r = t"), {}, (2,), Clock(), 0.5, np.random.default_rng(), np.float64,
+    ...                      {"r": "local"})
+    >>> ns["dt"], float(ns["t"])
+    (0.5, 0.0)
+    """
     ns.update(numpy_namespace())
     ns["t"] = clock.t
     ns["dt"] = dt
@@ -634,7 +644,20 @@ def _drawer(name: str, rng: np.random.Generator, size: tuple[int, ...]) -> Calla
 
 def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, str], targets: Sequence[str],
                     globals_: Sequence[tuple[str, ...]], name: str, dtype: Any) -> Callable[[], Any]:
-    """Compile a neuron model's equations into one update function over ``ns``."""
+    """Compile a neuron model's equations into one update function over ``ns``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> model = Neuron(parameters="k = 2.0", equations="r = k * sum(exc)")
+    >>> ns = {"k": np.full(2, 2.0), "r": np.zeros(2), "_sum_exc": np.array([1.0, 3.0])}
+    >>> _ = model_namespace(model, ns, (2,), Clock(), 1.0, np.random.default_rng(), np.float64,
+    ...                     {"k": "local", "r": "local"})
+    >>> update_function(model, ns, {"k": "local", "r": "local"}, ["exc"], [], "update", np.float64)()
+    >>> ns["r"].tolist()
+    [2.0, 6.0]
+    """
     code = update_code(neuron.equations, lambda var: locality.get(var, "local") != "local")
     prelude: list[ast.stmt] = []
     if neuron.uses_sum_all:
@@ -900,7 +923,13 @@ _INPUT_NEURON: list[Neuron] = []
 
 
 def input_neuron() -> Neuron:
-    """The model of populations set from Python: one parameter, ``r``."""
+    """The model of populations set from Python: one parameter, ``r``.
+
+    Examples
+    --------
+    >>> input_neuron().parameter_names, input_neuron() is input_neuron()
+    (['r'], True)
+    """
     if not _INPUT_NEURON:
         _INPUT_NEURON.append(Neuron(parameters="r = 0.0", name="Input"))
     return _INPUT_NEURON[0]

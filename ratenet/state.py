@@ -151,6 +151,20 @@ class PopulationState(State):
         ``compiled(first)`` is called when the network builds its plan (the
         first time, ``first`` is True): the population keeps the values that
         ``reset`` returns to.
+    move : callable
+        ``move(network)``: leave this network for another one (keeping the
+        values, in the other network's dtype).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(3, Neuron(parameters="tau = 5.0", equations="r = sum(exc) / tau"), name="p")
+    >>> state = net.registry.state(pop)
+    >>> state.role, state.pure, state.variables, state.update_reads()
+    ('model', True, ['r'], ['_sum_exc', 'tau'])
+    >>> before = state.version("tau"); pop.tau = 2.0; state.version("tau") > before
+    True
     """
 
     __slots__ = ("geometry", "size", "model", "dtype", "locality", "kinds", "role", "variables", "stackable",
@@ -215,6 +229,16 @@ class Transmission:
     ``pre_live`` of pre and ``post_vars`` of post as they are now; ``volatile``
     when it also reads time or random draws, ``constants`` when it reads
     :class:`~ratenet.Constant` values.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b, name="ab").connect_one_to_one(1.0, delays=2.0)
+    >>> t = net.registry.state(proj).transmission()
+    >>> t.kind, t.delay, t.description, [state.label(key) for state, key in t.reads]
+    ('csr', 2, 'w * pre.r (delay 2 steps)', ['ab.w'])
     """
 
     kind: str
@@ -238,7 +262,18 @@ class Transmission:
 
 @dataclass
 class Learning:
-    """A projection's learning rule: ``stages`` run in order, every ``period`` steps from ``offset``."""
+    """A projection's learning rule: ``stages`` run in order, every ``period`` steps from ``offset``.
+
+    Examples
+    --------
+    >>> from ratenet import Hebb, Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b, "exc", Hebb()).connect_all_to_all(0.5)
+    >>> learning = net.registry.state(proj).learning()
+    >>> learning.sets, learning.period
+    (['w'], 1)
+    """
 
     stages: list[Callable[[], Any]]
     period: int
@@ -264,6 +299,16 @@ class ProjectionState(State):
     entries in a state file (None: nothing of its own to save), and
     ``export()``, ``check(saved, owner, where)`` and ``restore(saved)`` write
     and read them (see :mod:`ratenet.io`).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(3, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b).connect_all_to_all(0.5, storage_format="dense")
+    >>> state = net.registry.state(proj)
+    >>> state.storage.kind, state.values["w"].shape, state.delays, state.save_kind
+    ('dense', (2, 3), 0.0, 'proj')
     """
 
     __slots__ = ("storage", "locality", "delays", "transmission", "learning", "history_needs", "save_kind", "export",

@@ -41,6 +41,18 @@ class Block:
         single population).
     update : callable or None
         The compiled update (None for inputs).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> model = Neuron(equations="r = 1 + sum(exc)")
+    >>> a, b = net.create(2, model, name="a"), net.create(3, model, name="b")
+    >>> block, = net.plan.blocks
+    >>> block.name, block.size, block.rows(net.registry.state(b))
+    ('a+b', 5, slice(2, 5, None))
+    >>> net.step(); b.r.tolist()   # one update ran for both
+    [1.0, 1.0, 1.0]
     """
 
     def __init__(self, members: Sequence[PopulationState], clock: Any, dt: float, rng: np.random.Generator,
@@ -148,6 +160,18 @@ def stacked_targets(state: PopulationState) -> list[str]:
     """The targets whose sums a stacked update reads: those its equations name, or all for ``sum()``.
 
     Members keep the others (fed by projections, read by nobody) in arrays of their own.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a = net.create(2, Neuron(parameters="r = 1.0"))
+    >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> _ = net.connect(a, b, "other").connect_one_to_one(1.0)
+    >>> _ = net.compile()   # every target a projection feeds gets its sum array
+    >>> state = net.registry.state(b)
+    >>> state.targets, stacked_targets(state)
+    (['exc', 'other'], ['exc'])
     """
     if state.model.uses_sum_all:
         return state.targets
@@ -160,13 +184,34 @@ def _bits(value: Any) -> tuple[str, bytes]:
 
 
 def shared_values(state: PopulationState) -> tuple[Any, ...]:
-    """The population-level parameters of a population, exactly (for grouping equal ones)."""
+    """The population-level parameters of a population, exactly (for grouping equal ones).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> pop = Network().create(2, Neuron(parameters="tau = 2.0 : population\\nb = 1.0", equations="r = b"))
+    >>> [name for name, _ in shared_values(pop.network.registry.state(pop))]
+    ['tau']
+    """
     return tuple((name, _bits(state.values[name])) for name, level in state.locality.items() if level != "local")
 
 
 def form_blocks(states: Sequence[PopulationState], previous: dict[tuple[int, ...], Block], stack: bool,
                 clock: Any, dt: float, rng: np.random.Generator, dtype: Any) -> list[Block]:
-    """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``."""
+    """Group the populations into blocks (reusing intact ones); one block per population unless ``stack``.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> model = Neuron(equations="r = 1 + sum(exc)")
+    >>> states = [net.registry.state(net.create(2, model)) for _ in range(3)]
+    >>> clock = net.registry.clock
+    >>> [len(b.members) for b in form_blocks(states, {}, True, clock, net.dt, net.rng, net.dtype)]
+    [3]
+    >>> [len(b.members) for b in form_blocks(states, {}, False, clock, net.dt, net.rng, net.dtype)]
+    [1, 1, 1]
+    """
     groups: dict[tuple[int, tuple[str, ...], tuple[Any, ...]], list[PopulationState]] = {}
     for state in states:
         # with sum(), stacked members need the same targets (the update adds them all), and members

@@ -70,6 +70,15 @@ class Plan:
         Ring buffers by (id of the population, variable).
     stops : dict
         Compiled stop conditions by id of the population.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(2, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+    >>> plan = net.plan
+    >>> plan.lines(), len(plan.calls), plan.prepare()
+    (['pop0: tau * dr/dt + r = 1.0  [UpdateBlock]'], 1, True)
     """
 
     def __init__(self, operators: list[Operator], blocks: list[Block], histories: dict[tuple[int, str], History],
@@ -502,5 +511,18 @@ def build_plan(net: Any, previous: Plan | None = None) -> Plan:
 
     ``net`` provides ``registry``, ``dt``, ``rng``, ``dtype``, ``reference``,
     ``skip_unchanged``, ``num_threads`` and ``check_finite``.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network(reference=True)
+    >>> a = net.create(2, Neuron(parameters="r = 1.0"), name="a")
+    >>> b = net.create(2, Neuron(equations="r = sum(exc)"), name="b")
+    >>> _ = net.connect(a, b, name="ab").connect_one_to_one(2.0)
+    >>> for line in build_plan(net).lines():
+    ...     print(line)
+    ab: b.sum(exc) = w * pre.r  [TransmitGather]
+    b: sum(exc) = inputs of ab  [AddInputs]
+    b: r = sum(exc)  [UpdateBlock]
     """
     return _Builder(net, previous).build()

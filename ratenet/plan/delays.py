@@ -136,7 +136,14 @@ class History:
 
 
 class LiveView:
-    """Values of a population variable at some ranks, in their order (gathered at each call)."""
+    """Values of a population variable at some ranks, in their order (gathered at each call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LiveView({"r": np.array([1.0, 2.0, 3.0])}, "r", np.array([2, 0]))().tolist()
+    [3.0, 1.0]
+    """
 
     __slots__ = ("values", "var", "ranks")
 
@@ -148,7 +155,14 @@ class LiveView:
 
 
 class Live:
-    """A population variable, flat (looked up at each call: population-level values are rebound)."""
+    """A population variable, flat (looked up at each call: population-level values are rebound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Live({"r": np.ones((2, 2))}, "r")().tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
 
     __slots__ = ("values", "var")
 
@@ -160,7 +174,20 @@ class Live:
 
 
 class Delayed:
-    """A population variable ``delay`` steps back, flat, optionally at some ranks."""
+    """A population variable ``delay`` steps back, flat, optionally at some ranks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> from ratenet.state import State
+    >>> state = State("p", {"r": np.zeros(2)}); state.track("r")
+    >>> clock = Clock()
+    >>> history = History(state, "r", 2, clock)
+    >>> state.values["r"][...] = [1.0, 2.0]; state.bump("r"); history.push(); clock.step = 1
+    >>> Delayed(history, 1, None)().tolist(), Delayed(history, 2, np.array([1]))().tolist()
+    ([1.0, 2.0], [0.0])
+    """
 
     __slots__ = ("ring", "depth", "delay", "clock", "ranks")
 
@@ -177,7 +204,22 @@ class Delayed:
 
 
 class PerSynapse:
-    """One pre-synaptic value per synapse, each through its own delay."""
+    """One pre-synaptic value per synapse, each through its own delay.
+
+    ``positions`` are the pre ranks of the synapses (in the storage layout).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> from ratenet.state import State
+    >>> state = State("p", {"r": np.zeros(2)}); state.track("r")
+    >>> clock = Clock()
+    >>> history = History(state, "r", 2, clock)
+    >>> state.values["r"][...] = [1.0, 2.0]; state.bump("r"); history.push(); clock.step = 1
+    >>> PerSynapse(history, np.array([1, 2, 1]), np.array([0, 0, 1]))().tolist()
+    [1.0, 0.0, 2.0]
+    """
 
     __slots__ = ("flat", "size", "depth", "delays", "positions", "clock")
 
@@ -200,6 +242,16 @@ class Sources:
 
     Given to a projection's ``compute(sources)``; ``population`` arguments may
     be views.  ``delay`` counts steps (1: the ordinary lag, the live array).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(3, Neuron(parameters="r = 0.0"))
+    >>> pop.r = [1.0, 2.0, 3.0]
+    >>> sources = Sources(net.registry, {}, net.registry.clock)
+    >>> sources.flat(pop[1:3], "r", 1)().tolist()
+    [2.0, 3.0]
     """
 
     def __init__(self, registry: Any, histories: dict[tuple[int, str], History], clock: Clock) -> None:

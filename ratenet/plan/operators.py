@@ -52,7 +52,27 @@ def ref(access: Access) -> Ref:
 
 
 class Operator:
-    """One entry of the step plan (see the module docstring)."""
+    """One entry of the step plan (see the module docstring).
+
+    Examples
+    --------
+    An operator doubling one array into another, as a plan would hold it:
+
+    >>> import numpy as np
+    >>> from ratenet.state import State
+    >>> record = State("pop", {"x": np.ones(3), "y": np.zeros(3)}); record.track("x", "y")
+    >>> class Double(Operator):
+    ...     pure = True
+    ...     def __call__(self):
+    ...         np.multiply(record.values["x"], 2.0, out=record.values["y"])
+    >>> op = Double("pop: y = 2 * x", reads=[(record, "x")], sets=[(record, "y")])
+    >>> op(); record.values["y"].tolist()
+    [2.0, 2.0, 2.0]
+    >>> print(op.describe())
+    pop: y = 2 * x  [Double]
+        reads: pop.x
+        sets: pop.y
+    """
 
     pure = False
     always = False
@@ -106,7 +126,16 @@ def _source(pre: np.ndarray | Callable[[], np.ndarray]) -> tuple[np.ndarray, Cal
 
 
 class TransmitDense(Operator):
-    """``out = W @ pre`` with a dense weight matrix (BLAS)."""
+    """``out = W @ pre`` with a dense weight matrix (BLAS).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(2)
+    >>> TransmitDense("ab", np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones(2), out, (), ())()
+    >>> out.tolist()
+    [3.0, 7.0]
+    """
 
     pure = True
 
@@ -122,7 +151,18 @@ class TransmitDense(Operator):
 
 
 class TransmitSparse(Operator):
-    """``out = W @ pre`` with compressed sparse rows (one SciPy kernel call)."""
+    """``out = W @ pre`` with compressed sparse rows (one SciPy kernel call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.projections.storage import matvec_function
+    >>> product = matvec_function(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([1.0, 2.0, 3.0]), 2)
+    >>> out = np.empty(2)
+    >>> TransmitSparse("ab", product, np.array([1.0, 10.0]), out, (), ())()
+    >>> out.tolist()
+    [21.0, 30.0]
+    """
 
     pure = True
 
@@ -139,7 +179,18 @@ class TransmitSparse(Operator):
 
 
 class TransmitGather(Operator):
-    """``out = w * pre[columns]``: sparse weights with exactly one synapse per row."""
+    """``out = w * pre[columns]``: sparse weights with exactly one synapse per row.
+
+    ``columns`` None means row i reads column i (one-to-one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(2)
+    >>> TransmitGather("ab", np.array([2.0, 3.0]), np.array([1, 0]), np.array([1.0, 10.0]), out, (), ())()
+    >>> out.tolist()
+    [20.0, 3.0]
+    """
 
     pure = True
 
@@ -162,15 +213,35 @@ class TransmitGather(Operator):
 
 
 class TransmitFusedSparse(TransmitSparse):
-    """Several sparse projections between two blocks in one product (their rows side by side)."""
+    """Several sparse projections between two blocks in one product (their rows side by side).
+
+    Built by the planner (see :mod:`ratenet.plan.build`); it runs like
+    :class:`TransmitSparse` over the concatenated rows.
+    """
 
 
 class TransmitFusedGather(TransmitGather):
-    """Several one-synapse-per-row projections between two blocks in one gather."""
+    """Several one-synapse-per-row projections between two blocks in one gather.
+
+    Built by the planner; it runs like :class:`TransmitGather` over the concatenated rows.
+    """
 
 
 class TransmitKernel(Operator):
-    """Convolution or pooling: one kernel call on pre's array."""
+    """Convolution or pooling: one kernel call on pre's array.
+
+    ``compute(out)`` comes from the projection (see
+    :class:`~ratenet.state.Transmission`); ``always`` when it reads time or
+    random draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(2)
+    >>> TransmitKernel("pool", lambda target: np.max([[1.0, 5.0], [4.0, 2.0]], axis=1, out=target), out, (), ())()
+    >>> out.tolist()
+    [5.0, 4.0]
+    """
 
     pure = True
 
@@ -186,14 +257,27 @@ class TransmitKernel(Operator):
 
 
 class TransmitPsp(TransmitKernel):
-    """Any psp and operation: evaluated per synapse, then reduced per post neuron."""
+    """Any psp and operation: evaluated per synapse, then reduced per post neuron.
+
+    Runs like :class:`TransmitKernel`; ``compute`` is the projection's
+    evaluation of its psp followed by the reduction of its operation.
+    """
 
 
 class SumInputs(Operator):
     """``sum(target)`` from several contributions (or one onto some rows), in the order of the projections.
 
     Each neuron's first contribution is taken as is, the others are added;
-    neurons that receive none keep 0.
+    neurons that receive none keep 0.  ``parts`` pairs rows (a slice or
+    indices) with the buffer a contribution was written into, in projection order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.zeros(4)
+    >>> parts = [(slice(0, 3), np.array([1.0, 2.0, 3.0])), (np.array([2, 3]), np.array([10.0, 20.0]))]
+    >>> SumInputs("p: sum(exc)", out, parts, (), ())(); out.tolist()
+    [1.0, 2.0, 13.0, 20.0]
     """
 
     pure = True
@@ -233,6 +317,14 @@ class AddInputs(Operator):
 
     Zero, then for each projection in creation order: where a neuron already
     received something, add; otherwise take the contribution as is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.zeros(4)
+    >>> parts = [(np.array([0, 1, 2]), np.array([1.0, 2.0, 3.0])), (np.array([2, 3]), np.array([10.0, 20.0]))]
+    >>> AddInputs("p: sum(exc)", out, parts, (), ())(); out.tolist()
+    [1.0, 2.0, 13.0, 20.0]
     """
 
     def __init__(self, label: str, out: np.ndarray, parts: Sequence[tuple[Any, np.ndarray]],
@@ -254,7 +346,21 @@ class AddInputs(Operator):
 
 # ---------------------------------------------------------------------- updates
 class UpdateBlock(Operator):
-    """The generated update of one population, or of several of the same model stacked."""
+    """The generated update of one population, or of several of the same model stacked.
+
+    ``partition`` holds, per member, what it reads and what it writes: a
+    skipped stacked update still marks only the members whose reads changed.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> model = Neuron(equations="r = 1 + sum(exc)")
+    >>> a, b = net.create(2, model), net.create(3, model)
+    >>> update = net.plan.operators[0].operator
+    >>> type(update).__name__, len(update.block.members), len(update.groups())
+    ('UpdateBlock', 2, 2)
+    """
 
     def __init__(self, label: str, block: Block, reads: Sequence[Access], sets: Sequence[Access],
                  incs: Sequence[Access], pure: bool, partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]]
@@ -282,7 +388,20 @@ class UpdateBlock(Operator):
 
 
 class Replay(Operator):
-    """A timed population writing this step's rates (when its schedule says so)."""
+    """A timed population writing this step's rates (when its schedule says so).
+
+    It bumps the version of ``r`` only when it wrote, so what reads ``r`` can
+    be skipped in between.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet import Network, TimedArray
+    >>> net = Network()
+    >>> timed = TimedArray(np.array([[1.0], [2.0]]), schedule=2.0, network=net)
+    >>> str(net.plan.operators[0])
+    'pop0: r = rates[step // 2]  [Replay]'
+    """
 
     def __init__(self, label: str, replay: Callable[[], bool], state: PopulationState) -> None:
         super().__init__(label, (), [(state, "r")])
@@ -295,7 +414,20 @@ class Replay(Operator):
 
 
 class PushHistory(Operator):
-    """Keep a population variable's end-of-step value for delayed projections."""
+    """Keep a population variable's end-of-step value for delayed projections.
+
+    See :class:`~ratenet.plan.delays.History`; before each run it takes in a
+    value set from Python as the value at the end of the last step.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 0.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> _ = net.connect(a, b).connect_one_to_one(1.0, delays=3.0)
+    >>> [line for line in net.step_order if "PushHistory" in line]
+    ['pop0: keep r for delayed projections (3 steps)  [PushHistory]']
+    """
 
     def __init__(self, label: str, history: History, reads: Sequence[Access], sets: Sequence[Access]) -> None:
         super().__init__(label, reads, sets)
@@ -312,7 +444,19 @@ class PushHistory(Operator):
 
 
 class Learn(Operator):
-    """A projection's learning rule, every ``period`` steps from ``offset``."""
+    """A projection's learning rule, every ``period`` steps from ``offset``.
+
+    It bumps the versions of what the rule sets each time it runs.
+
+    Examples
+    --------
+    >>> from ratenet import Hebb, Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> _ = net.connect(a, b, "exc", Hebb(eta=0.1), name="ab").connect_all_to_all(0.5)
+    >>> [line for line in net.step_order if "Learn" in line]
+    ['ab: learning dw/dt = eta * pre.r * post.r : min=0.0, explicit  [Learn]']
+    """
 
     def __init__(self, label: str, learning: Learning, clock: Clock, reads: Sequence[Access],
                  sets: Sequence[Access]) -> None:
@@ -335,7 +479,17 @@ class Learn(Operator):
 
 
 class Record(Operator):
-    """A monitor taking its sample."""
+    """A monitor taking its sample.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(2, Neuron(equations="r = t"))
+    >>> _ = net.monitor(pop, "r", name="m")
+    >>> net.step_order[-1]
+    'm: record r  [Record]'
+    """
 
     def __init__(self, label: str, record: Callable[[], None], reads: Sequence[Access] = ()) -> None:
         super().__init__(label, reads)
@@ -349,7 +503,19 @@ class Record(Operator):
 
 
 class CheckFinite(Operator):
-    """Raise, at the first NaN or infinity, naming the population, variable, neuron and step."""
+    """Raise, at the first NaN or infinity, naming the population, variable, neuron and step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> from ratenet.state import State
+    >>> record = State("pop", {"r": np.array([0.0, np.inf])})
+    >>> CheckFinite("check", [(record, "r")], Clock(), 1.0)()
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.RatenetError: Population 'pop'.r: neuron 1 is inf after step 0 (t = 0.0 ms)
+    """
 
     def __init__(self, label: str, watched: Sequence[Access], clock: Clock, dt: float) -> None:
         super().__init__(label, watched)
@@ -376,6 +542,17 @@ class InParallel(Operator):
     SciPy and BLAS release the interpreter lock in their kernels.  Dispatching
     costs some tens of microseconds per step: this pays for networks with
     several large projections.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network(num_threads=2)
+    >>> a = net.create(3, Neuron(parameters="r = 1.0"))
+    >>> b, c = (net.create(3, Neuron(parameters="k = 1.0", equations="r = k * sum(exc)")) for _ in range(2))
+    >>> for post in (b, c):
+    ...     _ = net.connect(a, post).connect_all_to_all(0.5)
+    >>> net.step_order[0].startswith("in parallel on 2 threads")
+    True
     """
 
     def __init__(self, operators: Sequence[Operator], pool: ThreadPoolExecutor, threads: int) -> None:
@@ -403,6 +580,23 @@ class SkipUnchanged(Operator):
     members whose own reads changed: the others got the same values again).
     Before each run it also checks that nothing else wrote what it writes (a
     value set from Python, a reset): if so it runs at the next step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.state import State
+    >>> record = State("p", {"x": np.ones(2), "y": np.zeros(2)}); record.track("x", "y")
+    >>> calls = []
+    >>> class Copy(Operator):
+    ...     pure = True
+    ...     def __call__(self):
+    ...         calls.append(1); record.values["y"][...] = record.values["x"]
+    >>> skip = SkipUnchanged(Copy("p: y = x", [(record, "x")], [(record, "y")]), (record.versions, 0))
+    >>> skip(); skip(); len(calls)
+    1
+    >>> record.values["x"][...] = 5.0; record.bump("x")
+    >>> skip(); len(calls), record.values["y"].tolist()
+    (2, [5.0, 5.0])
     """
 
     def __init__(self, operator: Operator, always_run: Ref, moving: set[int] | None = None) -> None:

@@ -39,6 +39,16 @@ def run(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool
 
     Each step sets ``t``, calls every operator of the plan in order, then
     counts the step.  The plan must have been prepared (:meth:`Plan.prepare`).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(1, Neuron(equations="r = t"))
+    >>> plan = net.plan; plan.prepare()
+    True
+    >>> run(plan, net.registry.clock, net.dt, 3), pop.r.tolist(), net.get_current_step()
+    (3, [2.0], 3)
     """
     calls = plan.calls
     t = clock.t

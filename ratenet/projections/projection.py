@@ -45,7 +45,15 @@ def _default_synapse() -> Synapse:
 
 
 def check_end(owner: str, name: str, value: Any) -> "Population | PopulationView":
-    """``value`` if it is a population or a view, else a ValidationError naming ``owner.name``."""
+    """``value`` if it is a population or a view, else a ValidationError naming ``owner.name``.
+
+    Examples
+    --------
+    >>> check_end("Projection", "pre", "layer1")
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.ValidationError: Projection.pre: must be a Population or a PopulationView (got 'layer1')
+    """
     if not isinstance(value, (Population, PopulationView)):
         raise ValidationError(owner, name, "must be a Population or a PopulationView", got=value)
     return value
@@ -53,7 +61,17 @@ def check_end(owner: str, name: str, value: Any) -> "Population | PopulationView
 
 def select(projections: Sequence["Projection"], post: Any = None, pre: Any = None,
            target: str | None = None) -> list["Projection"]:
-    """The projections with this post, pre (a population or a view) and target (None: any)."""
+    """The projections with this post, pre (a population or a view) and target (None: any).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b, "exc").connect_one_to_one(1.0)
+    >>> select(net.projections, pre=a) == [proj], select(net.projections, target="inh")
+    (True, [])
+    """
     return [p for p in projections
             if (post is None or p.post is post or p.post.population is post)
             and (pre is None or p.pre is pre or p.pre.population is pre)
@@ -61,6 +79,17 @@ def select(projections: Sequence["Projection"], post: Any = None, pre: Any = Non
 
 
 def check_target(owner: str, target: Any) -> str:
+    """``target`` if it is a name a model can read as ``sum(target)``, else a ValidationError.
+
+    Examples
+    --------
+    >>> check_target("Projection", "exc")
+    'exc'
+    >>> check_target("Projection", "2nd")
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.ValidationError: Projection.target: must be a name such as 'exc' (letters, digits, ...
+    """
     if not isinstance(target, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", target):
         raise ValidationError(owner, "target", "must be a name such as 'exc' (letters, digits, underscores)",
                               got=target)
