@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..neurons import constants_epoch
+from ..projections.storage import matvec_function
 from ..state import PopulationState, State, Transmission, python_writes, sum_key
 from .blocks import Block, form_blocks
 from .delays import History, Sources
@@ -51,7 +52,6 @@ from .operators import (
     TransmitSparse,
     UpdateBlock,
 )
-from ..projections.storage import matvec_function
 
 __all__ = ["Plan", "build_plan"]
 
