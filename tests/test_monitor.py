@@ -518,3 +518,14 @@ def test_size_in_bytes_grows_with_recording():
     assert mon.size_in_bytes() == 0
     net.simulate(2.0)
     assert mon.size_in_bytes() >= 2 * 4 * 8
+
+
+def test_sum_of_a_target_is_recordable_as_soon_as_a_projection_feeds_it():
+    net = Network()
+    inp = net.create(1, Neuron(parameters="r = 2.0"))
+    pop = net.create(1, Neuron(parameters="tau = 2.0", equations="tau * dr/dt + r = sum()"))
+    net.connect(inp, pop, "extra").connect_all_to_all(0.5)
+    assert pop.targets == ["extra"] and pop.sum("extra").tolist() == [0.0]
+    m = net.monitor(pop, ["r", "sum(extra)"])   # before the network was compiled
+    net.simulate(2.0)
+    np.testing.assert_array_equal(m.get("sum(extra)"), [[1.0], [1.0]])

@@ -165,6 +165,7 @@ class Projection:
         except ValidationError:
             registry.release_name(self.name)  # a refused projection leaves nothing behind
             raise
+        registry.state(self.post).ensure_sum(self.target)  # post receives this target from now on
         self._describe_state()
         if _register:
             registry.add_projection(self, self._state)
