@@ -34,7 +34,6 @@ from .api import (
     get_time,
     monitors,
     populations,
-    projections,
     reset,
     set_current_step,
     set_time,
@@ -56,6 +55,9 @@ from .projections.connectors import LILConnectivity
 from .projections.projection import Dendrite, Projection
 from .random import Binomial, DiscreteUniform, Exponential, Gamma, LogNormal, Normal, Uniform
 from .reporting import report
+
+# ``ratenet.projections`` is the subpackage, callable as ANNarchy's projections() function (see
+# ratenet/projections/__init__.py): importing it bound it here, so the api's function is not imported.
 
 __version__ = "0.1.0"
 

@@ -31,6 +31,7 @@ import errno
 import functools
 import operator
 import os
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -86,17 +87,38 @@ def _cv2() -> ModuleType:
 
 
 @contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at the null device (C and C++ code writes there, not to sys.stderr)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
 def _quiet_opencv(cv2: ModuleType) -> Iterator[None]:
     """Hide OpenCV's own messages while we probe a source.
 
     ``cv2.VideoCapture(99)`` prints "can't open camera by index" warnings on
     stderr before returning a closed capture (OpenCV 4.8 adds an error line from
     its Orbbec backend); we raise a clearer error of our own, so they are only
-    noise.  The previous log level is restored.
+    noise.  The previous log level is restored.  Builds without the logging
+    bindings (OpenCV 4.8's wheels) write to the process's stderr directly: it
+    is pointed at the null device for the duration of the probe.
     """
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is None:  # some builds lack the logging bindings
-        yield
+    if logging is None:
+        with _stderr_silenced():
+            yield
         return
     previous = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)

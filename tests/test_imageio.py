@@ -609,9 +609,9 @@ def test_camera_that_cannot_be_opened(capfd):
         raise outcome["error"]
     # OpenCV's own "can't open camera by index" warnings are silenced.
     assert "camera" not in capfd.readouterr().err.lower()
-    import cv2.utils.logging as cv_logging
-
-    assert cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_WARNING  # restored
+    cv_logging = getattr(cv2.utils, "logging", None)  # OpenCV 4.8's wheels lack these bindings
+    if cv_logging is not None:
+        assert cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_WARNING  # restored
 
 
 class FakeCamera:

@@ -866,6 +866,8 @@ def test_module_level_projections_function():
     assert ratenet.populations() == [a, b]
     assert callable(ratenet.projections), "ratenet.projections is the subpackage, not the function"
     assert ratenet.projections() == [proj]
+    assert ratenet.projections.Convolution.__name__ == "Convolution"  # the subpackage, callable
+    assert ratenet.projections(target="inh") == []
 
 
 def test_clear_gives_a_fresh_default_network():
