@@ -49,34 +49,12 @@ EXAMPLES = int(os.environ.get("RATENET_DIFF_EXAMPLES", "500"))
 SEED = os.environ.get("RATENET_DIFF_SEED")
 UNSKIP = {name.strip() for name in os.environ.get("RATENET_DIFF_UNSKIP", "").split(",") if name.strip()}
 
-# Bugs this generator finds on main and that are not fixed yet (three are in issue 10, the others were
-# found here).  While a bug is listed, the networks whose description or plan meets its conditions
-# (netgen.known_bugs) are skipped, counted as a Hypothesis event (--hypothesis-show-statistics), and so is
-# its reproducer below; "stacked-targets-union" only excuses zero sum(t) arrays that the optimised run has
-# in excess.  Once a bug is fixed, its reproducer fails until its entry here is deleted.
-KNOWN_BUGS = {
-    "fused-late-binding":
-        "issue 10: two or more groups of fused sparse projections all compute with the last group's "
-        "weights and source (closures in a loop capture the loop variables late); the interpreter crashes "
-        "when the groups' post blocks differ in size",
-    "reset-stacked-population-parameter":
-        "issue 10: reset() after changing a population-level parameter of stacked populations restores "
-        "the population's value but not the stacked block's copy, which the simulation keeps using",
-    "reset-convolution-kernel":
-        "issue 10: reset(projections=True) does not restore a Convolution kernel set from Python",
-    "fused-sum-order":
-        "found by these tests: a fused sparse product is added into sum(target) before the block's other "
-        "projections into that target, so the floating-point sum is taken in another order than one "
-        "projection after the other (results differ in the last bit)",
-    "stacked-targets-union":
-        "found by these tests: stacking gives each population of a block every target of the block: "
-        "pop.targets lists targets it never receives and pop.sum(t) answers zeros for them (the "
-        "reference raises)",
-    "monitor-unread-target":
-        "found by these tests: until the network is compiled, a population knows only the targets its "
-        "equations read, so Monitor(pop, 'sum(t)') for a target t that a projection feeds but the "
-        "equations do not read (or read through sum()) is refused: \"receives no target 't'\"",
-}
+# Bugs this generator finds on main and that are not fixed yet (name: what goes wrong).  While a bug is
+# listed, the networks whose description or plan meets its conditions (netgen.known_bugs) are skipped,
+# counted as a Hypothesis event (--hypothesis-show-statistics), and so is its reproducer below;
+# "stacked-targets-union" only excuses zero sum(t) arrays that the optimised run has in excess.  Once a
+# bug is fixed, its reproducer fails until its entry here is deleted.
+KNOWN_BUGS: dict[str, str] = {}  # every bug found so far is fixed (issue 10); their reproducers stay below
 
 
 class _KnownBug(Exception):
@@ -149,7 +127,7 @@ inp = net.create(4, Neuron(parameters='r = 0.0'), name='inp')
 inp.r = [0.1, 0.2, 0.3, 0.4]
 model = Neuron(parameters='tau = 5.0', equations='tau * dr/dt + r = sum(exc)')
 a, b = net.create(4, model, name='a'), net.create(3, model, name='b')
-net.connect(inp, a, 'exc', name='ia').connect_one_to_one(1.0, storage_format='csr')
+net.connect(inp, a, 'exc', name='ia').connect_fixed_number_pre(3, Uniform(0.0, 1.0), storage_format='csr')
 net.connect(inp, b, 'exc', name='ib').connect_fixed_number_pre(2, Uniform(0.0, 1.0), storage_format='csr')
 net.compile()
 """
