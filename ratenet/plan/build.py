@@ -21,8 +21,7 @@ and what the optimized plan is compared with, bit for bit.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -52,6 +51,9 @@ from .operators import (
     TransmitSparse,
     UpdateBlock,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["Plan", "build_plan"]
 
@@ -498,6 +500,9 @@ class _Builder:
         return transmits + combines + rest
 
     def pool(self, threads: int) -> ThreadPoolExecutor:
+        # imported here: most networks never use threads, and concurrent.futures takes ~4 ms to import
+        from concurrent.futures import ThreadPoolExecutor
+
         previous = self.previous
         if previous is not None and previous.pool is not None and previous.pool_threads == threads:
             self.executor = previous.pool

@@ -27,8 +27,7 @@ itself when there is nothing else to do.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -37,6 +36,9 @@ from ..registry import Clock
 from ..state import Learning, PopulationState, Ref, State
 from .blocks import Block
 from .delays import History
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
            "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "SumInputs", "AddInputs", "UpdateBlock",
