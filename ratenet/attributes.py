@@ -188,7 +188,7 @@ class Variable(_Record):
     Examples
     --------
     >>> Variable("tau * dr/dt + r = sum(exc)", min=0.0)
-    Variable(equation='tau * dr/dt + r = sum(exc)', init=None, min=0.0, max=None, method=None, locality='local', type='float')
+    Variable(equation='tau * dr/dt + r = sum(exc)', init=None, min=0.0, max=None, method=None, ...)
     """
 
     __slots__ = ("equation", "init", "min", "max", "method", "locality", "type")

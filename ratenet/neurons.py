@@ -158,14 +158,14 @@ class Constant:
     def value(self) -> float:
         return float(self._array)
 
+    @value.setter
+    def value(self, value: float) -> None:
+        self.set(value)
+
     @property
     def array(self) -> np.ndarray:
         """The value as a 0-d array that follows :meth:`set` (what generated code reads)."""
         return self._array
-
-    @value.setter
-    def value(self, value: float) -> None:
-        self.set(value)
 
     def __float__(self) -> float:
         return self.value

@@ -416,7 +416,8 @@ def argument_error(name: str, args: tuple[Any, ...]) -> str | None:
         if not ok.all():
             at = np.flatnonzero(~ok.reshape(-1))[0]
             return (f"{name}(): {names[low_at]} must not exceed {names[low_at + 1]} "
-                    f"(got {names[low_at]}={float(low.reshape(-1)[at])}, {names[low_at + 1]}={float(high.reshape(-1)[at])})")
+                    f"(got {names[low_at]}={float(low.reshape(-1)[at])}, "
+                    f"{names[low_at + 1]}={float(high.reshape(-1)[at])})")
     return None
 
 

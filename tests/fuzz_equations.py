@@ -532,7 +532,8 @@ class GrammarCase:
         return f"x = {render(self.first)}{self.separator}{line}"
 
     def parameters(self) -> str:
-        return "\n".join(f"{name} = {_number(value) if value >= 0 and math.copysign(1, value) > 0 else '-' + _number(-value)}"
+        return "\n".join(f"{name} = "
+                         f"{_number(value) if value >= 0 and math.copysign(1, value) > 0 else '-' + _number(-value)}"
                          for name, value in self.values.items()) + "\ntau = 4.0"
 
     def expected(self) -> tuple[Value, Value]:
@@ -552,8 +553,9 @@ class GrammarCase:
                 new = Value(v.v + step_size.v, _after_arithmetic(v.v + step_size.v, (v, step_size), True))
             else:
                 op = self.op
-                result = {"=": lambda: value.v, "+=": lambda: v.v + value.v, "-=": lambda: v.v - value.v,
-                          "*=": lambda: v.v * value.v, "/=": lambda: _ieee_div(v.v, value.v)}[op]()
+                a, b = v.v, value.v
+                result = {"=": lambda: b, "+=": lambda: a + b, "-=": lambda: a - b,  # noqa: B023 - called here
+                          "*=": lambda: a * b, "/=": lambda: _ieee_div(a, b)}[op]()  # noqa: B023 - called here
                 new = Value(result, value.state if op == "=" else
                             _after_arithmetic(result, (v, value), op in ("+=", "-=")))
             lo, hi = self.bounds

@@ -293,7 +293,8 @@ def test_variable_flags_may_repeat_the_text_but_not_contradict_it():
         (Variable("r = 1 : population", locality="semiglobal"),
          r"Variable\(locality='semiglobal'\): 'semiglobal' \(one value per post-synaptic neuron\) exists only in "
          r"synapses", 0),
-        (Variable("r = 1 : min=0", min="1 - 1 + 2"), r"the flag 'min=' contradicts Variable\(min='1 - 1 \+ 2'\)", "min"),
+        (Variable("r = 1 : min=0", min="1 - 1 + 2"), r"the flag 'min=' contradicts Variable\(min='1 - 1 \+ 2'\)",
+         "min"),
     ]:
         with pytest.raises(EquationError, match=rf"^Neuron, equations, line 1: {message}") as info:
             Neuron(equations=[variable])
@@ -392,7 +393,8 @@ def test_creating_rule_defaults_and_values():
 
 @pytest.mark.parametrize("kwargs, message, quoted, token", [
     (dict(pruning="w < 0 : probability=0.5"), r"^Synapse, pruning, line 1: unknown flag 'probability' for a pruning "
-                                             r"rule; did you mean 'proba='\?", "w < 0 : probability=0.5", "probability"),
+                                             r"rule; did you mean 'proba='\?", "w < 0 : probability=0.5",
+                                             "probability"),
     (dict(pruning="w < 0 : w=0.5"), r"unknown flag 'w' for a pruning rule; known flags: proba=", "w < 0 : w=0.5",
      ("w", 1)),
     (dict(pruning="w < 0 : proba"), r"unknown flag 'proba' for a pruning rule", "w < 0 : proba", "proba"),

@@ -36,7 +36,7 @@ from ratenet.equations import (
 )
 from ratenet.random import Distribution, Normal, Uniform
 
-from _messages import assert_sealed_builtins, caret, check_caret, column_of, concise  # noqa: E402 - tests/ is on the path
+from _messages import assert_sealed_builtins, caret, check_caret, concise  # noqa: E402 - tests/ is on the path
 
 
 @pytest.fixture(autouse=True)

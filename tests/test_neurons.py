@@ -33,7 +33,7 @@ from ratenet import (
     functions,
 )
 
-from _messages import assert_sealed_builtins, caret, check_caret, concise  # noqa: E402 - tests/ is on the path
+from _messages import assert_sealed_builtins, check_caret, concise  # noqa: E402 - tests/ is on the path
 
 
 @pytest.fixture(autouse=True)
@@ -570,7 +570,8 @@ def test_stop_condition_errors():
     with pytest.raises(EquationError, match=r"unknown name 'rr'; did you mean 'r'\?") as info:
         net.create(2, Neuron(equations="r = 1"), stop_condition="rr > 1")
     check_caret(info.value, "rr > 1", "rr")
-    with pytest.raises(EquationError, match=r"^Population 'pop[0-9]+', stop_condition: one condition expected \(got 2\)"):
+    with pytest.raises(EquationError,
+                       match=r"^Population 'pop[0-9]+', stop_condition: one condition expected \(got 2\)"):
         net.create(2, Neuron(equations="r = 1"), stop_condition="r > 1\nr < 2")
     with pytest.raises(ValidationError, match=r"stop_condition: must be a string such as 'r > 1\.0 : any' \(got 3\)"):
         net.create(2, Neuron(equations="r = 1"), stop_condition=3)

@@ -7,7 +7,9 @@ the module doing it defines no attribute, method or class attribute of that
 name itself (so the owner lives elsewhere): ``pop._ns`` in ``monitor.py``
 counts, ``pop._ns`` in ``population.py`` (PopulationView reading its
 Population) does not.  Accesses on a line carrying a ``private-ok:`` comment
-are kept on purpose; the comment gives the reason.
+are kept on purpose; the comment gives the reason.  Documented names of the
+standard library that start with an underscore (``ast.AST._fields``,
+``ast.AST._attributes``, ``sys._getframe``) are public API and not counted.
 
     python tools/count_private_access.py        # the totals, per file
     python tools/count_private_access.py -v     # every cross-module access
@@ -20,6 +22,10 @@ import ast
 import sys
 from collections import Counter
 from pathlib import Path
+
+
+#: The standard library's public names that start with an underscore.
+STDLIB_PUBLIC = {"_fields", "_attributes", "_getframe"}
 
 
 def defined_names(tree: ast.AST) -> set[str]:
@@ -53,7 +59,7 @@ def accesses(path: Path) -> list[tuple[int, str, bool, bool]]:
         if not isinstance(node, ast.Attribute):
             continue
         name = node.attr
-        if not name.startswith("_") or name.startswith("__"):
+        if not name.startswith("_") or name.startswith("__") or name in STDLIB_PUBLIC:
             continue
         value = node.value
         if isinstance(value, ast.Name) and value.id in ("self", "cls"):
