@@ -8,11 +8,36 @@ generic code expects for a bad value.
 
 from __future__ import annotations
 
-__all__ = ["RatenetError", "EquationError", "ValidationError", "RatenetWarning"]
+__all__ = ["RatenetError", "EquationError", "ValidationError", "RatenetWarning", "FileError", "MissingFileError"]
 
 
 class RatenetError(Exception):
     """Base class of every error raised by ratenet on purpose."""
+
+
+class FileError(RatenetError, OSError):
+    """Writing or reading a file failed in the operating system (disk full, no permission...).
+
+    The message names the operation (``save``, ``load``...) and the path; the
+    :class:`OSError` that caused it is the exception's ``__cause__``.  It is
+    an :class:`OSError` too, so ``except OSError`` keeps working.
+
+    Examples
+    --------
+    >>> err = FileError("save: cannot write '/x/state.npz' (No space left on device)")
+    >>> isinstance(err, OSError), str(err)
+    (True, "save: cannot write '/x/state.npz' (No space left on device)")
+    """
+
+
+class MissingFileError(FileError, FileNotFoundError):
+    """The file to read does not exist (a :class:`FileNotFoundError`, naming the operation and the path).
+
+    Examples
+    --------
+    >>> isinstance(MissingFileError("load: no such file: 'a.npz'"), FileNotFoundError)
+    True
+    """
 
 
 class RatenetWarning(UserWarning):

@@ -103,6 +103,7 @@ class Network:
         self.registry = Registry()
         self._num_threads = 1
         self._check_finite = False
+        self._allow_nonfinite = False
         self._skip_unchanged = True
         self._reference = False
         self._plan: Plan | None = None
@@ -120,7 +121,7 @@ class Network:
         """Change dt, the seed, the dtype or an option.
 
         ``dtype`` can only change while the network is empty.  Options:
-        ``num_threads``, ``check_finite``, ``reference`` (see :class:`Network`),
+        ``num_threads``, ``check_finite``, ``allow_nonfinite``, ``reference`` (see :class:`Network`),
         ``precision="float"`` (``dtype=numpy.float32``).  Options that ANNarchy
         accepts but that have no meaning here (``paradigm``, ``verbose``...)
         are accepted and ignored.
@@ -131,6 +132,8 @@ class Network:
                 self.num_threads = value
             elif key == "check_finite":
                 self.check_finite = bool(value)
+            elif key == "allow_nonfinite":
+                self.allow_nonfinite = bool(value)
             elif key == "reference":
                 self.reference = bool(value)
             elif key == "precision":
@@ -139,7 +142,7 @@ class Network:
                 dtype = np.float32 if value == "float" else np.float64
             elif key not in _IGNORED:
                 raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision, num_threads, "
-                                                  "check_finite, reference)")
+                                                  "check_finite, allow_nonfinite, reference)", got=key)
         if dt is not None:
             if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
                 raise ValidationError("Network", "dt", "must be a positive number of ms", got=dt)
@@ -184,6 +187,35 @@ class Network:
     def check_finite(self, value: bool) -> None:
         self._check_finite = bool(value)
         self.registry.structure_changed()
+
+    @property
+    def allow_nonfinite(self) -> bool:
+        """Accept NaN and infinities assigned from Python (values, parameters, weights, TimedArray rates, loads).
+
+        False by default: ``pop.r = float("nan")`` is refused, as a NaN set by
+        mistake would spread through the network silently.  Set it (or
+        ``setup(allow_nonfinite=True)``) when a non-finite value is meant,
+        e.g. ``inf`` as "no threshold".  Equations may still compute NaN or
+        infinities; ``check_finite`` watches those.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(parameters="theta = 1.0"))
+        >>> pop.theta = float("inf")
+        Traceback (most recent call last):
+        ...
+        ratenet.exceptions.ValidationError: Population 'pop0'.theta: expected finite numbers; NaN and infinities are refused unless the network allows them (Network(...).allow_nonfinite = True or setup(allow_nonfinite=True)) (got inf)
+        >>> net.allow_nonfinite = True
+        >>> pop.theta = float("inf"); pop.theta.tolist()
+        [inf, inf]
+        """
+        return self._allow_nonfinite
+
+    @allow_nonfinite.setter
+    def allow_nonfinite(self, value: bool) -> None:
+        self._allow_nonfinite = bool(value)
 
     @property
     def skip_unchanged(self) -> bool:
@@ -578,8 +610,12 @@ class Network:
             If populations, projections, geometries or attributes differ (nothing
             is changed then).
         """
+        plan = self._plan
+        shapes = None if plan is None or plan.structure != self.registry.structure else \
+            {(h.name, h.var): h.ring.shape for h in plan.histories.values()}
         loaded = load_objects(filename, [self.registry.state(p) for p in self.populations] if populations else None,
-                              [self.registry.state(p) for p in self.projections] if projections else None)
+                              [self.registry.state(p) for p in self.projections] if projections else None,
+                              finite=not self._allow_nonfinite, history_shapes=shapes)
         if loaded.step is not None:
             self.registry.clock.step = loaded.step
         self._loaded_histories = loaded.histories

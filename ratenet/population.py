@@ -35,6 +35,10 @@ __all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "Ti
 
 _DTYPES = {"int": np.int64, "bool": np.bool_}
 
+#: What a refused NaN or infinity is told (see Network.allow_nonfinite).
+NONFINITE = ("expected finite numbers; NaN and infinities are refused unless the network allows them "
+             "(Network(...).allow_nonfinite = True or setup(allow_nonfinite=True))")
+
 
 def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
     """Normalise a geometry (int or tuple of ints) and reject bad ones.
@@ -337,7 +341,9 @@ class Population(_Attributes):
             if np.ndim(value) != 0:
                 raise ValidationError(self._owner(), name, "is one value for the whole population: expected a "
                                                            "single number", got=value)
-            ns[name] = np.dtype(dtype).type(self._checked_number(name, value))
+            number = self._checked_number(name, value)
+            self._check_kind(name, kind, np.asarray(number), owner or self._owner(), value)
+            ns[name] = np.dtype(dtype).type(number)
             self._state.bump(name)
             return
         flat = ns[name].reshape(-1)
@@ -345,8 +351,30 @@ class Population(_Attributes):
         if isinstance(value, Distribution):
             value = value.sample(count, self.network.rng, dtype)
         array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
+        self._check_kind(name, kind, array, owner or self._owner(), value)
         flat[ranks] = array
         self._state.bump(name)
+
+    def _check_kind(self, name: str, kind: str, array: np.ndarray, owner: str, given: Any) -> None:
+        """Refuse what the attribute cannot hold exactly: non-finite floats (unless allowed), fractions for ints."""
+        if array.dtype.kind != "f":
+            if kind == "bool" and array.dtype.kind in "iu" and not np.isin(array, (0, 1)).all():
+                raise ValidationError(owner, name, "is a bool attribute: expected True/False (or 0/1)", got=given)
+            return
+        finite = np.isfinite(array)
+        if kind == "float":
+            if not self.network.allow_nonfinite and not finite.all():
+                raise ValidationError(owner, name, NONFINITE, got=given)
+            return
+        if not finite.all() or (array != np.round(array)).any():
+            what = "whole numbers" if kind == "int" else "True/False (or 0/1)"
+            raise ValidationError(owner, name, f"is an {kind} attribute: expected {what}, not truncated "
+                                               "fractions", got=given)
+        if kind == "bool" and not np.isin(array, (0, 1)).all():
+            raise ValidationError(owner, name, "is a bool attribute: expected True/False (or 0/1)", got=given)
+        if kind == "int" and (np.abs(array) >= 2.0**63).any():
+            raise ValidationError(owner, name, "is an int attribute: expected whole numbers from -2**63 to 2**63-1",
+                                  got=given)
 
     def _checked_number(self, name: str, value: Any) -> Any:
         try:
@@ -518,7 +546,7 @@ class Population(_Attributes):
 
     def load(self, filename: str) -> None:
         """Load values saved by :meth:`save` (or by :func:`ratenet.save` for one population)."""
-        load_objects(filename, [self._state], None)
+        load_objects(filename, [self._state], None, finite=not self.network.allow_nonfinite)
 
     # ---------------------------------------------------------- simulation
     def _parse_stop(self, text: str) -> tuple[ast.expr, str]:

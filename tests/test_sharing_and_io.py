@@ -1012,11 +1012,14 @@ def test_not_a_ratenet_file(tmp_path):
     text.write_text("hello\n")
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, obj=np.array([{"a": 1}], dtype=object))
-    for path in (foreign, text, pickled):
-        with pytest.raises(ValueError, match="not a ratenet state file"):
+    for path, found in ((foreign, "an .npz archive with no '.format' entry"), (text, "a text file"),
+                        (pickled, "pickled data")):
+        with pytest.raises(ValueError, match="expected a ratenet state file|expected an array") as error:
             load(path, net=net)
-    with pytest.raises(ValueError, match="not a ratenet state file"):
+        assert found in str(error.value) and "load" in str(error.value)
+    with pytest.raises(ValueError, match="expected a ratenet state file") as error:
         net.get_population("hid").load(str(foreign))
+    assert "foreign.npz" in str(error.value)
     assert state(net) == before
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..equations import Scope, Source, _parse_expression, build_function, classify, numpy_namespace, resolve, \
     symbols, user_function_namespace
 from ..exceptions import EquationError, ValidationError
+from ..io import expect
 from ..neurons import _CONSTANTS, _GLOBAL_FUNCTIONS
 from ..population import Population
 from ..state import Transmission
@@ -160,11 +161,18 @@ class KernelProjection(Projection):
             out["weights"] = np.asarray(weights)
         return out
 
-    def _check_saved(self, saved: dict[str, np.ndarray], owner: str, where: str) -> None:
+    def _check_saved(self, saved: dict[str, np.ndarray], prefix: str, where: str) -> None:
         kernel = self._require_kernel()
-        if "weights" in saved and np.shape(saved["weights"]) != np.shape(kernel.weights):
-            raise ValidationError(where, owner, f"its kernel has shape {saved['weights'].shape} in the file but "
-                                                f"{kernel.weights.shape} in the network")
+        finite = not self.network.allow_nonfinite
+        if ".delays" not in saved:
+            raise ValidationError(where, prefix + ".delays", "is missing: the file is incomplete")
+        expect(where, prefix + ".delays", saved[".delays"], "biuf", (), True, "a delay in ms")
+        if float(saved[".delays"]) < 0:
+            raise ValidationError(where, prefix + ".delays", "expected a delay >= 0", got=float(saved[".delays"]))
+        if "weights" in saved:
+            weights = getattr(kernel, "weights", None)
+            expect(where, prefix + "weights", saved["weights"], "biuf", None if weights is None else np.shape(weights),
+                   finite, "numbers")
 
     def _restore(self, saved: dict[str, np.ndarray]) -> None:
         if "weights" in saved:

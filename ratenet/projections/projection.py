@@ -19,7 +19,7 @@ import numpy as np
 from .._codegen import update_code
 from ..equations import build_function, classify, is_product_of, substitute, symbols
 from ..exceptions import ValidationError
-from ..io import load_objects, save_objects
+from ..io import ACCEPTED_KINDS, expect, load_objects, save_objects
 from ..neurons import Synapse
 from ..population import Population, PopulationView
 from ..random import Distribution
@@ -719,7 +719,7 @@ class Projection:
 
     def load(self, filename: str) -> None:
         """Load what :meth:`save` wrote (the connectivity included)."""
-        load_objects(filename, None, [self._state])
+        load_objects(filename, None, [self._state], finite=not self.network.allow_nonfinite)
 
     def _export(self) -> dict[str, np.ndarray]:
         """This projection's entries of a state file (see :mod:`ratenet.io`)."""
@@ -730,15 +730,73 @@ class Projection:
         out.update(self._attrs)
         return out
 
-    def _check_saved(self, saved: dict[str, np.ndarray], owner: str, where: str) -> None:
+    def _check_saved(self, saved: dict[str, np.ndarray], prefix: str, where: str) -> None:
+        """Check every entry of this projection in a state file (keys ``prefix + field``) before any change."""
+        owner = f"projection '{self.name}'"
+        for key in (".shape", ".kind", ".delays"):
+            if key not in saved:
+                raise ValidationError(where, prefix + key, "is missing: the file is incomplete")
+        expect(where, prefix + ".shape", saved[".shape"], "iu", (2,), what="the two sizes (post, pre)")
         shape = tuple(int(v) for v in saved[".shape"])
         if shape != (self.post.size, self.pre.size):
             raise ValidationError(where, owner, f"connects {shape[1]} -> {shape[0]} neurons in the file but "
                                                 f"{self.pre.size} -> {self.post.size} in the network")
+        n_post, n_pre = shape
+        kind = saved[".kind"]
+        if kind.dtype.kind != "U" or kind.shape != () or kind.item() not in ("dense", "csr"):
+            raise ValidationError(where, prefix + ".kind", "expected 'dense' or 'csr'", got=kind.tolist())
+        finite = not self.network.allow_nonfinite
+        if kind.item() == "dense":
+            if ".mask" in saved:
+                expect(where, prefix + ".mask", saved[".mask"], "b", (n_post, n_pre), what="booleans")
+            synapses: tuple[int, ...] = (n_post, n_pre)
+        else:
+            for key in (".indptr", ".indices"):
+                if key not in saved:
+                    raise ValidationError(where, prefix + key, "is missing: the file is incomplete")
+            indptr, indices = saved[".indptr"], saved[".indices"]
+            expect(where, prefix + ".indptr", indptr, "iu", (n_post + 1,), what="integers")
+            if indices.ndim != 1:
+                expect(where, prefix + ".indices", indices, "iu", (int(indptr[-1]),), what="integers")
+            expect(where, prefix + ".indices", indices, "iu", None, what="integers")
+            steps = np.diff(indptr)
+            if indptr[0] != 0 or (steps < 0).any() or indptr[-1] != len(indices):
+                raise ValidationError(where, prefix + ".indptr", f"expected row starts rising from 0 to the number "
+                                                                 f"of synapses ({len(indices)})",
+                                      got=indptr.tolist() if len(indptr) <= 8 else indptr, got_repr=True)
+            if len(indices) and (indices.min() < 0 or indices.max() >= n_pre):
+                bad = indices[(indices < 0) | (indices >= n_pre)][0]
+                raise ValidationError(where, prefix + ".indices", f"expected pre-synaptic indices in [0, {n_pre})",
+                                      got=int(bad))
+            if len(indices) > 1:
+                rising = np.diff(indices.astype(np.int64)) > 0
+                starts = np.zeros(len(indices) - 1, dtype=bool)
+                inner = indptr[1:-1]
+                starts[inner[(inner > 0) & (inner < len(indices))] - 1] = True
+                if not (rising | starts).all():
+                    raise ValidationError(where, prefix + ".indices", "expected each row's indices sorted and "
+                                                                      "without repeats",
+                                          got="a row with indices out of order or repeated", got_repr=False)
+            synapses = (len(indices),)
+        delays = saved[".delays"]
+        if delays.ndim == 0:
+            expect(where, prefix + ".delays", delays, "biuf", (), True, "a delay in ms")
+        else:
+            expect(where, prefix + ".delays", delays, "biuf", synapses, True, "delays in ms")
+        if (delays < 0).any():
+            raise ValidationError(where, prefix + ".delays", "expected delays >= 0",
+                                  got=float(np.min(delays)))
         attrs = {k for k in saved if not k.startswith(".")}
         if attrs != set(self._attrs):
             raise ValidationError(where, owner, f"the file has synaptic attributes {sorted(attrs)}, the "
                                                 f"projection {sorted(self._attrs)}")
+        shapes = {"local": synapses, "postsynaptic": (n_post,), "projection": ()}
+        for attr in sorted(attrs):
+            current = self._attrs[attr]
+            kind_name = {"i": "int", "b": "bool"}.get(current.dtype.kind, "float")
+            expect(where, prefix + attr, saved[attr], ACCEPTED_KINDS[kind_name],
+                   shapes[self._locality.get(attr, "local")], finite and kind_name == "float",
+                   {"float": "numbers", "int": "integers", "bool": "booleans"}[kind_name])
 
     def _restore(self, saved: dict[str, np.ndarray]) -> None:
         n_post, n_pre = (int(v) for v in saved[".shape"])
