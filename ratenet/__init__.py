@@ -46,7 +46,7 @@ from .api import (
 )
 from ._codegen import UnstableMethodWarning
 from .attributes import Creating, Parameter, Pruning, Variable
-from .exceptions import EquationError, RatenetError, RatenetWarning, ValidationError
+from .exceptions import EquationError, FileError, MissingFileError, RatenetError, RatenetWarning, ValidationError
 from .monitor import Monitor
 from .network import Network
 from .neurons import IBCM, Constant, Hebb, LeakyIntegrator, Neuron, Oja, Synapse, add_function, functions
@@ -115,6 +115,8 @@ __all__ = [
     "Oja",
     "IBCM",
     "RatenetError",
+    "FileError",
+    "MissingFileError",
     "EquationError",
     "ValidationError",
     "RatenetWarning",
