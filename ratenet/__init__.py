@@ -46,6 +46,7 @@ from .api import (
 )
 from ._codegen import UnstableMethodWarning
 from .attributes import Creating, Parameter, Pruning, Variable
+from .parameter_files import load_parameters, save_parameters
 from .exceptions import EquationError, FileError, MissingFileError, RatenetError, RatenetWarning, ValidationError
 from .monitor import Monitor
 from .network import Network
@@ -94,6 +95,8 @@ __all__ = [
     "disable_learning",
     "save",
     "load",
+    "save_parameters",
+    "load_parameters",
     "get_population",
     "get_projection",
     "populations",

@@ -69,6 +69,30 @@ def constants_epoch() -> int:
     return _CONSTANTS_EPOCH[0]
 
 
+def defined_constants() -> dict[str, "Constant"]:
+    """Every :class:`Constant` defined since the last ``clear()``, by name (a copy of the table).
+
+    Examples
+    --------
+    >>> c = Constant("k_defined", 2.0)
+    >>> defined_constants()["k_defined"] is c
+    True
+    """
+    return dict(_CONSTANTS)
+
+
+def remove_constant(name: str) -> None:
+    """Forget one :class:`Constant` (models already built keep reading its last value).
+
+    Examples
+    --------
+    >>> _ = Constant("k_removed", 1.0); remove_constant("k_removed")
+    >>> "k_removed" in defined_constants()
+    False
+    """
+    _CONSTANTS.pop(name, None)
+
+
 def forget_definitions() -> None:
     """Forget every function added with :func:`add_function` and every :class:`Constant` (``clear()``)."""
     _GLOBAL_FUNCTIONS.clear()

@@ -511,6 +511,25 @@ class Population(_Attributes):
         self._initial_state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._ns.items()
                                if k in self._locality}
 
+    def initial_value(self, name: str) -> Any:
+        """The value ``reset`` returns attribute ``name`` to: its value at compile time (the current one before).
+
+        This is ANNarchy's ``pop.init[name]`` (what ``save_parameters`` writes).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(2, Neuron(parameters="tau = 10.0 : population"))
+        >>> _ = net.compile(); pop.tau = 5.0
+        >>> pop.initial_value("tau"), pop.tau
+        (10.0, 5.0)
+        """
+        if name not in self._locality:
+            raise self._unknown(name)
+        value = self._ns[name] if self._initial_state is None else self._initial_state[name]
+        return value.item() if np.ndim(value) == 0 else np.array(value, copy=True)
+
     def reset(self, attributes: Iterable[str] | None = None) -> None:
         """Restore the values the attributes had when the network was compiled.
 

@@ -928,6 +928,28 @@ class Projection:
                                    "storage": self._storage, "delays": np.copy(self._delays)}
             self._snapshot_due = False
 
+    def initial_value(self, name: str) -> Any:
+        """The value ``reset`` returns synaptic attribute ``name`` to: its value at compile time (the current
+        one before); ANNarchy's ``proj.init[name]``, as ``save_parameters`` writes it.
+
+        Examples
+        --------
+        >>> from ratenet import Hebb, Network, Neuron
+        >>> net = Network()
+        >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b, "exc", Hebb(eta=0.1)).connect_all_to_all(0.5)
+        >>> _ = net.compile(); proj.eta = 0.2
+        >>> proj.initial_value("eta"), proj.eta
+        (0.1, 0.2)
+        """
+        self._require_connected()
+        if name not in self._attrs:
+            raise ValidationError(self._owner(), "name", f"unknown attribute (known: {', '.join(self._attrs)})",
+                                  got=name)
+        saved = self._initial_state
+        value = self._attrs[name] if saved is None else saved["attrs"][name]
+        return value.item() if np.ndim(value) == 0 else np.array(value, copy=True)
+
     def reset(self, attributes: Sequence[str] | None = None) -> None:
         """Restore synaptic attributes (and synapses) to their state when the network was compiled."""
         saved = self._initial_state
