@@ -164,6 +164,9 @@ class Monitor:
         self.network: Network = obj.population.network if isinstance(obj, IndividualNeuron) else obj.network
         if isinstance(variables, str):
             variables = [variables]
+        if not isinstance(variables, (list, tuple)) or not all(isinstance(v, str) for v in variables):
+            raise ValidationError("Monitor", "variables", "must be a name or a list of names, e.g. 'r' or "
+                                                          "['r', 'sum(exc)']", got=variables)
         variables = list(variables)
         if not variables:
             raise ValidationError("Monitor", "variables", "name at least one variable to record, e.g. 'r'")
@@ -247,6 +250,26 @@ class Monitor:
     def _make_recording(self, var: str) -> _Recording:
         _, width, dtype = self._source(var)
         return _Recording(width, dtype)
+
+    def memory_for(self, steps: int) -> int:
+        """Bytes the samples of ``steps`` more steps would add (0 while not recording).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(100, Neuron(equations="r = t"))
+        >>> net.monitor(pop, "r", period=10.0).memory_for(1000)   # 100 samples of 100 floats and a step number
+        80800
+        """
+        if not self._recording:
+            return 0
+        samples = -(-int(steps) // self._period_steps)
+        per_sample = 0
+        for var in self.variables:
+            record = self._records[var]
+            per_sample += int(np.prod(record.width, dtype=np.float64)) * np.dtype(record.dtype).itemsize + 8
+        return samples * per_sample
 
     # ------------------------------------------------------------- control
     def start(self, variables: str | Sequence[str] | None = None, period: float | None = None) -> None:

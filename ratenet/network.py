@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from .display import html as _html, plots as _plots, text as _text
+from ._memory import check_bytes
 from .exceptions import RatenetWarning, ValidationError
 from .io import load_objects, save_objects
 from .monitor import Monitor
@@ -460,6 +461,13 @@ class Network:
         """Simulate one step."""
         self._run(1)
 
+    def _check_recording(self, steps: int, owner: str, duration: float) -> None:
+        """Refuse a run whose monitors could not hold what they would record, before running it."""
+        total = sum(monitor.memory_for(steps) for monitor in self.monitors)
+        if total:
+            names = ", ".join(f"'{m.name}'" for m in self.monitors if m.memory_for(steps))
+            check_bytes(total, owner, "duration", f"recording {steps:,} steps, the monitors ({names})", duration)
+
     def _run(self, steps: int, stop: Any = None, progress: bool = False) -> int:
         plan = self._build()
         if not plan.prepare():  # a value set from Python no longer fits the stacked blocks
@@ -493,6 +501,7 @@ class Network:
         3.0
         """
         steps = steps_for(duration, self._dt, "simulate")
+        self._check_recording(steps, "simulate", duration)
         start = time.perf_counter()
         self._run(steps, progress=progress_bar)
         if measure_time:
@@ -526,6 +535,7 @@ class Network:
         if operator not in ("and", "or"):
             raise ValidationError("simulate_until", "operator", "must be 'and' or 'or'", got=operator)
         steps = steps_for(max_duration, self._dt, "simulate_until")
+        self._check_recording(steps, "simulate_until", max_duration)
         plan = self._build()
         checks = [plan.stops[id(p)] for p in pops]
         combine = all if operator == "and" else any

@@ -22,6 +22,7 @@ from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
 from .exceptions import EquationError, ValidationError
+from ._memory import check_bytes
 from .io import load_objects, save_objects
 from .neurons import Neuron
 from .random import Distribution, draw_in_equation
@@ -158,7 +159,12 @@ class Population(_Attributes):
         if name is not None and (not isinstance(name, str) or not name):
             raise ValidationError("Population", "name", "must be a non-empty string", got=name)
         self.neuron_type = neuron
-        self.size = int(np.prod(self.geometry))
+        self.size = math.prod(self.geometry)
+        local = {p.name for p in neuron.parameters if p.locality == "local"} | \
+            {eq.target for eq in neuron.equations if eq.locality == "local"} | {"r"}
+        arrays = len(local) + len(neuron.targets) + 1  # the variables, sums and ranks
+        check_bytes(float(self.size) * arrays * 8, owner, "geometry",
+                    f"{arrays} arrays of {self.size:,} neurons", geometry)
         self.dimension = len(self.geometry)
         self.ranks = np.arange(self.size)
         if network is None:
@@ -181,6 +187,7 @@ class Population(_Attributes):
     # ---------------------------------------------------------------- storage
     def _owner(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
+
 
     @property
     def dtype(self) -> np.dtype:
@@ -1044,7 +1051,8 @@ class TimedArray(Population):
 
     def __init__(self, rates: Any = None, geometry: int | Sequence[int] | None = None, schedule: float = 0.0,
                  period: float = -1.0, name: str | None = None, network: "Network | None" = None) -> None:
-        array = self._check_rates(rates, geometry, name)
+        allow = (network if network is not None else default_network()).allow_nonfinite
+        array = self._check_rates(rates, geometry, name, allow)
         self._check_timing(schedule, period, f"TimedArray '{name}'" if name else "TimedArray")
         super().__init__(geometry if geometry is not None else array.shape[1:], input_neuron(), name=name,
                          network=network)
@@ -1060,7 +1068,7 @@ class TimedArray(Population):
 
 
     @staticmethod
-    def _check_rates(rates: Any, geometry: Any, name: str | None) -> np.ndarray:
+    def _check_rates(rates: Any, geometry: Any, name: str | None, allow_nonfinite: bool = False) -> np.ndarray:
         owner = f"TimedArray '{name}'" if name else "TimedArray"
         try:
             array = np.asarray(rates, dtype=np.float64)
@@ -1076,11 +1084,21 @@ class TimedArray(Population):
                 raise ValidationError(owner, "rates", f"must have shape ({expected})",
                                       got=f"shape {array.shape}", got_repr=False)
             array = array.reshape((array.shape[0],) + geo)
+        if array.shape[0] == 0:
+            raise ValidationError(owner, "rates", "must hold at least one array of rates (shape (steps, *geometry) "
+                                                  "with steps >= 1)", got=f"shape {array.shape}", got_repr=False)
+        if 0 in array.shape[1:]:
+            raise ValidationError(owner, "rates", "must hold at least one neuron per array",
+                                  got=f"shape {array.shape}", got_repr=False)
+        if not allow_nonfinite and not np.isfinite(array).all():
+            bad = np.argwhere(~np.isfinite(array))[0]
+            raise ValidationError(owner, "rates", f"{NONFINITE}; rates{list(int(i) for i in bad)} is "
+                                                  f"{array[tuple(bad)]}", got=f"shape {array.shape}", got_repr=False)
         return array
 
     def update(self, rates: Any, schedule: float = 0.0, period: float = -1.0) -> None:
         """Replace the sequence (and its timing)."""
-        array = self._check_rates(rates, self.geometry, self.name)
+        array = self._check_rates(rates, self.geometry, self.name, self.network.allow_nonfinite)
         self._check_timing(schedule, period, self._owner())
         object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))
         object.__setattr__(self, "_schedule", float(schedule))

@@ -462,7 +462,7 @@ def test_wrong_object(obj):
 def test_non_string_variable():
     net = Network()
     pop = ramp(net, 2)
-    with pytest.raises(ValidationError, match=r"Monitor\.variables: must be names"):
+    with pytest.raises(ValidationError, match=r"Monitor\.variables: must be a name or a list of names.* \(got \[1\]\)"):
         net.monitor(pop, [1])
 
 

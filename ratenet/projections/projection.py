@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import ast
 import numbers
+import os
 import re
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from .._codegen import update_code
 from ..equations import build_function, classify, is_product_of, substitute, symbols
-from ..exceptions import ValidationError
+from .._memory import check_bytes
+from ..exceptions import RatenetWarning, ValidationError
 from ..io import ACCEPTED_KINDS, expect, load_objects, save_objects
 from ..neurons import Synapse
-from ..population import Population, PopulationView
+from ..population import NONFINITE, Population, PopulationView
 from ..random import Distribution
 from ..state import Learning, ProjectionState, State, Transmission
 from . import connectors as conn
@@ -29,6 +33,9 @@ from ..display import html as _html, plots as _plots, text as _text
 from ._context import Side, SynapseContext
 from .record import ConnectorRecord, records_connector
 from .storage import Storage, from_arrays
+
+#: Warnings point at the user's code, outside this package (Python 3.12+).
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
@@ -418,8 +425,36 @@ class Projection:
         return record.description if record is not None else None
 
     # ----------------------------------------------------------- attributes
+    def _check_delays(self, delays: Any) -> None:
+        """Refuse delays whose history cannot fit in memory; warn when they are not multiples of dt.
+
+        Delays are rounded to whole steps as ANNarchy does (``round(delay / dt)``,
+        halves to even), so 0.5 ms with dt = 1 ms is no delay at all; the
+        warning says what a delay became.
+        """
+        values = np.asarray(delays, dtype=np.float64)
+        if values.size == 0:
+            return
+        dt = self.network.dt
+        longest = float(values.max())
+        steps = round(longest / dt)
+        sources = 1 + sum(1 for s in symbols(self.synapse_type.psp) if classify(s)[0] == "pre")
+        check_bytes(float(steps) * self.pre.population.size * 8 * sources, self._owner(), "delays",
+                    f"the history of {steps:,} steps of '{self.pre.population.name}' that a delay of {longest:g} ms "
+                    f"needs (dt = {dt:g} ms)", longest)
+        ratio = longest / dt
+        if values.ndim == 0 and abs(ratio - round(ratio)) > 1e-6 * max(1.0, abs(ratio)):
+            # one delay given as a number: say what it becomes (per-synapse delays, often drawn from a
+            # distribution, are rounded silently, as ANNarchy does)
+            where = {"skip_file_prefixes": (_PACKAGE,)} if sys.version_info >= (3, 12) else {"stacklevel": 6}
+            warnings.warn(f"{self._owner()}: the delay {longest:g} ms is not a multiple of dt = {dt:g} ms: it is "
+                          f"rounded to {round(ratio) * dt:g} ms ({round(ratio)} steps, halves to even as in "
+                          "ANNarchy; less than one step is no delay)", RatenetWarning, **where)
+
     def _install(self, result: conn.Connectivity) -> None:
         storage = result.storage
+        self._check_delays(result.delays if np.ndim(result.delays) == 0
+                           else storage.synapse_values(np.asarray(result.delays)))
         self._storage = storage
         self._delays = result.delays
         attrs: dict[str, np.ndarray] = {"w": result.w}
@@ -514,6 +549,7 @@ class Projection:
         array = self._attrs[name]
         locality = self._locality[name]
         owner = self._owner()
+        finite = not self.network.allow_nonfinite
         if isinstance(value, Distribution):
             shape = {"local": storage.shape, "postsynaptic": (storage.n_post,), "projection": ()}[locality]
             value = conn.fill(value, shape, self.network.rng, array.dtype)
@@ -524,9 +560,9 @@ class Projection:
             if np.ndim(value) != 0:
                 raise ValidationError(owner, name, "is one value for the whole projection: expected a number",
                                       got=value)
-            array[...] = _number(owner, name, value)
+            array[...] = _number(owner, name, value, array.dtype, finite)
         elif locality == "postsynaptic":
-            values = _numbers(owner, name, value)
+            values = _numbers(owner, name, value, array.dtype, finite)
             if values.ndim == 0:
                 array[...] = values
             elif values.shape == (len(self.post_rows),):
@@ -543,20 +579,21 @@ class Projection:
     def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
         storage = self._require_connected()
         owner = self._owner()
+        finite = not self.network.allow_nonfinite
         full_matrix = isinstance(value, list) and len(value) == storage.n_post and all(
             np.ndim(v) == 1 and len(v) == storage.n_pre for v in value)
         if isinstance(value, list) and value and all(np.ndim(v) == 1 for v in value) and \
                 len(value) == len(self.post_rows) and not full_matrix:
             sizes = storage.row_sizes()[self.post_rows]
             for row, size, row_values in zip(self.post_rows, sizes, value):
-                values = _numbers(owner, name, row_values)
+                values = _numbers(owner, name, row_values, array.dtype, finite)
                 if values.shape != (size,):
                     raise ValidationError(owner, name, f"the dendrite of post rank {int(self.post.ranks[row])} has "
                                                        f"{size} synapses",
                                           got=f"{values.shape[0]} values", got_repr=False)
                 storage.set_row_values(array, row, values)
             return
-        values = _numbers(owner, name, value)
+        values = _numbers(owner, name, value, array.dtype, finite)
         if values.ndim == 0 or values.shape == (storage.nnz,):
             storage.set_synapse_values(array, values)
         elif values.shape == (storage.n_post, storage.n_pre):
@@ -976,6 +1013,7 @@ class Projection:
         value = conn.check_number(self._owner(), "delays", delays)
         if value < 0:
             raise ValidationError(self._owner(), "delays", "must be >= 0", got=delays)
+        self._check_delays(value)
         self._delays = value
 
     def _delay_steps(self) -> int | np.ndarray:
@@ -1178,19 +1216,32 @@ class Projection:
         return _plots.plot_weights(self, variable, ax=ax, kind=kind, **kwargs)
 
 
-def _number(owner: str, name: str, value: Any) -> float:
+def _number(owner: str, name: str, value: Any, dtype: Any = None, finite: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray)):
         raise ValidationError(owner, name, "expected a number", got=value)
-    return float(value)
+    return float(_fits(owner, name, np.asarray(value, dtype=np.float64), value, dtype, finite))
 
 
-def _numbers(owner: str, name: str, value: Any) -> np.ndarray:
+def _numbers(owner: str, name: str, value: Any, dtype: Any = None, finite: bool = True) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValidationError(owner, name, "expected numbers", got=value) from None
-    if not np.isfinite(array).all():
-        raise ValidationError(owner, name, "must be finite numbers", got=value)
+    return _fits(owner, name, array, value, dtype, finite)
+
+
+def _fits(owner: str, name: str, array: np.ndarray, given: Any, dtype: Any, finite: bool) -> np.ndarray:
+    """Refuse values an attribute of ``dtype`` would change: NaN/inf (unless allowed), fractions for int/bool."""
+    kind = np.dtype(dtype).kind if dtype is not None else "f"
+    if kind == "f":
+        if finite and not np.isfinite(array).all():
+            raise ValidationError(owner, name, NONFINITE, got=given)
+        return array
+    if not np.isfinite(array).all() or (array != np.round(array)).any():
+        raise ValidationError(owner, name, f"is an {'int' if kind in 'iu' else 'bool'} attribute: expected whole "
+                                           "numbers, not truncated fractions", got=given)
+    if kind == "b" and not np.isin(array, (0.0, 1.0)).all():
+        raise ValidationError(owner, name, "is a bool attribute: expected True/False (or 0/1)", got=given)
     return array
 
 
@@ -1249,7 +1300,7 @@ class Dendrite:
         locality = proj._locality[name]
         proj._take_snapshot()
         array = proj._attrs[name]
-        values = _numbers(proj._owner(), name, value)
+        values = _numbers(proj._owner(), name, value, array.dtype, not proj.network.allow_nonfinite)
         if locality == "projection":
             raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the "
                                                        "projection")
