@@ -27,7 +27,7 @@ import numpy as np
 
 from ..neurons import constants_epoch
 from ..projections.storage import matvec_function
-from ..state import PopulationState, State, Transmission, python_writes, sum_key
+from ..state import PopulationState, ProjectionState, State, Transmission, python_writes, sum_key
 from .blocks import Block, form_blocks
 from .delays import History, Sources
 from .operators import (
@@ -446,12 +446,23 @@ class _Builder:
             sets: list[Access] = [(history.versions, key) for key in history.versions.slots]
             ops.append(PushHistory(f"{history.name}: keep {var} for delayed projections ({history.depth} steps)",
                                    history, reads, sets))
+        learned: list[Access] = []
+        where: dict[int, tuple[str, Callable[[int], str]]] = {}
         for proj in registry.projections:
             state = self.state(proj)
             learning = state.learning()
             if learning is not None:
                 ops.append(Learn(f"{proj.name}: learning {learning.description}", learning, self.clock, (),
                                  [(state, name) for name in learning.sets]))
+                synapse = getattr(proj.synapse_type, "name", None)
+                owner = f"{type(proj).__name__} '{proj.name}' (synapse {repr(synapse) if synapse else 'unnamed'})"
+                for name in learning.sets:
+                    if np.asarray(state.values[name]).dtype.kind == "f":
+                        where[len(learned)] = (owner, _synapse_locator(state, name))
+                        learned.append((state, name))
+        if net.check_finite and learned:
+            ops.append(CheckFinite("check that every learned synaptic value is finite", learned, self.clock, net.dt,
+                                   where))
         for monitor in registry.monitors:
             record = registry.recorder(monitor)()
             ops.append(Record(f"{monitor.name}: record {', '.join(monitor.variables)}", record))
@@ -531,3 +542,21 @@ def build_plan(net: Any, previous: Plan | None = None) -> Plan:
     b: r = sum(exc)  [UpdateBlock]
     """
     return _Builder(net, previous).build()
+
+
+def _synapse_locator(state: ProjectionState, name: str) -> Callable[[int], str]:
+    """Words for the element at a flat index of a synaptic array (its post and pre rows)."""
+    locality = state.locality.get(name, "local")
+
+    def locate(index: int) -> str:
+        storage = state.storage
+        if locality == "postsynaptic":
+            return f"post neuron {index}"
+        if locality == "projection" or storage is None:
+            return "the value"
+        if storage.kind == "dense":
+            return f"synapse (post {index // storage.n_pre}, pre {index % storage.n_pre})"
+        row = int(np.searchsorted(storage.indptr, index, side="right")) - 1
+        return f"synapse (post {row}, pre {int(storage.indices[index])})"
+
+    return locate

@@ -505,7 +505,14 @@ class Record(Operator):
 
 
 class CheckFinite(Operator):
-    """Raise, at the first NaN or infinity, naming the population, variable, neuron and step.
+    """Raise, at the first NaN or infinity, naming the object, the variable, the element and the step.
+
+    ``watched`` holds population variables, or synaptic attributes of
+    learning projections; ``where``, when given, maps the index of a watched
+    entry to ``(owner, locate)``: how to name its object (``"Projection 'ff'
+    (synapse 'Hebb')"``) and a function turning a flat index into words
+    (``"synapse post 1, pre 2"``).  Other entries are population variables:
+    ``"Population 'name'"`` and ``"neuron i"``.
 
     Examples
     --------
@@ -517,24 +524,37 @@ class CheckFinite(Operator):
     Traceback (most recent call last):
     ...
     ratenet.exceptions.RatenetError: Population 'pop'.r: neuron 1 is inf after step 0 (t = 0.0 ms)
+    >>> weights = State("ff", {"w": np.array([[0.0, 1.0], [np.nan, 2.0]])})
+    >>> where = {0: ("Projection 'ff' (synapse 'Hebb')", lambda i: f"synapse post {i // 2}, pre {i % 2}")}
+    >>> CheckFinite("check", [(weights, "w")], Clock(), 1.0, where)()
+    Traceback (most recent call last):
+    ...
+    ratenet.exceptions.RatenetError: Projection 'ff' (synapse 'Hebb').w: synapse post 1, pre 0 is nan after step 0 (t = 0.0 ms)
     """
 
-    def __init__(self, label: str, watched: Sequence[Access], clock: Clock, dt: float) -> None:
+    def __init__(self, label: str, watched: Sequence[Access], clock: Clock, dt: float,
+                 where: dict[int, tuple[str, Callable[[int], str]]] | None = None) -> None:
         super().__init__(label, watched)
         self.watched = list(watched)
         self.clock = clock
         self.dt = dt
+        self.where = where or {}
 
     def __call__(self) -> None:
-        for state, name in self.watched:
+        for index, (state, name) in enumerate(self.watched):
             values = state.values[name]
             if not np.isfinite(values).all():
                 flat = np.ravel(values)
                 bad = int(np.flatnonzero(~np.isfinite(flat))[0])
-                where = f"neuron {bad} " if np.ndim(values) else ""
+                owner, locate = self.where.get(index, (f"Population '{state.name}'", _neuron))
+                element = f"{locate(bad)} " if np.ndim(values) else ""
                 step = self.clock.step
-                raise RatenetError(f"Population '{state.name}'.{name}: {where}is {flat[bad]} after step {step} "
+                raise RatenetError(f"{owner}.{name}: {element}is {flat[bad]} after step {step} "
                                    f"(t = {step * self.dt} ms)")
+
+
+def _neuron(index: int) -> str:
+    return f"neuron {index}"
 
 
 class InParallel(Operator):
