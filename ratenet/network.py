@@ -163,7 +163,8 @@ class Network:
             if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
                 raise ValidationError("Network", "dtype", "must be numpy.float64 or numpy.float32", got=dtype)
             if kind != self._dtype and (self.populations or self.projections):
-                raise ValidationError("Network", "dtype", "cannot change once populations exist; call it first")
+                raise ValidationError("Network", "dtype", "cannot change once populations exist; call it first",
+                                      got=dtype)
             self._dtype = kind
 
     @property
@@ -307,7 +308,7 @@ class Network:
         if isinstance(population, Population):
             return self._adopt(population)
         if neuron is None:
-            raise ValidationError("Network.create", "neuron", "is required (a Neuron)")
+            raise ValidationError("Network.create", "neuron", "is required (a Neuron)", got=None)
         return Population(geometry, neuron, name=name, stop_condition=stop_condition, network=self)
 
     def _adding(self, pop: Population) -> None:
@@ -349,7 +350,7 @@ class Network:
                                                                        "populations with this network")
             return pre
         if post is None:
-            raise ValidationError("Network.connect", "post", "is required")
+            raise ValidationError("Network.connect", "post", "is required (a Population or PopulationView)", got=None)
         check_end("Network.connect", "pre", pre)
         check_end("Network.connect", "post", post)
         if pre.network is not self:

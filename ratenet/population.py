@@ -26,6 +26,7 @@ from ._memory import check_bytes
 from .io import load_objects, save_objects
 from .neurons import Neuron
 from .random import Distribution, draw_in_equation
+from .readonly import read_only
 from .registry import Clock, default_network
 from .state import PopulationState, sum_key
 
@@ -150,7 +151,7 @@ class Population(_Attributes):
         copied: bool = False,
     ) -> None:
         object.__setattr__(self, "_ready", False)
-        owner = f"Population '{name}'" if name else "Population"
+        owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
         self.geometry = check_geometry(geometry, owner)
         if isinstance(neuron, type) and issubclass(neuron, Neuron):
             neuron = neuron()
@@ -318,9 +319,7 @@ class Population(_Attributes):
             value = ns[name]
             if self._locality[name] != "local":
                 return value.item()
-            view = value.copy()
-            view.flags.writeable = False
-            return view
+            return read_only(value.copy(), self._owner(), name, self.name)
         neuron = self.__dict__.get("neuron_type")
         if neuron is not None and name in neuron.functions:
             return neuron.functions[name]
@@ -375,8 +374,8 @@ class Population(_Attributes):
             return
         if not finite.all() or (array != np.round(array)).any():
             what = "whole numbers" if kind == "int" else "True/False (or 0/1)"
-            raise ValidationError(owner, name, f"is an {kind} attribute: expected {what}, not truncated "
-                                               "fractions", got=given)
+            raise ValidationError(owner, name, f"is {'an int' if kind == 'int' else 'a bool'} attribute: "
+                                               f"expected {what}, not truncated fractions", got=given)
         if kind == "bool" and not np.isin(array, (0, 1)).all():
             raise ValidationError(owner, name, "is a bool attribute: expected True/False (or 0/1)", got=given)
         if kind == "int" and (np.abs(array) >= 2.0**63).any():
@@ -814,7 +813,7 @@ class PopulationView(_Attributes):
                  geometry: tuple[int, ...] | None = None) -> None:
         ranks = np.asarray(ranks, dtype=np.int64).reshape(-1)
         if ranks.size == 0:
-            raise ValidationError("PopulationView", "ranks", "must select at least one neuron")
+            raise ValidationError("PopulationView", "ranks", "must select at least one neuron", got=ranks.tolist())
         if ranks.min() < 0 or ranks.max() >= population.size:
             raise ValidationError("PopulationView", "ranks", f"must lie in [0, {population.size})", got=ranks)
         if len(np.unique(ranks)) != len(ranks):
@@ -845,8 +844,7 @@ class PopulationView(_Attributes):
             if pop._locality[name] != "local":
                 return getattr(pop, name)
             value = pop._ns[name].reshape(-1)[self.ranks].reshape(self.geometry)
-            value.flags.writeable = False
-            return value
+            return read_only(value, self._owner(), name, self.name)
         if name in pop.neuron_type.functions:
             return pop.neuron_type.functions[name]
         raise self._unknown(name)
@@ -857,7 +855,7 @@ class PopulationView(_Attributes):
             raise self._unknown(name)
         if pop._locality[name] != "local":
             raise ValidationError(self._owner(), name, "is shared by the whole population: set it on the "
-                                                       "population itself")
+                                                       "population itself", got=value)
         pop._assign(name, value, self.ranks, shape=self.geometry, owner=self._owner())
 
     def sum(self, target: str) -> np.ndarray:
@@ -955,7 +953,7 @@ class IndividualNeuron:
             raise pop._unknown(name)
         if pop._locality[name] != "local":
             raise ValidationError(pop._owner(), name, "is shared by the whole population: set it on the "
-                                                      "population itself")
+                                                      "population itself", got=value)
         if np.ndim(value) != 0:
             raise ValidationError(f"{pop._owner()} (neuron {self.rank})", name, "expected a single number",
                                   got=value)
@@ -1013,7 +1011,7 @@ class InputArray(Population):
     def __init__(self, geometry: int | Sequence[int] | None = None, name: str | None = None,
                  network: "Network | None" = None) -> None:
         if geometry is None:
-            raise ValidationError("InputArray", "geometry", "is required")
+            raise ValidationError("InputArray", "geometry", "is required (an int or a tuple of ints)", got=None)
         super().__init__(geometry, input_neuron(), name=name, network=network)
 
 

@@ -149,7 +149,7 @@ class Projection:
         self.pre = check_end(owner, "pre", pre)
         self.post = check_end(owner, "post", post)
         if pre.network is not post.network:
-            raise ValidationError(owner, "post", "must belong to the same network as pre")
+            raise ValidationError(owner, "post", "must belong to the same network as pre", got=getattr(post, "name", post))
         self.target = check_target(owner, target)
         if synapse is None:
             synapse = _default_synapse()
@@ -1303,7 +1303,7 @@ class Dendrite:
         values = _numbers(proj._owner(), name, value, array.dtype, not proj.network.allow_nonfinite)
         if locality == "projection":
             raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the "
-                                                       "projection")
+                                                       "projection", got=value)
         if locality == "postsynaptic":
             if values.ndim:
                 raise ValidationError(proj._owner(), name, "expected one number per dendrite", got=value)
