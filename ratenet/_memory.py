@@ -54,7 +54,7 @@ def check_bytes(count: float, owner: str, argument: str, what: str, got: object)
     >>> check_bytes(8 * 10**12 * 3, "Population", "geometry", "its 3 arrays", 10**12)
     Traceback (most recent call last):
     ...
-    ratenet.exceptions.ValidationError: Population.geometry: its 3 arrays would take 24 TB, more than this machine's ... (got 1000000000000)
+    ratenet.exceptions.ValidationError: Population.geometry: its 3 arrays would take 24 TB, more than ...
     """
     limit = physical_memory()
     if count > limit:

@@ -246,7 +246,7 @@ def expect(owner: str, key: str, value: np.ndarray, kinds: str, shape: tuple[int
     >>> expect("load('s.npz')", "pop:p:r", np.array(["a", "b", "c"]), "biuf", (3,))
     Traceback (most recent call last):
     ...
-    ratenet.exceptions.ValidationError: load('s.npz').pop:p:r: expected numbers of shape (3,) (got string values (<U1), shape (3,))
+    ratenet.exceptions.ValidationError: load('s.npz').pop:p:r: expected numbers of shape (3,) (got string values ...
     """
     expected = what + (" (a single value)" if shape == () else f" of shape {shape}" if shape is not None else "")
     if value.dtype.kind not in kinds or (shape is not None and value.shape != shape):

@@ -208,7 +208,7 @@ class Network:
         >>> pop.theta = float("inf")
         Traceback (most recent call last):
         ...
-        ratenet.exceptions.ValidationError: Population 'pop0'.theta: expected finite numbers; NaN and infinities are refused unless the network allows them (Network(...).allow_nonfinite = True or setup(allow_nonfinite=True)) (got inf)
+        ratenet.exceptions.ValidationError: Population 'pop0'.theta: expected finite numbers; ... (got inf)
         >>> net.allow_nonfinite = True
         >>> pop.theta = float("inf"); pop.theta.tolist()
         [inf, inf]

@@ -32,7 +32,8 @@ class ReadOnlyArray(np.ndarray):
     >>> values[0] = 1.0
     Traceback (most recent call last):
     ...
-    ratenet.exceptions.ValidationError: Population 'inp'.r: the array read from inp.r is a read-only copy; writing into it would change nothing: assign the attribute instead: inp.r = values (all neurons), inp[i].r = x (one neuron), or values = inp.r.copy(); values[i] = x; inp.r = values (got [0] = 1.0)
+    ratenet.exceptions.ValidationError: Population 'inp'.r: the array read from inp.r is a read-only copy; ...
+    ... inp.r = values (all neurons), inp[i].r = x (one neuron), ... (got [0] = 1.0)
     >>> values + 1, values.copy().flags.writeable
     (array([1., 1., 1.]), True)
     """
@@ -68,23 +69,23 @@ class ReadOnlyArray(np.ndarray):
             return NotImplemented
         return operation(self.view(np.ndarray), other)  # a new array, which Python assigns to the attribute
 
-    def __iadd__(self, other: Any) -> Any:
+    def __iadd__(self, other: Any) -> Any:  # type: ignore[misc]  # numpy's overloads
         result = self._in_place(np.add, other)
         return super().__iadd__(other) if result is NotImplemented else result
 
-    def __isub__(self, other: Any) -> Any:
+    def __isub__(self, other: Any) -> Any:  # type: ignore[misc]  # numpy's overloads
         result = self._in_place(np.subtract, other)
         return super().__isub__(other) if result is NotImplemented else result
 
-    def __imul__(self, other: Any) -> Any:
+    def __imul__(self, other: Any) -> Any:  # type: ignore[misc]  # numpy's overloads
         result = self._in_place(np.multiply, other)
         return super().__imul__(other) if result is NotImplemented else result
 
-    def __itruediv__(self, other: Any) -> Any:
+    def __itruediv__(self, other: Any) -> Any:  # type: ignore[misc]  # numpy's overloads
         result = self._in_place(np.true_divide, other)
         return super().__itruediv__(other) if result is NotImplemented else result
 
-    def __ipow__(self, other: Any) -> Any:
+    def __ipow__(self, other: Any) -> Any:  # type: ignore[misc, override]  # numpy's overloads
         result = self._in_place(np.power, other)
         return super().__ipow__(other) if result is NotImplemented else result
 

@@ -110,6 +110,10 @@ def run_int_log(c: Ctx) -> None:
     net.simulate(1.0)
 
 
+def _create_with(geometry: Any) -> Callable[[Ctx], Any]:
+    return lambda c: Population(geometry, c.model, network=c.net)
+
+
 S = setattr
 CATALOGUE = [
     # -- network and setup ---------------------------------------------------------------------------------------
@@ -167,7 +171,7 @@ CATALOGUE = [
         "no population of that name", "(got 'nope')"),
     Row("module setup dt", lambda c: rn.setup(dt=-2.0), V, "Network", ".dt:", "positive number", "(got -2.0)"),
     # -- population creation -------------------------------------------------------------------------------------
-    *[Row(f"geometry {g!r}", (lambda g: lambda c: Population(g, c.model, network=c.net))(g), V, "Population",
+    *[Row(f"geometry {g!r}", _create_with(g), V, "Population",
           ".geometry:", "positive int or a non-empty tuple of positive ints", f"(got {g!r})")
       for g in (0, -3, (), (2, 0), 1.5, "10", True, [2, -1], None, (2.0, 3))],
     Row("geometry 10**12", lambda c: Population(10**12, c.model, network=c.net), V, "Population", ".geometry:",
@@ -438,8 +442,8 @@ CATALOGUE = [
     Row("save onto a folder", lambda c: c.net.save(c.tmp), F, "save", "cannot write", "it is a folder", "{tmp}"),
     Row("module save(None)", lambda c: rn.save(None, net=c.net), V, "save", ".filename:", "a path", "(got None)"),
     Row("pop.save(None)", lambda c: c.pop.save(None), V, "save", ".filename:", "a path", "(got None)"),
-    Row("save of an unconnected projection", lambda c: c.loose().save(os.path.join(c.tmp, "p.npz")), V, "Projection 'loose'",
-        ".connect:", "call a connector", "not connected yet"),
+    Row("save of an unconnected projection", lambda c: c.loose().save(os.path.join(c.tmp, "p.npz")), V,
+        "Projection 'loose'", ".connect:", "call a connector", "not connected yet"),
     Row("load(None)", lambda c: c.net.load(None), V, "load", ".filename:", "a path", "(got None)"),
     Row("load a missing file", lambda c: c.net.load(os.path.join(c.tmp, "none.npz")), M, "load", "no such file",
         "no such file", "'{tmp}/none.npz'"),

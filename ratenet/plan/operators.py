@@ -529,7 +529,7 @@ class CheckFinite(Operator):
     >>> CheckFinite("check", [(weights, "w")], Clock(), 1.0, where)()
     Traceback (most recent call last):
     ...
-    ratenet.exceptions.RatenetError: Projection 'ff' (synapse 'Hebb').w: synapse post 1, pre 0 is nan after step 0 (t = 0.0 ms)
+    ratenet.exceptions.RatenetError: Projection 'ff' (synapse 'Hebb').w: synapse post 1, pre 0 is nan after ...
     """
 
     def __init__(self, label: str, watched: Sequence[Access], clock: Clock, dt: float,

@@ -149,7 +149,8 @@ class Projection:
         self.pre = check_end(owner, "pre", pre)
         self.post = check_end(owner, "post", post)
         if pre.network is not post.network:
-            raise ValidationError(owner, "post", "must belong to the same network as pre", got=getattr(post, "name", post))
+            raise ValidationError(owner, "post", "must belong to the same network as pre",
+                                  got=getattr(post, "name", post))
         self.target = check_target(owner, target)
         if synapse is None:
             synapse = _default_synapse()
