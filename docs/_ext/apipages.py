@@ -33,6 +33,7 @@ TITLES = {
     "ratenet.projections.connectors": "Projections",
     "ratenet.monitor": "Monitors",
     "ratenet.io": "Saving and loading",
+    "ratenet.parameter_files": "Saving and loading",
     "ratenet.random": "Random distributions",
     "ratenet.exceptions": "Errors",
 }
