@@ -16,6 +16,7 @@ import pytest
 
 import ratenet
 import ratenet.io as rio
+from ratenet.projections import Convolution
 from ratenet import DiscreteUniform, FileError, Hebb, Network, Neuron, Uniform, ValidationError, load, save
 
 
@@ -298,3 +299,27 @@ def test_missing_file_names_load_and_path(tmp_path):
     with pytest.raises(ratenet.MissingFileError, match=r"^load: no such file: '.*nope\.npz'") as error:
         load(tmp_path / "nope.npz", net=net)
     assert isinstance(error.value, FileNotFoundError)
+
+
+@pytest.mark.parametrize("key, value, expected, found", [
+    ("kern:conv:weights", np.zeros((2, 2)), "numbers of shape (3, 3)", "shape (2, 2)"),
+    ("kern:conv:weights", np.full((3, 3), np.nan), "expected finite numbers", "9 non-finite"),
+    ("kern:conv:.delays", -1.0, "expected a delay >= 0", "-1.0"),
+    ("kern:conv:.delays", np.ones(3), "a delay in ms (a single value)", "shape (3,)"),
+])
+def test_kernel_projections_are_checked_too(tmp_path, key, value, expected, found):
+    net = Network()
+    inp = net.create((5, 5), Neuron(parameters="r = 1.0"), name="inp")
+    out = net.create((5, 5), Neuron(equations="r = sum(exc)"), name="out")
+    conv = net.connect(Convolution(inp, out, "exc", name="conv")).connect_filter(np.arange(9.0).reshape(3, 3))
+    net.simulate(2)
+    save(tmp_path / "k.npz", net=net)
+    rewrite(tmp_path / "k.npz", tmp_path / "bad.npz", setter(key, value))
+    conv.weights = np.ones((3, 3))
+    before = snapshot(net)
+    with pytest.raises(ValidationError) as error:
+        load(tmp_path / "bad.npz", net=net)
+    assert key in str(error.value) and expected in str(error.value) and found in str(error.value)
+    assert snapshot(net) == before and np.array_equal(conv.weights, np.ones((3, 3)))
+    load(tmp_path / "k.npz", net=net)
+    assert np.array_equal(conv.weights, np.arange(9.0).reshape(3, 3))
