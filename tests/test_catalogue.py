@@ -447,6 +447,7 @@ CATALOGUE = [
     Row("load(None)", lambda c: c.net.load(None), V, "load", ".filename:", "a path", "(got None)"),
     Row("load a missing file", lambda c: c.net.load(os.path.join(c.tmp, "none.npz")), M, "load", "no such file",
         "no such file", "'{tmp}/none.npz'"),
+    Row("load a folder", lambda c: c.net.load(c.tmp), F, "load", "cannot read", "it is a folder", "'{tmp}'"),
     Row("load a text file", lambda c: c.net.load(c.file("t.npz", b"r = 1\n")), V, "load", ".filename:",
         "a ratenet state file written by save()", "(got a text file: '{tmp}/t.npz')"),
     Row("load an empty file", lambda c: c.net.load(c.file("e.npz", b"")), V, "load", ".filename:",
