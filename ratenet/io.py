@@ -81,7 +81,7 @@ def _new_file_mode(target: str) -> int:
     try:
         return stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
-        umask = os.umask(0)
+        umask = os.umask(0)  # the only portable way to read it; set back at once
         os.umask(umask)
         return 0o666 & ~umask
 
