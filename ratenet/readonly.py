@@ -22,6 +22,8 @@ from .exceptions import ValidationError
 
 __all__ = ["ReadOnlyArray", "read_only"]
 
+_NUMPY_1 = int(np.__version__.split(".")[0]) < 2
+
 
 class ReadOnlyArray(np.ndarray):
     """A read-only copy of ``owner.name``: writing into it raises a clear error (see the module).
@@ -49,7 +51,8 @@ class ReadOnlyArray(np.ndarray):
 
     def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
         result = np.asarray(array).view(np.ndarray)  # what is computed from the values is a plain array
-        return result[()] if return_scalar else result
+        # NumPy 1.x does not pass return_scalar: a 0-d result of a reduction is a scalar there too
+        return result[()] if return_scalar or (_NUMPY_1 and result.ndim == 0) else result
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if self.flags.writeable or self._owner is None:
