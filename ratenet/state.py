@@ -297,8 +297,10 @@ class ProjectionState(State):
     populations), ``check_connected()`` raises a clear error if a connector
     has not been called yet.  ``save_kind`` is the prefix of its
     entries in a state file (None: nothing of its own to save), and
-    ``export()``, ``check(saved, owner, where)`` and ``restore(saved)`` write
-    and read them (see :mod:`ratenet.io`).
+    ``export()``, ``check(saved, prefix, where)`` and ``restore(saved)`` write
+    and read them (see :mod:`ratenet.io`): ``check`` refuses, before any
+    change, an entry of the wrong dtype, shape or value, naming its key
+    (``prefix`` + field) and ``where`` (the load call).
 
     Examples
     --------
@@ -324,7 +326,7 @@ class ProjectionState(State):
         self.history_needs: Callable[[], list[tuple[Any, str, int]]] = lambda: []
         self.save_kind: str | None = None
         self.export: Callable[[], dict[str, np.ndarray]] = dict
-        self.check: Callable[[dict[str, np.ndarray], str, str], None] = lambda saved, owner, where: None
+        self.check: Callable[[dict[str, np.ndarray], str, str], None] = lambda saved, prefix, where: None
         self.restore: Callable[[dict[str, np.ndarray]], None] = lambda saved: None
         self.recordable: Callable[[str], tuple[Callable[[], Any], tuple[int, ...], Any]] = _unrecordable
         self.before_write: Callable[[], None] = _nothing
