@@ -43,6 +43,12 @@ from .api import (
     step,
     load,
     save,
+    set_seed,
+    every,
+    enable_callbacks,
+    disable_callbacks,
+    clear_all_callbacks,
+    callbacks_enabled,
 )
 from ._codegen import UnstableMethodWarning
 from .attributes import Creating, Parameter, Pruning, Variable
@@ -103,6 +109,12 @@ __all__ = [
     "projections",
     "monitors",
     "default_network",
+    "set_seed",
+    "every",
+    "enable_callbacks",
+    "disable_callbacks",
+    "clear_all_callbacks",
+    "callbacks_enabled",
     "Uniform",
     "DiscreteUniform",
     "Normal",

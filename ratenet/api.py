@@ -8,9 +8,12 @@ built after ``clear()``.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .exceptions import ValidationError
 from .network import Network
 from .neurons import forget_definitions
 from .registry import default_network, set_default_network
@@ -43,6 +46,12 @@ __all__ = [
     "monitors",
     "save",
     "load",
+    "set_seed",
+    "every",
+    "enable_callbacks",
+    "disable_callbacks",
+    "clear_all_callbacks",
+    "callbacks_enabled",
 ]
 
 
@@ -73,7 +82,9 @@ def clear() -> None:
     >>> setup(dt=0.5); clear(); dt()
     1.0
     """
-    set_default_network(Network())
+    fresh = Network(dt=1.0)
+    fresh.setup(seed=None)  # not the seed of the network it replaces
+    set_default_network(fresh)
     forget_definitions()
 
 
@@ -102,7 +113,7 @@ def simulate(duration: float, measure_time: bool = False, progress_bar: bool = F
     >>> simulate(3.0); get_time(), pop.r.tolist()
     (3.0, [2.0, 2.0])
     """
-    default_network().simulate(duration, measure_time=measure_time, progress_bar=progress_bar)
+    default_network().simulate(duration, measure_time=measure_time, progress_bar=progress_bar, callbacks=callbacks)
 
 
 def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False,
@@ -303,3 +314,144 @@ def load(filename: str | os.PathLike[str], populations: bool = True, projections
         is changed then).
     """
     (net or default_network()).load(filename, populations, projections)
+
+
+def set_seed(seed: int, use_seed_seq: bool = True, net_id: int = 0) -> None:
+    """Seed the default network's random generator (ANNarchy 4.x's name for ``setup(seed=...)``).
+
+    Examples
+    --------
+    >>> from ratenet import Neuron, Population, clear, set_seed, simulate
+    >>> clear(); pop = Population(3, Neuron(equations="r = Normal(0, 1)"))
+    >>> set_seed(7); simulate(1.0); first = pop.r
+    >>> set_seed(7); simulate(1.0); bool((pop.r == first).all())
+    True
+    """
+    default_network().set_seed(seed, use_seed_seq)
+
+
+def _whole_steps(value: Any, dt: float, name: str, owner: str = "every") -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValidationError(owner, name, "must be a number of ms", got=value)
+    ratio = float(value) / dt
+    steps = round(ratio)
+    if abs(ratio - steps) > 1e-9 * max(1.0, abs(steps)):
+        raise ValidationError(owner, name, f"must be a multiple of dt = {dt:g} ms", got=value)
+    return int(steps)
+
+
+class every:  # noqa: N801 - ANNarchy's name, used as a decorator
+    """Call a function periodically during ``simulate``: ``@every(period=100.0)`` above ``def f(n)``.
+
+    The function is called with ``n`` = 0, 1, 2... (counted anew at each
+    ``simulate`` call) **before** the steps at times ``t0 + wait + offset +
+    n * period``, where ``t0`` is the time when ``simulate`` was called; the
+    network runs up to that time, the function runs (it may change inputs,
+    weights...), then the simulation continues.  Callbacks falling on the
+    same step run in the order they were declared.
+
+    Both ANNarchy forms work: 4.x ``@every(period, offset=0.0, wait=0.0)``
+    (on the default network) and 5.x ``@every(network=net, period=1.0,
+    offset=0.0, wait=0.0)``.
+
+    Parameters
+    ----------
+    network : Network, optional
+        The network whose ``simulate`` calls the function; the default one
+        when omitted.  (A number in this place is the period, as in 4.x.)
+    period : float
+        ms between two calls, a multiple of dt (a period below dt means every
+        step, as in ANNarchy).
+    offset : float
+        Delay of the first call within the period (a multiple of dt, at most
+        ``period``); a negative offset counts from the end of the period.
+    wait : float
+        ms before the first period starts (a multiple of dt, ≥ 0).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron, every
+    >>> net = Network()
+    >>> pop = net.create(1, Neuron(parameters="r = 0.0"))
+    >>> seen = []
+    >>> @every(network=net, period=3.0, offset=1.0)
+    ... def record(n):
+    ...     seen.append((n, net.get_time()))
+    >>> net.simulate(10.0); seen
+    [(0, 1.0), (1, 4.0), (2, 7.0)]
+    >>> net.disable_callbacks(); net.simulate(10.0); len(seen)
+    3
+    """
+
+    def __init__(self, network: Any = None, period: float | None = None, offset: float = 0.0, wait: float = 0.0,
+                 net_id: int = 0) -> None:
+        if isinstance(network, numbers.Real) and not isinstance(network, bool):  # 4.x: every(period, ...)
+            if period is not None:
+                raise ValidationError("every", "period", "is given twice (positionally and by keyword)")
+            network, period = None, network
+        if network is None:
+            network = default_network()
+        if not isinstance(network, Network):
+            raise ValidationError("every", "network", "must be a Network", got=network)
+        self.network = network
+        self.period = 1.0 if period is None else period
+        self.offset = offset
+        self.wait = wait
+        self.func: Callable[[int], Any] | None = None
+        self.steps(network.dt)  # refuse a bad timing when it is declared
+
+    def steps(self, dt: float) -> tuple[int, int, int]:
+        """Period, offset and wait in steps of ``dt`` (what ``Network.simulate`` uses).
+
+        Raises
+        ------
+        ValidationError
+            When one of them is not a multiple of ``dt``, or ``wait`` is negative.
+        """
+        if isinstance(self.period, numbers.Real) and not isinstance(self.period, bool) and 0 <= self.period < dt:
+            period = 1
+        else:
+            period = _whole_steps(self.period, dt, "period")
+            if period <= 0:
+                raise ValidationError("every", "period", "must be positive", got=self.period)
+        offset = min(_whole_steps(self.offset, dt, "offset"), period) % period
+        wait = _whole_steps(self.wait, dt, "wait")
+        if wait < 0:
+            raise ValidationError("every", "wait", "must be >= 0", got=self.wait)
+        return period, offset, wait
+
+    def __call__(self, func: Callable[[int], Any]) -> Callable[[int], Any]:
+        if not callable(func):
+            raise ValidationError("every", "function", "must be callable", got=func)
+        self.func = func
+        self.network.add_callback(self)
+        return func
+
+
+def enable_callbacks(net_id: int = 0) -> None:
+    """Let the default network's ``simulate`` call its callbacks again (see :class:`every`)."""
+    default_network().enable_callbacks()
+
+
+def disable_callbacks(net_id: int = 0) -> None:
+    """Simulate the default network without calling its callbacks (see :class:`every`)."""
+    default_network().disable_callbacks()
+
+
+def clear_all_callbacks(net_id: int = 0) -> None:
+    """Forget the default network's callbacks (see :class:`every`)."""
+    default_network().clear_all_callbacks()
+
+
+def callbacks_enabled(net_id: int = 0) -> bool:
+    """Whether the default network's ``simulate`` calls its callbacks.
+
+    Examples
+    --------
+    >>> from ratenet import callbacks_enabled, clear, disable_callbacks, enable_callbacks
+    >>> clear(); disable_callbacks(); callbacks_enabled()
+    False
+    >>> enable_callbacks(); callbacks_enabled()
+    True
+    """
+    return default_network().callbacks_enabled()

@@ -140,6 +140,11 @@ class Monitor:
     start : bool
         Start recording now; otherwise call :meth:`start`.
     name : str, optional
+    reshape : bool
+        The default of :meth:`get`'s ``reshape``: False as in ANNarchy 4.x
+        (``Monitor(...)``); ``Network.monitor`` passes True, ANNarchy 5's
+        default (a population's samples shaped like its geometry; views,
+        neurons and projections stay flat).
 
     Examples
     --------
@@ -156,7 +161,7 @@ class Monitor:
 
     def __init__(self, obj: Any, variables: str | Sequence[str] = (), period: float | None = None,
                  period_offset: float | None = None, start: bool = True, name: str | None = None,
-                 net_id: int = 0) -> None:
+                 net_id: int = 0, reshape: bool = False) -> None:
         if not isinstance(obj, (Population, PopulationView, IndividualNeuron, Projection)):
             raise ValidationError("Monitor", "obj", "must be a Population, PopulationView, neuron or Projection",
                                   got=obj)
@@ -174,6 +179,8 @@ class Monitor:
         for var in variables:
             self._source(var)  # validates
         self.variables = variables
+        self.reshape = bool(reshape) and isinstance(obj, Population)
+        self._start_flag = bool(start)
         self._period_steps = self._check_period(period)
         self._offset_steps = self._check_period(period_offset, allow_zero=True) if period_offset else 0
         self._records = {var: self._make_recording(var) for var in variables}
@@ -194,6 +201,21 @@ class Monitor:
     def period_offset(self) -> float:
         """Time from the start of recording to the first sample that counts, in ms."""
         return self._offset_steps * self.network.dt
+
+    def copy_to(self, obj: Any) -> "Monitor":
+        """A monitor of ``obj`` (the copy of this one's object in another network) with the same settings.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create(2, Neuron(equations="r = t"), name="p")
+        >>> m = Monitor(pop, "r", period=2.0)
+        >>> twin = m.copy_to(pop.copy_to(Network()))
+        >>> twin.variables, twin.period, twin.object.name
+        (['r'], 2.0, 'p')
+        """
+        return Monitor(obj, list(self.variables), period=self.period, period_offset=self.period_offset or None,
+                       start=self._start_flag, name=self.name, reshape=self.reshape)
 
     def population_of(self) -> Any:
         """The population recorded (None for a projection)."""
@@ -333,7 +355,7 @@ class Monitor:
         return record
 
     # --------------------------------------------------------------- access
-    def get(self, variables: str | Sequence[str] | None = None, keep: bool = False, reshape: bool = False,
+    def get(self, variables: str | Sequence[str] | None = None, keep: bool = False, reshape: bool | None = None,
             force_dict: bool = False) -> Any:
         """Hand over the recorded samples: an array of shape (samples, neurons) per variable.
 
@@ -349,8 +371,11 @@ class Monitor:
             One name gives an array; several (or none: all) give a dict.
         keep : bool
             Keep the data (by default it is dropped once read, as in ANNarchy).
-        reshape : bool
-            Shape samples like the geometry: ``(samples, *geometry)``.
+        reshape : bool, optional
+            Shape samples like the geometry: ``(samples, *geometry)``.  By
+            default the monitor's ``reshape``: False for ``Monitor(...)``
+            (ANNarchy 4.x), True for a population's ``net.monitor(...)``
+            (ANNarchy 5).
         force_dict : bool
             Return a dict even for one name.
 
@@ -363,6 +388,8 @@ class Monitor:
         >>> m.get("r", keep=True).shape, m.get("r").shape, m.get("r").shape
         ((3, 2), (3, 2), (0, 2))
         """
+        if reshape is None:
+            reshape = self.reshape
         names = list(self._records) if variables is None else (
             [variables] if isinstance(variables, str) else list(variables))
         result = {}

@@ -20,6 +20,7 @@ their structure changes) and runs it.  Module-level functions (``simulate``,
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -36,9 +37,9 @@ from .exceptions import RatenetWarning, ValidationError
 from .io import load_objects, save_objects
 from .monitor import Monitor
 from .plan import Plan, build_plan, run, steps_for
-from .population import Population
+from .population import IndividualNeuron, Population, PopulationView
 from .projections.projection import Projection, check_end, select
-from .registry import Registry, default_network, set_default_network
+from .registry import Registry, default_network, has_default_network, set_default_network
 
 if TYPE_CHECKING:  # pragma: no cover
     from .neurons import Neuron, Synapse
@@ -64,16 +65,48 @@ _IGNORED = {"paradigm", "verbose", "suppress_warnings", "show_time", "disable_om
             "profiling", "method"}
 
 
-class Network:
+#: Constructor keywords that belong to Network itself, not to a subclass's ``__init__``.
+_BASE_KEYWORDS = ("dt", "seed", "dtype", "name", "num_threads", "reference")
+
+
+class _NetworkType(type):
+    """Builds networks the way ANNarchy 5 does, so a subclass's ``__init__`` need not call ``super().__init__()``.
+
+    ``Network.__init__`` runs first with the keywords that are Network's own
+    (``dt``, ``seed``...; unless the subclass's ``__init__`` takes them
+    itself), then the subclass's ``__init__`` with the rest.  The arguments
+    are kept (``net.init_args``) so a copy can be built again.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        init = cls.__init__  # type: ignore[misc]
+        if init is Network.__init__:
+            net = super().__call__(*args, **kwargs)
+        else:
+            own_parameters = inspect.signature(init).parameters
+            base = {key: kwargs.pop(key) for key in _BASE_KEYWORDS if key in kwargs and key not in own_parameters}
+            net = cls.__new__(cls)
+            Network.__init__(net, **base)
+            init(net, *args, **kwargs)
+            kwargs = {**base, **kwargs}
+        net.__dict__["_init_call"] = (tuple(args), dict(kwargs))
+        return net
+
+
+class Network(metaclass=_NetworkType):
     """A set of populations, projections and monitors with its own time, dt and RNG.
 
     Parameters
     ----------
-    dt : float
-        Step size in ms.
+    everything : bool
+        ANNarchy 4.x: start with a copy of every population, projection and
+        monitor of the default network (see :meth:`add`).
+    dt : float, optional
+        Step size in ms; the default network's (``setup(dt=...)``) when omitted.
     seed : int, optional
         Seed of the network's :class:`numpy.random.Generator`; the same seed
-        gives the same simulation.
+        gives the same simulation.  When omitted, the default network's seed
+        (``setup(seed=...)``; none by default: a fresh generator).
     dtype : {numpy.float64, numpy.float32}
         Floating-point type of every array.
     num_threads : int
@@ -98,9 +131,25 @@ class Network:
     True
     """
 
-    def __init__(self, dt: float = 1.0, seed: int | None = None, dtype: Any = np.float64,
-                 name: str | None = None, num_threads: int = 1, reference: bool = False) -> None:
+    def __init__(self, everything: bool = False, *, dt: float | None = None, seed: int | None = None,
+                 dtype: Any = np.float64, name: str | None = None, num_threads: int = 1,
+                 reference: bool = False) -> None:
+        if not isinstance(everything, bool):
+            raise ValidationError("Network", "everything", "must be True or False (pass dt= and seed= as keywords)",
+                                  got=everything)
+        if "registry" in self.__dict__:
+            # Already built (a subclass's __init__ calling super().__init__()): apply what it asks for.
+            self.setup(dt=dt, seed="keep" if seed is None else seed)
+            return
+        inherited = default_network() if has_default_network() else None
+        if dt is None:
+            dt = inherited.dt if inherited is not None else 1.0
+        if seed is None and inherited is not None:
+            seed = inherited.seed
         self.name = name
+        self._copies: dict[int, tuple[Any, Any]] = {}
+        self._callbacks: list[Any] = []
+        self._callbacks_enabled = True
         self.registry = Registry()
         self._num_threads = 1
         self._check_finite = False
@@ -115,6 +164,57 @@ class Network:
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
         self.setup(dt=dt, seed=seed, dtype=dtype, num_threads=num_threads, reference=reference)
+        if everything and inherited is not None:
+            self.add(list(inherited.populations) + list(inherited.projections) + list(inherited.monitors))
+
+    @property
+    def init_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments this network was created with, ``(args, kwargs)``: ``type(net)(*args, **kwargs)``
+        builds it again (a subclass whose ``__init__`` builds the network, in another process for instance).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> class Pair(Network):
+        ...     def __init__(self, size, rate=1.0):
+        ...         self.pop = self.create(size, Neuron(parameters=f"r = {rate}"))
+        >>> net = Pair(3, rate=2.0, dt=0.5)
+        >>> net.init_args
+        ((3,), {'dt': 0.5, 'rate': 2.0})
+        >>> again = type(net)(*net.init_args[0], **net.init_args[1])
+        >>> again.dt, again.pop.r.tolist()
+        (0.5, [2.0, 2.0, 2.0])
+        """
+        args, kwargs = self.__dict__.get("_init_call", ((), {}))
+        return tuple(args), dict(kwargs)
+
+    def config(self, **options: Any) -> None:
+        """ANNarchy 5's name for :meth:`setup`: ``net.config(dt=0.1, seed=1, num_threads=2)``.
+
+        Examples
+        --------
+        >>> from ratenet import Network
+        >>> net = Network(); net.config(dt=0.25); net.dt
+        0.25
+        """
+        self.setup(**options)
+
+    def set_seed(self, seed: int, use_seed_seq: bool = True) -> None:
+        """Seed the network's random generator (ANNarchy 4.x; what ``setup(seed=...)`` does).
+
+        Values already drawn keep their values; what is drawn from now on
+        (connectors, random equations) follows the new seed.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(3, Neuron(equations="r = Uniform(0, 1)"))
+        >>> net.set_seed(5); net.simulate(1.0); first = pop.r
+        >>> net.set_seed(5); net.simulate(1.0); bool((first == pop.r).all())
+        True
+        """
+        self.setup(seed=seed)
 
     # ------------------------------------------------------------ configuration
     def setup(self, dt: float | None = None, seed: int | None | str = "keep", dtype: Any = None,
@@ -265,6 +365,24 @@ class Network:
     def monitors(self) -> list[Monitor]:
         return self.registry.monitors
 
+    @property
+    def time(self) -> float:
+        """Current time in ms (ANNarchy 5); assign to move the clock (a whole number of steps)."""
+        return self.t
+
+    @time.setter
+    def time(self, value: float) -> None:
+        self.set_time(value)
+
+    @property
+    def current_step(self) -> int:
+        """Steps simulated since time 0 (ANNarchy 5); assign to move the clock."""
+        return self.registry.clock.step
+
+    @current_step.setter
+    def current_step(self, value: int) -> None:
+        self.set_current_step(value)
+
     def get_time(self) -> float:
         """Current time in ms."""
         return self.t
@@ -358,11 +476,191 @@ class Network:
         return Projection(pre, post, target, synapse, name)
 
     def monitor(self, obj: Any, variables: str | Sequence[str] = (), period: float | None = None,
-                start: bool = True, name: str | None = None) -> Monitor:
-        """Record variables of a population, view or projection (see :class:`~ratenet.Monitor`)."""
+                period_offset: float | None = None, start: bool = True, name: str | None = None) -> Monitor:
+        """Record variables of a population, view or projection (see :class:`~ratenet.Monitor`).
+
+        As in ANNarchy 5, ``get()`` of this monitor shapes a population's
+        samples like its geometry by default (``Monitor(...)`` keeps ANNarchy
+        4.x's flat default).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create((2, 3), Neuron(equations="r = t"))
+        >>> m = net.monitor(pop, "r"); net.simulate(2.0)
+        >>> m.get("r", keep=True).shape, m.get("r", reshape=False).shape
+        ((2, 2, 3), (2, 6))
+        """
         if getattr(obj, "network", self) is not self:
             raise ValidationError("Network.monitor", "obj", "belongs to another network", got=obj)
-        return Monitor(obj, variables, period=period, start=start, name=name)
+        return Monitor(obj, variables, period=period, period_offset=period_offset, start=start, name=name,
+                       reshape=True)
+
+    # ------------------------------------------------- ANNarchy 4.x: copies
+    def add(self, objects: Any) -> None:
+        """Add a copy of populations, projections and monitors built elsewhere (ANNarchy 4.x).
+
+        ``objects`` is one object or a list.  Each population is copied with
+        its current values (:meth:`Population.copy_to`), each projection
+        between the copies of its ends with its synapses and their values
+        (:meth:`Projection.copy_to`), each monitor on the copy of what it
+        records; :meth:`get` returns the copy.  In one call, populations are
+        copied first, then projections, then monitors, so their order in the
+        list does not matter.  The originals are not changed.
+
+        Raises
+        ------
+        ValidationError
+            For an object added twice, one of this network, something that
+            is not a population, projection or monitor, or a projection (or
+            monitor) whose populations were not added first.
+
+        Examples
+        --------
+        >>> from ratenet import Monitor, Network, Neuron, Population, Projection, clear
+        >>> clear()
+        >>> inp = Population(2, Neuron(parameters="r = 1.0"))
+        >>> out = Population(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = Projection(inp, out, "exc").connect_all_to_all(0.5)
+        >>> net = Network()
+        >>> net.add([inp, out, proj]); net.compile(); net.simulate(2.0)
+        >>> net.get(out).r.tolist(), out.r.tolist()
+        ([1.0, 1.0], [0.0, 0.0])
+        """
+        items = list(objects) if isinstance(objects, (list, tuple)) else [objects]
+        for obj in items:
+            if not isinstance(obj, (Population, Projection, Monitor)):
+                raise ValidationError("Network.add", "objects", "must be populations, projections or monitors "
+                                                                "(or a list of them)", got=obj)
+            if id(obj) in self._copies or any(copy is obj for _, copy in self._copies.values()):
+                raise ValidationError("Network.add", "objects", f"'{obj.name}' was already added to this network")
+            if obj.network is self:
+                raise ValidationError("Network.add", "objects", f"'{obj.name}' was created in this network: it is "
+                                                                "already part of it")
+        if len({id(obj) for obj in items}) != len(items):
+            raise ValidationError("Network.add", "objects", "lists an object twice")
+        for kind in (Population, Projection, Monitor):
+            for obj in items:
+                if isinstance(obj, kind):
+                    self._copies[id(obj)] = (obj, self._copy_of(obj))
+
+    def _copy_of(self, obj: Any) -> Any:
+        if isinstance(obj, Population):
+            return obj.copy_to(self)
+        if isinstance(obj, Projection):
+            return obj.copy_to(lambda end: self._counterpart(end, f"projection '{obj.name}'"))
+        return obj.copy_to(self._counterpart(obj.object, f"monitor '{obj.name}'"))
+
+    def _counterpart(self, obj: Any, user: str) -> Any:
+        try:
+            return self.get(obj)
+        except ValidationError:
+            raise ValidationError("Network.add", "objects", f"{user} uses '{obj.name}', which is not in this "
+                                                            "network: add it first") from None
+
+    def get(self, obj: Any) -> Any:
+        """The copy living in this network of an object given to :meth:`add` (a list gives a list).
+
+        A view or a neuron of an added population gives the same view (or
+        neuron) of its copy; an object created in this network is returned
+        as is.
+
+        Raises
+        ------
+        ValidationError
+            If the object was never added to this network.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create(4, Neuron(parameters="r = 0.0"), name="p")
+        >>> net = Network(); net.add(pop)
+        >>> copy = net.get(pop)
+        >>> copy is pop, copy.name, net.get(pop[1:3]).ranks.tolist()
+        (False, 'p', [1, 2])
+        """
+        if isinstance(obj, (list, tuple)):
+            return [self.get(o) for o in obj]
+        if isinstance(obj, PopulationView):
+            return PopulationView(self.get(obj.population), obj.ranks, obj.geometry)
+        if isinstance(obj, IndividualNeuron):
+            return IndividualNeuron(self.get(obj.population), obj.rank)
+        if getattr(obj, "network", None) is self:
+            return obj
+        entry = self._copies.get(id(obj))
+        if entry is None or entry[0] is not obj:
+            raise ValidationError("Network.get", "obj", "was never added to this network (call net.add(obj) first)",
+                                  got=getattr(obj, "name", obj))
+        return entry[1]
+
+    def copy(self, *args: Any, **kwargs: Any) -> "Network":
+        """Another network like this one (ANNarchy 5).
+
+        A subclass is built again with the arguments given here, or, with
+        none, those it was created with (:attr:`init_args`); ``dt`` and
+        ``seed`` default to this network's.  A plain ``Network`` is copied
+        object by object: every population, projection and monitor, with
+        their current values (as :meth:`add` does); the copy starts at time 0.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network(dt=0.5, seed=3)
+        >>> pop = net.create(2, Neuron(parameters="r = 0.0"), name="p"); pop.r = [1.0, 2.0]
+        >>> twin = net.copy()
+        >>> twin.dt, twin.seed, twin.get_population("p").r.tolist()
+        (0.5, 3, [1.0, 2.0])
+        """
+        if type(self) is Network:
+            if args or kwargs:
+                raise ValidationError("Network.copy", "arguments", "are only for a subclass of Network, whose "
+                                                                   "__init__ takes them")
+            twin = Network(dt=self.dt, seed=self.seed, dtype=self.dtype, reference=self.reference)
+            twin.add(list(self.populations) + list(self.projections) + list(self.monitors))
+            return twin
+        if not args and not kwargs:
+            args, kwargs = self.init_args
+        kwargs = dict(kwargs)
+        kwargs.setdefault("dt", self.dt)
+        kwargs.setdefault("seed", self.seed)
+        return type(self)(*args, **kwargs)
+
+    def get_populations(self) -> list[Population]:
+        """Every population of this network, in creation order."""
+        return list(self.populations)
+
+    def get_monitors(self) -> list[Monitor]:
+        """Every monitor of this network."""
+        return list(self.monitors)
+
+    def get_monitor(self, name: str) -> Monitor:
+        """The monitor with this name."""
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        raise ValidationError("Network", "get_monitor", "no monitor of that name", got=name)
+
+    # ------------------------------------------------------------ callbacks
+    def add_callback(self, callback: Any) -> None:
+        """Register a callback (what :class:`ratenet.every` does); called by :meth:`simulate`."""
+        self._callbacks.append(callback)
+
+    def enable_callbacks(self) -> None:
+        """Call the callbacks again during :meth:`simulate`."""
+        self._callbacks_enabled = True
+
+    def disable_callbacks(self) -> None:
+        """Simulate without calling the callbacks (they stay registered)."""
+        self._callbacks_enabled = False
+
+    def clear_all_callbacks(self) -> None:
+        """Forget every callback of this network."""
+        self._callbacks = []
+
+    def callbacks_enabled(self) -> bool:
+        """Whether :meth:`simulate` calls the callbacks."""
+        return self._callbacks_enabled
 
     def get_population(self, name: str) -> Population:
         """The population with this name."""
@@ -504,11 +802,30 @@ class Network:
         steps = steps_for(duration, self._dt, "simulate")
         self._check_recording(steps, "simulate", duration)
         start = time.perf_counter()
-        self._run(steps, progress=progress_bar)
+        if callbacks and self._callbacks_enabled and self._callbacks:
+            self._run_with_callbacks(steps, progress_bar)
+        else:
+            self._run(steps, progress=progress_bar)
         if measure_time:
             elapsed = time.perf_counter() - start
             print(f"Simulating {duration} ms ({steps} steps) took {elapsed:.3f} s "
                   f"({1000 * elapsed / max(steps, 1):.4f} ms per step).")
+
+    def _run_with_callbacks(self, steps: int, progress: bool) -> None:
+        """Run ``steps`` steps, calling each callback before the steps it falls on (see :class:`ratenet.every`)."""
+        start = self.get_current_step()
+        moments = []
+        for callback in list(self._callbacks):
+            period, offset, wait = callback.steps(self._dt)
+            for n, moment in enumerate(range(start + wait + offset, start + steps, period)):
+                moments.append((moment, n, callback))
+        moments.sort(key=lambda item: item[0])  # stable: declaration order at equal times
+        for moment, n, callback in moments:
+            if moment > self.get_current_step():
+                self._run(moment - self.get_current_step(), progress=progress)
+            callback.func(n)
+        if start + steps > self.get_current_step():
+            self._run(start + steps - self.get_current_step(), progress=progress)
 
     def simulate_until(self, max_duration: float, population: Any, operator: str = "and",
                        measure_time: bool = False, progress_bar: bool = False) -> float:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+import inspect
+
 from . import equations as eqmod
 from ._codegen import global_operation_code, update_code, warn_unstable
 from .display import html as _html, plots as _plots, text as _text
@@ -139,6 +141,12 @@ class Population(_Attributes):
 
     _reserved = {"network", "geometry", "size", "name", "neuron_type", "ranks", "attributes", "parameters",
                  "variables", "targets", "dimension", "width", "height", "depth", "stop_condition"}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Population":
+        self = super().__new__(cls)
+        # the constructor's arguments, so that copy_to() can build the same population elsewhere
+        object.__setattr__(self, "_init_call", (args, kwargs))
+        return self
 
     def __init__(
         self,
@@ -507,6 +515,34 @@ class Population(_Attributes):
     @property
     def population(self) -> "Population":
         return self
+
+    def copy_to(self, network: "Network") -> "Population":
+        """A population built in ``network`` like this one, with this one's current values.
+
+        The copy is made with the arguments this population was created with
+        (so an ``InputArray`` copies as an ``InputArray``) and keeps its name;
+        then every parameter and variable takes the value it has here now.
+        ``Network.add`` uses it (ANNarchy 4.x's copy semantics).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> pop = Network().create(3, Neuron(parameters="tau = 10.0", equations="r = tau"), name="p")
+        >>> pop.tau = [1.0, 2.0, 3.0]
+        >>> other = pop.copy_to(Network())
+        >>> other.name, other.tau.tolist(), other.network is pop.network
+        ('p', [1.0, 2.0, 3.0], False)
+        """
+        args, kwargs = self.__dict__.get("_init_call", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(None, *args, **kwargs)
+        bound.arguments["network"] = network
+        copy = type(self)(*bound.args[1:], **bound.kwargs)
+        for name in self.attributes:
+            value = self._ns[name]
+            if self._locality[name] != "local":
+                value = value.item() if isinstance(value, np.generic) else value
+            copy._assign(name, value, copy.ranks)
+        return copy
 
     # ------------------------------------------------------------------ reset
     def _compiled(self, first: bool) -> None:

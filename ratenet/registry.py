@@ -21,7 +21,7 @@ import numpy as np
 
 from .exceptions import ValidationError
 
-__all__ = ["Clock", "Registry", "default_network", "set_default_network"]
+__all__ = ["Clock", "Registry", "default_network", "has_default_network", "set_default_network"]
 
 
 class Clock:
@@ -151,6 +151,11 @@ def default_network() -> Any:
     True
     """
     return _DEFAULT[0]
+
+
+def has_default_network() -> bool:
+    """Whether the default network exists yet (not while ``ratenet.network`` is being imported)."""
+    return bool(_DEFAULT)
 
 
 def set_default_network(network: Any) -> None:

@@ -65,6 +65,7 @@ def psp_function(tree: ast.expr, args: tuple[str, ...], name: str) -> Callable[.
 class KernelProjection(Projection):
     """Base of Convolution and Pooling: a kernel object instead of a weight storage."""
 
+    _replays_connector = True
     _kernel: Any = None
     #: The connector(s) of this kind of projection, for messages.
     connectors = ""

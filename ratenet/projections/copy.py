@@ -33,6 +33,8 @@ class _SharedWeights(Projection):
     original are seen at once.  The original is read through its state record.
     """
 
+    _replays_connector = True
+
     def _describe_state(self) -> None:
         super()._describe_state()
         self._state.save_kind = None  # the weights belong to the original

@@ -10,6 +10,7 @@ instead of building it: the plan decides how to run it.
 from __future__ import annotations
 
 import ast
+import inspect
 import numbers
 import os
 import re
@@ -133,6 +134,14 @@ class Projection:
     >>> out.r
     array([1.5, 1.5])
     """
+
+    #: Whether copy_to() calls the connector again (kernels, shared weights) instead of copying the synapses.
+    _replays_connector = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Projection":
+        self = super().__new__(cls)
+        self.__dict__["_init_call"] = (args, kwargs)  # for copy_to()
+        return self
 
     def __init__(
         self,
@@ -424,6 +433,59 @@ class Projection:
         """The connection pattern in a sentence ("Gaussian with amp 0.2, sigma 0.1"); None before connecting."""
         record = self.connector
         return record.description if record is not None else None
+
+    def copy_to(self, lookup: Callable[[Any], Any]) -> "Projection":
+        """A projection built like this one between the objects ``lookup`` maps this one's ends to.
+
+        ``lookup`` maps each population, view or projection among the
+        constructor's arguments to its counterpart in the other network
+        (``Network.add`` passes its ``get``).  The copy keeps the name, the
+        synapses, their delays and the current values of every synaptic
+        attribute (no random draw is repeated), and the learning switch.
+        Convolutions, poolings, copies and transposes call their connector
+        again with the same arguments.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net, other = Network(), Network()
+        >>> a = net.create(2, Neuron(parameters="r = 1.0"), name="a")
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"), name="b")
+        >>> proj = net.connect(a, b, "exc").connect_all_to_all(0.5)
+        >>> copies = {id(p): p.copy_to(other) for p in (a, b)}
+        >>> twin = proj.copy_to(lambda obj: copies[id(obj)])
+        >>> twin.w.tolist(), twin.network is other
+        ([[0.5, 0.5], [0.5, 0.5]], True)
+        """
+        def convert(value: Any) -> Any:
+            return lookup(value) if isinstance(value, (Population, PopulationView, Projection)) else value
+
+        args, kwargs = self.__dict__.get("_init_call", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(None, *args, **kwargs)
+        copy = type(self)(*[convert(v) for v in bound.args[1:]], **{k: convert(v) for k, v in bound.kwargs.items()})
+        call = self.__dict__.get("_connect_call")
+        if call is not None:
+            method, call_args, call_kwargs = call
+            getattr(copy, method)(*[convert(v) for v in call_args], **{k: convert(v) for k, v in call_kwargs.items()})
+        elif self._storage is not None:
+            copy._take_synapses(self)
+        copy.learning = self.learning
+        copy._learning_period, copy._learning_offset = self._learning_period, self._learning_offset
+        copy._changed()
+        return copy
+
+    def _take_synapses(self, source: "Projection") -> None:
+        """Hold a copy of ``source``'s synapses, delays and synaptic attributes (storage is never changed in
+        place, so it is shared)."""
+        dtype = self.network.dtype
+        self._storage = source._storage
+        self._delays = np.array(source._delays) if np.ndim(source._delays) else float(source._delays)
+        self._attrs = {k: v.astype(dtype if v.dtype.kind == "f" else v.dtype) for k, v in source._attrs.items()}
+        self._locality = dict(source._locality)
+        self._state.locality = self._locality
+        self._state.track(*self._attrs)
+        self.__dict__["_connector"] = source.connector
+        self._changed()
 
     # ----------------------------------------------------------- attributes
     def _check_delays(self, delays: Any) -> None:

@@ -232,6 +232,8 @@ def records_connector(name: str, details: Callable[[Any], Mapping[str, Any]] | N
                     arguments[key] = _summary(value)
             self._connector = ConnectorRecord(method.__name__, name, arguments,
                                               dict(details(self)) if details else {})
+            if self._replays_connector:  # small arguments (kernels, a projection): kept to connect a copy
+                self.__dict__["_connect_call"] = (method.__name__, args, kwargs)
             return result
 
         return wrapper  # type: ignore[return-value]
