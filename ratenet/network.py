@@ -73,9 +73,11 @@ class _NetworkType(type):
     """Builds networks the way ANNarchy 5 does, so a subclass's ``__init__`` need not call ``super().__init__()``.
 
     ``Network.__init__`` runs first with the keywords that are Network's own
-    (``dt``, ``seed``...; unless the subclass's ``__init__`` takes them
-    itself), then the subclass's ``__init__`` with the rest.  The arguments
-    are kept (``net.init_args``) so a copy can be built again.
+    (``dt``, ``seed``, ``dtype``, ``name``, ``num_threads``, ``reference``),
+    then the subclass's ``__init__`` with the rest (and with those of
+    Network's keywords it declares too).  A ``super().__init__(dt=...)``
+    inside it applies what the caller did not give.  The arguments are kept
+    (``net.init_args``) so a copy can be built again.
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -84,10 +86,11 @@ class _NetworkType(type):
             net = super().__call__(*args, **kwargs)
         else:
             own_parameters = inspect.signature(init).parameters
-            base = {key: kwargs.pop(key) for key in _BASE_KEYWORDS if key in kwargs and key not in own_parameters}
+            base = {key: kwargs.pop(key) for key in _BASE_KEYWORDS if key in kwargs}
             net = cls.__new__(cls)
             Network.__init__(net, **base)
-            init(net, *args, **kwargs)
+            net.__dict__["_given"] = set(base)  # a super().__init__() call in init does not override these
+            init(net, *args, **kwargs, **{key: value for key, value in base.items() if key in own_parameters})
             kwargs = {**base, **kwargs}
         net.__dict__["_init_call"] = (tuple(args), dict(kwargs))
         return net
@@ -138,8 +141,9 @@ class Network(metaclass=_NetworkType):
             raise ValidationError("Network", "everything", "must be True or False (pass dt= and seed= as keywords)",
                                   got=everything)
         if "registry" in self.__dict__:
-            # Already built (a subclass's __init__ calling super().__init__()): apply what it asks for.
-            self.setup(dt=dt, seed="keep" if seed is None else seed)
+            # Already built (a subclass's __init__ calling super().__init__()): apply what the caller did not give.
+            given = self.__dict__.get("_given", set())
+            self.setup(dt=None if "dt" in given else dt, seed="keep" if seed is None or "seed" in given else seed)
             return
         inherited = default_network() if has_default_network() else None
         if dt is None:
@@ -449,8 +453,9 @@ class Network(metaclass=_NetworkType):
         old.registry.state(pop).move(self)
         return pop
 
-    def connect(self, pre: Any, post: Any = None, target: str = "exc", synapse: "Synapse | None" = None,
-                name: str | None = None) -> Projection:
+    def connect(self, pre: Any = None, post: Any = None, target: str = "exc", synapse: "Synapse | None" = None,
+                name: str | None = None, projection: Projection | None = None,
+                disable_omp: bool = True) -> Projection:
         """Create a projection (or adopt one built elsewhere: ``net.connect(Convolution(...))``).
 
         Examples
@@ -462,6 +467,11 @@ class Network(metaclass=_NetworkType):
         >>> net.connect(a, b, "exc").one_to_one(2.0).nb_synapses
         2
         """
+        if projection is not None:
+            if pre is not None or post is not None:
+                raise ValidationError("Network.connect", "projection", "is given with pre or post: give one or "
+                                                                       "the other")
+            pre = projection
         if isinstance(pre, Projection):
             if pre.network is not self:
                 raise ValidationError("Network.connect", "projection", "belongs to another network: create its "
@@ -524,7 +534,7 @@ class Network(metaclass=_NetworkType):
         >>> out = Population(2, Neuron(equations="r = sum(exc)"))
         >>> proj = Projection(inp, out, "exc").connect_all_to_all(0.5)
         >>> net = Network()
-        >>> net.add([inp, out, proj]); net.compile(); net.simulate(2.0)
+        >>> net.add([inp, out, proj]); _ = net.compile(); net.simulate(2.0)
         >>> net.get(out).r.tolist(), out.r.tolist()
         ([1.0, 1.0], [0.0, 0.0])
         """

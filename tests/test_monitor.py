@@ -40,7 +40,7 @@ def expected_ramp(steps, dt, size):
 def test_records_steps_by_neurons(dt):
     net = Network(dt=dt)
     pop = ramp(net)
-    mon = net.monitor(pop, "r")
+    mon = Monitor(pop, "r")
     net.simulate(10 * dt)
     data = mon.get("r")
     assert data.shape == (10, 6)
@@ -59,7 +59,7 @@ def test_reshape_gives_steps_by_geometry():
     net = Network()
     pop = net.create((2, 3, 2), RAMP)
     pop.k = np.arange(12.0) * 100.0
-    mon = net.monitor(pop, ["r", "v"])
+    mon = Monitor(pop, ["r", "v"])
     net.simulate(4.0)
     data = mon.get("r", reshape=True, keep=True)
     assert data.shape == (4, 2, 3, 2)
@@ -84,7 +84,7 @@ def test_population_level_variables_give_one_value_per_step():
 def test_several_variables_and_get_all():
     net = Network()
     pop = ramp(net)
-    mon = net.monitor(pop, ["r", "v"])
+    mon = Monitor(pop, ["r", "v"])
     net.simulate(3.0)
     data = mon.get()
     assert set(data) == {"r", "v"}
@@ -380,7 +380,7 @@ def test_sum_of_a_target_nothing_feeds_records_zero():
 def test_monitor_of_views_matches_the_population_record():
     net = Network()
     pop = ramp(net, (3, 4))
-    full = net.monitor(pop, "r")
+    full = Monitor(pop, "r")  # 4.x: flat by default
     column = net.monitor(pop[:, 2], "r")
     block = net.monitor(pop[0:2, 1:3], "r")
     listed = net.monitor(pop[[11, 0, 5]], "r")
