@@ -87,7 +87,7 @@ class _NetworkType(type):
         else:
             own_parameters = inspect.signature(init).parameters
             base = {key: kwargs.pop(key) for key in _BASE_KEYWORDS if key in kwargs}
-            net = cls.__new__(cls)
+            net = cls.__new__(cls)  # type: ignore[call-overload]  # the class being built, not a metaclass
             Network.__init__(net, **base)
             net.__dict__["_given"] = set(base)  # a super().__init__() call in init does not override these
             init(net, *args, **kwargs, **{key: value for key, value in base.items() if key in own_parameters})
@@ -799,6 +799,9 @@ class Network(metaclass=_NetworkType):
             Show a progress bar (tqdm: a widget in Jupyter, text on stderr
             elsewhere) with the steps, the simulated time, steps per second
             and the time left.
+        callbacks : bool
+            Call the functions declared with :class:`ratenet.every` (when
+            they are enabled); False runs without them.
 
         Examples
         --------
