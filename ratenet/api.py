@@ -143,7 +143,8 @@ def step() -> None:
     default_network().step()
 
 
-def reset(populations: bool = True, projections: bool = False, synapses: bool = False, monitors: bool = True) -> None:
+def reset(populations: bool = True, projections: bool = False, synapses: bool = False, monitors: bool = True,
+          reseed_rng: bool = False) -> None:
     """Return the default network to time 0 and compile-time values (see :meth:`Network.reset`).
 
     Examples
@@ -153,7 +154,7 @@ def reset(populations: bool = True, projections: bool = False, synapses: bool = 
     >>> simulate(5.0); reset(); get_time(), pop.r.tolist()
     (0.0, [0.0, 0.0])
     """
-    default_network().reset(populations, projections, synapses, monitors)
+    default_network().reset(populations, projections, synapses, monitors, reseed_rng)
 
 
 def get_time() -> float:

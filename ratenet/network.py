@@ -258,6 +258,7 @@ class Network(metaclass=_NetworkType):
                 raise ValidationError("Network", "seed", "must be a non-negative integer or None", got=seed)
             self.seed = None if seed is None else int(seed)
             self.rng = np.random.default_rng(self.seed)
+            self._rng_state = self.rng.bit_generator.state  # what reset(reseed_rng=True) returns to
             self.registry.structure_changed()  # generated code holds the generator
         if dtype is not None:
             try:
@@ -414,9 +415,13 @@ class Network(metaclass=_NetworkType):
             self._plan.forget()
 
     # --------------------------------------------------------------- objects
-    def create(self, geometry: Any = None, neuron: "Neuron | None" = None, name: str | None = None,
-               stop_condition: str | None = None, population: Population | None = None) -> Population:
+    def create(self, geometry: Any = None, neuron: "Neuron | None" = None, stop_condition: str | None = None,
+               name: str | None = None, population: Population | None = None,
+               storage_order: str | None = None) -> Population:
         """Create a population in this network (or adopt one: ``net.create(ImagePopulation(...))``).
+
+        The arguments come in ANNarchy 5's order: ``geometry, neuron,
+        stop_condition, name``; ``storage_order`` is accepted and ignored.
 
         Examples
         --------
@@ -722,6 +727,8 @@ class Network(metaclass=_NetworkType):
         plan = build_plan(self, plan)
         for obj in list(self.populations) + list(self.projections):
             registry.state(obj).compiled(not self._compiled)
+        if not self._compiled:
+            self._rng_state = self.rng.bit_generator.state  # reset(reseed_rng=True) returns to compile time
         self._compiled = True
         if self._loaded_histories:
             for history in plan.histories.values():
@@ -881,7 +888,7 @@ class Network(metaclass=_NetworkType):
         return done * self._dt
 
     def reset(self, populations: bool = True, projections: bool = False, synapses: bool = False,
-              monitors: bool = True) -> None:
+              monitors: bool = True, reseed_rng: bool = False) -> None:
         """Return to time 0 with the values of compile time.
 
         Parameters
@@ -892,6 +899,20 @@ class Network(metaclass=_NetworkType):
             Restore the synaptic attributes (weights included).
         monitors : bool
             Drop what monitors recorded.
+        reseed_rng : bool
+            Also return the random generator to its state at compile time
+            (or when it was last seeded), so the random draws of the next run
+            repeat those of the first (ANNarchy 5, where it is the default;
+            ANNarchy 4 never does it).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network(seed=1)
+        >>> pop = net.create(2, Neuron(equations="r = Uniform(0, 1)"))
+        >>> net.simulate(3.0); first = pop.r
+        >>> net.reset(reseed_rng=True); net.simulate(3.0); bool((pop.r == first).all())
+        True
         """
         plan = self._build()
         if populations:
@@ -907,6 +928,8 @@ class Network(metaclass=_NetworkType):
             history.refill()
         self.registry.clock.step = 0
         self.registry.clock.t[()] = 0.0
+        if reseed_rng:
+            self.rng.bit_generator.state = self._rng_state  # in place: generated code holds this generator
 
     def enable_learning(self, projections: Iterable[Projection] | None = None, period: float | None = None,
                         offset: float | None = None) -> None:

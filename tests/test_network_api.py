@@ -404,3 +404,63 @@ def test_callback_timing_errors():
 def test_init_args_of_a_plain_network():
     net = Network(dt=0.5, seed=1)
     assert net.init_args == ((), {"dt": 0.5, "seed": 1})
+
+
+def test_create_takes_its_arguments_in_annarchy_5_order():
+    net = Network()
+    pop = net.create(2, Neuron(equations="r = t"), "r > 1.5 : any", "clock")
+    assert (pop.name, pop.stop_condition) == ("clock", "r > 1.5 : any")
+    assert net.simulate_until(10.0, pop) == 3.0  # r = t: 0, 1, 2 at the ends of steps 1..3
+
+
+def test_reset_with_reseed_rng_repeats_the_random_draws():
+    net = Network(seed=5)
+    pop = net.create(3, Neuron(parameters="b = Uniform(0, 1)", equations="r = b + Normal(0, 1)"))
+    drawn = np.random.default_rng(5)
+    b = drawn.uniform(0, 1, 3)  # drawn when the population is created, before compile
+    net.simulate(2.0)
+    first = pop.r
+    drawn.normal(0, 1, 3)
+    np.testing.assert_array_equal(first, b + drawn.normal(0, 1, 3))  # the second step's draw
+    net.reset()
+    net.simulate(2.0)
+    assert not np.array_equal(pop.r, first)  # 4.x: the generator goes on
+    net.reset(reseed_rng=True)
+    net.simulate(2.0)
+    assert np.array_equal(pop.r, first)
+    ratenet.setup(seed=5)
+    ratenet.reset(reseed_rng=True)  # the module-level form passes it on
+
+
+def test_callbacks_4x_and_5x_forms_give_the_same_run_as_a_numpy_loop():
+    def run(net_or_none):
+        if net_or_none is None:
+            inp = InputArray(1)
+            out = Population(1, LEAKY)
+            Projection(inp, out, "exc").connect_one_to_one(1.0)
+            decorate = every(4.0, offset=1.0)
+            m, simulate = Monitor(out, "r"), ratenet.simulate
+        else:
+            net = net_or_none
+            inp = net.create(population=InputArray(1, network=net))
+            out = net.create(1, LEAKY)
+            net.connect(inp, out, "exc").one_to_one(1.0)
+            decorate = every(network=net, period=4.0, offset=1.0)
+            m, simulate = Monitor(out, "r"), net.simulate
+
+        @decorate
+        def step_input(n):
+            inp.r = float(n + 1)
+
+        simulate(12.0)
+        return m.get("r")[:, 0]
+
+    four, five = run(None), run(Network())
+    r, x, expected = 0.0, 0.0, []
+    for step in range(12):
+        if step % 4 == 1:
+            x = float(step // 4 + 1)  # set before this step: it replaces the end of the last step, read now
+        r = r + (x - r) / 10.0
+        expected.append(r)
+    np.testing.assert_allclose(four, expected, rtol=1e-12)
+    assert np.array_equal(four, five)
