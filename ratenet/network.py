@@ -645,9 +645,19 @@ class Network(metaclass=_NetworkType):
         """Every population of this network, in creation order."""
         return list(self.populations)
 
-    def get_monitors(self) -> list[Monitor]:
-        """Every monitor of this network."""
-        return list(self.monitors)
+    def get_monitors(self, obj: Any = None) -> list[Monitor]:
+        """The monitors of this network (only those recording ``obj`` when given).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a, b = (net.create(1, Neuron(equations="r = t")) for _ in range(2))
+        >>> m = net.monitor(a, "r"); _ = net.monitor(b, "r")
+        >>> net.get_monitors(a) == [m], len(net.get_monitors())
+        (True, 2)
+        """
+        return [m for m in self.monitors if obj is None or m.object is obj]
 
     def get_monitor(self, name: str) -> Monitor:
         """The monitor with this name."""
@@ -691,7 +701,8 @@ class Network(metaclass=_NetworkType):
                 return proj
         raise ValidationError("Network", "get_projection", "no projection of that name", got=name)
 
-    def get_projections(self, post: Any = None, pre: Any = None, target: str | None = None) -> list[Projection]:
+    def get_projections(self, post: Any = None, pre: Any = None, target: str | None = None,
+                        suppress_error: bool = False) -> list[Projection]:
         """The projections with this post, pre (a population or a view) and target (None: any).
 
         Examples

@@ -464,3 +464,17 @@ def test_callbacks_4x_and_5x_forms_give_the_same_run_as_a_numpy_loop():
         expected.append(r)
     np.testing.assert_allclose(four, expected, rtol=1e-12)
     assert np.array_equal(four, five)
+
+
+def test_getters_by_name_and_their_errors():
+    net = Network()
+    pop = net.create(2, Neuron(equations="r = t"), name="p")
+    proj = net.connect(pop, pop, "exc", name="loop").all_to_all(0.1)
+    m = net.monitor(pop, "r", name="watch")
+    assert (net.get_population("p"), net.get_projection("loop"), net.get_monitor("watch")) == (pop, proj, m)
+    assert net.get_populations() == [pop] and net.get_monitors(pop) == [m] and net.get_monitors(proj) == []
+    assert net.get_projections(suppress_error=True) == [proj]
+    for getter, kind in ((net.get_population, "population"), (net.get_projection, "projection"),
+                         (net.get_monitor, "monitor")):
+        with pytest.raises(ValidationError, match=rf"^Network.get_{kind}: no {kind} of that name \(got 'x'\)$"):
+            getter("x")
