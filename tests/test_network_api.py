@@ -12,7 +12,8 @@ import pytest
 import ratenet
 from ratenet import (InputArray, Monitor, Network, Neuron, Population, Projection, Synapse, ValidationError,
                      clear, every)
-from ratenet.projections import Convolution
+from ratenet.image import ImagePopulation
+from ratenet.projections import Convolution, Copy, Pooling, Transpose
 
 LEAKY = Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = sum(exc) - sum(inh)")
 LEARN = Synapse(parameters="eta = 0.01", equations="dw/dt = eta * pre.r * post.r")
@@ -478,3 +479,26 @@ def test_getters_by_name_and_their_errors():
                          (net.get_monitor, "monitor")):
         with pytest.raises(ValidationError, match=rf"^Network.get_{kind}: no {kind} of that name \(got 'x'\)$"):
             getter("x")
+
+
+def test_specific_populations_and_shared_weight_projections_are_copied():
+    ta = ratenet.TimedArray(np.arange(6.0).reshape(3, 2), schedule=2.0, name="ta")
+    img = ImagePopulation((2, 2, 3), name="img")
+    img.set_image(np.full((2, 2, 3), 255, np.uint8))
+    lin = Neuron(equations="r = sum(exc)")
+    pooled = Population((1, 1, 3), lin, name="pooled")
+    Pooling(img, pooled, "exc", operation="mean").connect_pooling()
+    a, b = Population(2, lin, name="a"), Population(2, lin, name="b")
+    ab = Projection(ta, a, "exc").connect_all_to_all(0.5)
+    Copy(ta, b, "exc").connect_copy(ab)
+    back = Transpose(ab, "exc").connect()
+    net = Network(everything=True)
+    assert [type(p).__name__ for p in net.projections] == ["Pooling", "Projection", "Copy", "Transpose"]
+    assert type(net.get(ta)).__name__ == "TimedArray" and type(net.get(img)).__name__ == "ImagePopulation"
+    assert (net.get(back).pre, net.get(back).post) == (net.get(a), net.get(ta))
+    net.simulate(6.0)
+    # step k replays rates[k // 2]; after 6 steps ta.r = rates[2]; a and b read ta.r of step 5: 0.5 * (4 + 5)
+    assert net.get(ta).r.tolist() == [4.0, 5.0]
+    assert net.get(a).r.tolist() == [4.5, 4.5] and net.get(b).r.tolist() == [4.5, 4.5]
+    assert net.get(pooled).r.ravel().tolist() == [1.0, 1.0, 1.0]
+    assert a.r.tolist() == [0.0, 0.0]  # the original never ran
