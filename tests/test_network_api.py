@@ -502,3 +502,25 @@ def test_specific_populations_and_shared_weight_projections_are_copied():
     assert net.get(a).r.tolist() == [4.5, 4.5] and net.get(b).r.tolist() == [4.5, 4.5]
     assert net.get(pooled).r.ravel().tolist() == [1.0, 1.0, 1.0]
     assert a.r.tolist() == [0.0, 0.0]  # the original never ran
+
+
+def test_from_function_in_the_4x_and_5x_forms():
+    def four(pre, post, weight, offset=0):  # ANNarchy 4: method(pre, post, **args)
+        lil = ratenet.LILConnectivity()
+        for rank in range(post.size):
+            lil.add(rank, [(rank + offset) % pre.size], [weight], [0.0])
+        return lil
+
+    seen = []
+
+    def five(pre, post, dt, weight):  # ANNarchy 5: method(pre, post, dt, **args)
+        seen.append(dt)
+        return four(pre, post, weight, offset=1)
+
+    net = Network(dt=0.25)
+    a = net.create(3, Neuron(parameters="r = 1.0"))
+    b = net.create(3, Neuron(equations="r = sum(exc)"))
+    m4 = net.connect(a, b, "exc").connect_with_func(four, weight=2.0).connectivity_matrix()
+    m5 = net.connect(a, b, "inh").from_function(five, weight=2.0).connectivity_matrix()
+    assert m4.tolist() == [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
+    assert m5.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [2.0, 0.0, 0.0]] and seen == [0.25]

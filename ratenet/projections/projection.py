@@ -385,11 +385,32 @@ class Projection:
     @records_connector("User-defined")
     def connect_from_function(self, method: Callable[..., conn.LILConnectivity], storage_format: str | None = None,
                               storage_order: str | None = None, **args: Any) -> "Projection":
-        """Connectivity from ``method(pre, post, **args)``, which returns a :class:`LILConnectivity`."""
+        """Connectivity from ``method(pre, post, **args)``, which returns a :class:`LILConnectivity`.
+
+        A method written for ANNarchy 5, ``method(pre, post, dt, **args)``
+        (a third positional parameter that ``args`` does not fill), is given
+        the network's ``dt`` there; ANNarchy 4's form takes none.
+
+        Examples
+        --------
+        >>> from ratenet import LILConnectivity, Network, Neuron
+        >>> def diagonal(pre, post, dt, weight):           # the ANNarchy 5 form
+        ...     lil = LILConnectivity(dt=dt)
+        ...     for rank in range(post.size):
+        ...         lil.add(rank, [rank], [weight], [dt])
+        ...     return lil
+        >>> net = Network(dt=0.5)
+        >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> net.connect(a, b, "exc").from_function(diagonal, weight=2.0).connectivity_matrix().tolist()
+        [[2.0, 0.0], [0.0, 2.0]]
+        """
         self._check_unconnected()
         if not callable(method):
             raise ValidationError(self._owner(), "method", "must be callable", got=method)
-        lil = method(self.pre, self.post, **args)
+        if _takes_dt(method, args):
+            lil = method(self.pre, self.post, self.network.dt, **args)
+        else:
+            lil = method(self.pre, self.post, **args)
         return self._connect(conn.from_lil, lil, storage_format)
 
     connect_with_func = connect_from_function
@@ -1277,6 +1298,17 @@ class Projection:
         (6, 6)
         """
         return _plots.plot_weights(self, variable, ax=ax, kind=kind, **kwargs)
+
+
+def _takes_dt(method: Callable[..., Any], args: dict[str, Any]) -> bool:
+    """Whether ``method`` has a third positional parameter that ``args`` leaves empty (ANNarchy 5's ``dt``)."""
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: the 4.x form
+        return False
+    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 and positional[2].name not in args and positional[2].default is inspect.Parameter.empty
 
 
 def _number(owner: str, name: str, value: Any, dtype: Any = None, finite: bool = True) -> float:
