@@ -368,7 +368,8 @@ class Monitor:
         Parameters
         ----------
         variables : str or list of str, optional
-            One name gives an array; several (or none: all) give a dict.
+            One name (alone or in a list, as in ANNarchy) gives an array;
+            several (or none: all) give a dict.
         keep : bool
             Keep the data (by default it is dropped once read, as in ANNarchy).
         reshape : bool, optional
@@ -404,8 +405,8 @@ class Monitor:
             if not keep:
                 self._steps_read = {**getattr(self, "_steps_read", {}), var: self._records[var].sample_steps()}
                 self._records[var].clear()
-        if isinstance(variables, str) and not force_dict:
-            return result[variables]
+        if variables is not None and len(names) == 1 and not force_dict:
+            return result[names[0]]  # a list of one name too, as ANNarchy's code does
         return result
 
     def _geometry(self, var: str) -> tuple[int, ...]:

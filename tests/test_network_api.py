@@ -524,3 +524,14 @@ def test_from_function_in_the_4x_and_5x_forms():
     m5 = net.connect(a, b, "inh").from_function(five, weight=2.0).connectivity_matrix()
     assert m4.tolist() == [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
     assert m5.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [2.0, 0.0, 0.0]] and seen == [0.25]
+
+
+def test_monitor_get_of_a_list_of_one_name_gives_the_array():
+    net = Network()
+    pop = net.create(2, Neuron(equations="r = t"))
+    m = Monitor(pop, ["r"])
+    net.simulate(2.0)
+    expected = [[0.0, 0.0], [1.0, 1.0]]
+    assert m.get(["r"], keep=True).tolist() == expected           # ANNarchy 4 and 5 return the array
+    assert m.get(["r"], keep=True, force_dict=True)["r"].tolist() == expected
+    assert m.get()["r"].tolist() == expected                       # no names: always a dict
