@@ -2285,6 +2285,9 @@ def _numpy_helpers() -> dict[str, Any]:
         "_np_add": np.add,
         "_np_exp": np.exp,
         "_expm1_ratio": expm1_ratio,
+        "_ipow2": _ipow2,
+        "_ipow3": _ipow3,
+        "_ipow4": _ipow4,
         "_chain": _chain,
         "_gop_mean": np.mean,
         "_gop_max": _global_max,
@@ -2317,6 +2320,33 @@ def called_functions(trees: Iterable[ast.AST], functions: Mapping[str, FunctionD
     """The user functions (from ``functions``) that the trees call directly."""
     names = {n.id[3:] for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith("_u_")}
     return [functions[name] for name in sorted(names)]
+
+
+def _ipow2(x: Any) -> Any:
+    """``x ** 2`` as ``x * x`` (what NumPy's power does for the exponent 2 too)."""
+    return x * x
+
+
+def _ipow3(x: Any) -> Any:
+    """``x ** 3`` as ``(x * x) * x``: see :meth:`_Preparer.power`."""
+    import numpy as np
+
+    y = x * x
+    if isinstance(y, np.ndarray):
+        y *= x  # a fresh array: multiply in place
+        return y
+    return y * x
+
+
+def _ipow4(x: Any) -> Any:
+    """``x ** 4`` as ``(x * x) * (x * x)``: see :meth:`_Preparer.power`."""
+    import numpy as np
+
+    y = x * x
+    if isinstance(y, np.ndarray):
+        y *= y
+        return y
+    return y * y
 
 
 def _pos(x: Any) -> Any:
@@ -2443,6 +2473,12 @@ _AS_IS = {"_f_logical_and": _BOOL, "_f_logical_or": _BOOL, "_f_logical_not": _BO
           "_np_all": _BOOL}
 
 
+#: exponents computed by multiplications (see :meth:`_Preparer.power`)
+_SMALL_POWERS = (2.0, 3.0, 4.0)
+#: calls whose result is not one value per element of their arguments
+_NOT_ELEMENTWISE: frozenset[str] = frozenset()
+
+
 def _kind_of(value: Any) -> str:
     """Whether a namespace value is a double, a bool, an int or unknown (for generated arithmetic)."""
     if isinstance(value, bool):
@@ -2517,6 +2553,8 @@ class _Preparer:
             return node
         if isinstance(node, ast.BinOp):
             self.binops += 1
+            if isinstance(node.op, ast.Pow) and self.small_power(node.right):
+                return self.power(node.left, node.right)
             if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
                 node.left, node.right = self.floated(node.left), self.floated(node.right)
             self.mark(node, _FLOAT)
@@ -2551,8 +2589,66 @@ class _Preparer:
         self.mark(name, _FLOAT)
         return name
 
+    def small_power(self, exponent: ast.expr) -> bool:
+        """Whether ``exponent`` is a literal 2, 3 or 4 (a power computed by multiplications)."""
+        if not (isinstance(exponent, ast.Name) and exponent.id.startswith("_lit_")):
+            return False
+        return float(self.namespace[exponent.id]) in _SMALL_POWERS
+
+    def power(self, base: ast.expr, exponent: ast.Name) -> ast.expr:
+        """``base ** n`` for n = 2, 3, 4 as multiplications of the (double) base.
+
+        ``pow`` of a negative base costs some 100 times a multiplication.  The
+        products round two or three times where ``pow`` rounds once: the result
+        may differ from ``pow`` in the last bit or two (never more than 3 ulp).
+        Every plan, reference mode included, runs this same code.
+        """
+        call = _call(f"_ipow{int(float(self.namespace[exponent.id]))}", [self.floated(base)])
+        self.mark(call, _FLOAT)
+        return call
+
+    def one_value(self, node: ast.AST) -> bool:
+        """Whether ``node`` is one value whatever the population's size (names bound to 0-d values only).
+
+        Namespace entries keep their shape (locality never changes), so this
+        holds for every later call; names assigned in the function, arguments,
+        random draws and user functions do not count as scalars.
+        """
+        import numpy as np
+
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Call):
+                if not isinstance(current.func, ast.Name):
+                    return False
+                func = current.func.id
+                if func.startswith("_gop_"):
+                    continue  # a global operation is one value
+                if not (func.startswith(("_f_", "_as_", "_ipow")) and func not in _NOT_ELEMENTWISE):
+                    return False
+                stack.extend(current.args)
+                if current.keywords:
+                    return False
+            elif isinstance(current, ast.Name):
+                if current.id in self.assigned or current.id in self.args or current.id not in self.namespace:
+                    return False
+                value = self.namespace[current.id]
+                if not (isinstance(value, (int, float, bool, np.generic))
+                        or (isinstance(value, np.ndarray) and value.ndim == 0)):
+                    return False
+            elif isinstance(current, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp)):
+                stack.extend(child for child in ast.iter_child_nodes(current) if isinstance(child, ast.expr))
+            elif not isinstance(current, ast.Constant):
+                return False
+        return True
+
     def call(self, node: ast.Call) -> ast.expr:
         func = cast(ast.Name, node.func).id
+        if func == "_f_power" and len(node.args) == 2 and self.small_power(node.args[1]):
+            return self.power(node.args[0], cast(ast.Name, node.args[1]))
+        if func in ("_f_where", "_f_ite") and len(node.args) == 3 and self.one_value(node.args[0]):
+            return self.branch(node)
         if func == "_f_where":
             kinds = {self.kind(node.args[1]), self.kind(node.args[2])}
             self.mark(node, _FLOAT if _FLOAT in kinds else (kinds.pop() if len(kinds) == 1 else _UNKNOWN))
@@ -2564,6 +2660,22 @@ class _Preparer:
             node.args = [self.floated(arg) for arg in node.args]
             self.mark(node, _FLOAT)
         return node
+
+    def branch(self, node: ast.Call) -> ast.expr:
+        """``ite(c, a, b)`` with a scalar condition: ``a if c else b``, evaluating only the branch taken.
+
+        The branches get the kind ``where`` would give their common result
+        (doubles if either is a double), so what follows computes the same.
+        """
+        test, body, orelse = node.args
+        kinds = {self.kind(body), self.kind(orelse)}
+        if cast(ast.Name, node.func).id == "_f_ite" or _FLOAT in kinds:
+            body, orelse, kind = self.floated(body), self.floated(orelse), _FLOAT
+        else:
+            kind = kinds.pop() if len(kinds) == 1 else _UNKNOWN
+        choice = ast.IfExp(test=test, body=body, orelse=orelse)
+        self.mark(choice, kind)
+        return choice
 
 
 

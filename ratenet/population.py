@@ -38,10 +38,26 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "TimedArray"]
 
 _DTYPES = {"int": np.int64, "bool": np.bool_}
+#: ``ranks`` of an assignment to the whole population (contiguous: no index array needed)
+_WHOLE = slice(None)
 
 #: What a refused NaN or infinity is told (see Network.allow_nonfinite).
 NONFINITE = ("expected finite numbers; NaN and infinities are refused unless the network allows them "
              "(Network(...).allow_nonfinite = True or setup(allow_nonfinite=True))")
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every value of a float array is finite: one sum first (NaN or an infinity makes it
+    non-finite), the element-wise test only when the sum is not finite (it may overflow).
+
+    Examples
+    --------
+    >>> all_finite(np.array([1.0, 2.0])), all_finite(np.array([1.0, np.nan])), all_finite(np.full(3, 1e308))
+    (True, False, True)
+    """
+    if np.isfinite(np.add.reduce(array, axis=None)):
+        return True
+    return bool(np.isfinite(array).all())
 
 
 def check_geometry(geometry: Any, owner: str) -> tuple[int, ...]:
@@ -341,7 +357,8 @@ class Population(_Attributes):
             return
         if name not in self._locality:
             raise self._unknown(name)
-        self._assign(name, value, self.ranks)
+        # the whole population: a plain copy into the state array, not a gather through its ranks
+        self._assign(name, value, _WHOLE, shape=self.geometry)
 
     def _assign(self, name: str, value: Any, ranks: np.ndarray | slice | None,
                 shape: tuple[int, ...] | None = None, owner: str | None = None) -> None:
@@ -366,7 +383,10 @@ class Population(_Attributes):
             value = value.sample(count, self.network.rng, dtype)
         array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
         self._check_kind(name, kind, array, owner or self._owner(), value)
-        flat[ranks] = array
+        if ranks is _WHOLE:
+            flat[...] = array  # a plain copy (or fill); casts as the indexed store below does
+        else:
+            flat[ranks] = array
         self._state.bump(name)
 
     def _check_kind(self, name: str, kind: str, array: np.ndarray, owner: str, given: Any) -> None:
@@ -375,11 +395,11 @@ class Population(_Attributes):
             if kind == "bool" and array.dtype.kind in "iu" and not np.isin(array, (0, 1)).all():
                 raise ValidationError(owner, name, "is a bool attribute: expected True/False (or 0/1)", got=given)
             return
-        finite = np.isfinite(array)
         if kind == "float":
-            if not self.network.allow_nonfinite and not finite.all():
+            if not self.network.allow_nonfinite and not all_finite(array):
                 raise ValidationError(owner, name, NONFINITE, got=given)
             return
+        finite = np.isfinite(array)
         if not finite.all() or (array != np.round(array)).any():
             what = "whole numbers" if kind == "int" else "True/False (or 0/1)"
             raise ValidationError(owner, name, f"is {'an int' if kind == 'int' else 'a bool'} attribute: "
