@@ -51,6 +51,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
+from ._inplace import lower_in_place
 from ._trees import set_locations, transform, unparse, with_headroom
 from .attributes import Creating, Parameter, Pruning, Variable, locality_flag
 from .exceptions import EquationError
@@ -2753,6 +2754,8 @@ def build_function(
     if prepare.binops >= CHAIN_LIMIT:
         for stmt in body:
             _lower_chains(stmt)
+    else:
+        body = lower_in_place(body, namespace, args)
     declared = sorted(set(globals_))
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],

@@ -421,6 +421,11 @@ def argument_error(name: str, args: tuple[Any, ...]) -> str | None:
     return None
 
 
+_NUMBER_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.bool_})
+#: (distribution, arguments) already found valid (numbers only: equal numbers pass the same checks)
+_GOOD_ARGUMENTS: set[tuple[Any, ...]] = set()
+
+
 def draw_in_equation(
     name: str, rng: np.random.Generator, shape: tuple[int, ...], args: tuple[Any, ...]
 ) -> np.ndarray:
@@ -447,10 +452,18 @@ def draw_in_equation(
     where = None
     if args and isinstance(args[0], tuple):
         where, args = args[0], args[1:]
-    problem = argument_error(name, args)
-    if problem is not None:
-        owner, text, column = where if where is not None else (None, None, None)
-        raise EquationError(problem, text=text, column=column, owner=owner)
+    # Arguments that are single numbers (literals, parameters of the population) are checked once
+    # per distinct value: the check costs more than a draw of a few hundred numbers.
+    key = (name, args) if all(type(a) in _NUMBER_TYPES for a in args) else None
+    if key is None or key not in _GOOD_ARGUMENTS:
+        problem = argument_error(name, args)
+        if problem is not None:
+            owner, text, column = where if where is not None else (None, None, None)
+            raise EquationError(problem, text=text, column=column, owner=owner)
+        if key is not None:
+            if len(_GOOD_ARGUMENTS) >= 1024:
+                _GOOD_ARGUMENTS.clear()
+            _GOOD_ARGUMENTS.add(key)
     if name == "Uniform":
         return rng.uniform(args[0], args[1], shape)
     if name == "DiscreteUniform":

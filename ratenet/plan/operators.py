@@ -27,6 +27,7 @@ itself when there is nothing else to do.
 
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -96,6 +97,14 @@ class Operator:
     def prepare(self) -> None:
         """Before each run (values may have been changed from Python since the last one)."""
 
+    def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
+        """The work of one call as statements for the plan's generated loop, and the names they read.
+
+        None (the default): the loop calls :meth:`step`'s callable.  Names are
+        local to the operator; the loop gives each operator's its own prefix.
+        """
+        return None
+
     def groups(self) -> list[tuple[tuple[Access, ...], tuple[Access, ...]]]:
         """(reads, writes) pairs: the writes of a pair change only when its reads do."""
         return [(self.reads, self.sets + self.incs)]
@@ -118,6 +127,14 @@ class Operator:
 
 # ----------------------------------------------------------------- transmission
 _NOTHING = np.empty(0)
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _out_call(func: str, args: list[ast.expr], out: str) -> ast.Call:
+    return ast.Call(func=_load(func), args=args, keywords=[ast.keyword(arg="out", value=_load(out))])
 
 
 def _source(pre: np.ndarray | Callable[[], np.ndarray]) -> tuple[np.ndarray, Callable[[], np.ndarray] | None]:
@@ -150,6 +167,12 @@ class TransmitDense(Operator):
 
     def __call__(self) -> None:
         np.dot(self.w, self.x if self.read is None else self.read(), out=self.out)
+
+    def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
+        if self.read is not None:
+            return None
+        call = _out_call("dot", [_load("w"), _load("x")], "out")
+        return [ast.Expr(value=call)], {"dot": np.dot, "w": self.w, "x": self.x, "out": self.out}
 
 
 class TransmitSparse(Operator):
@@ -212,6 +235,17 @@ class TransmitGather(Operator):
         else:
             # ndarray.take without out= is several times faster than np.take(..., out=)
             np.multiply(self.w, x.take(self.columns), out=self.out)
+
+    def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
+        if self.read is not None:
+            return None
+        x: ast.expr = _load("x")
+        if self.columns is not None:
+            x = ast.Call(func=ast.Attribute(value=x, attr="take", ctx=ast.Load()), args=[_load("columns")],
+                         keywords=[])
+        call = _out_call("multiply", [_load("w"), x], "out")
+        names = {"multiply": np.multiply, "w": self.w, "x": self.x, "columns": self.columns, "out": self.out}
+        return [ast.Expr(value=call)], names
 
 
 class TransmitFusedSparse(TransmitSparse):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import numbers
+import sys
+import types
+import weakref
 from typing import Any, Callable
 
 from ..display.progress import ProgressBar
@@ -11,7 +15,7 @@ from ..exceptions import ValidationError
 from ..registry import Clock
 from .build import Plan
 
-__all__ = ["run", "steps_for"]
+__all__ = ["run", "steps_for", "loop_of"]
 
 
 def steps_for(duration: Any, dt: float, owner: str) -> int:
@@ -50,6 +54,8 @@ def run(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool
     >>> run(plan, net.registry.clock, net.dt, 3), pop.r.tolist(), net.get_current_step()
     (3, [2.0], 3)
     """
+    if not progress:
+        return loop_of(plan, clock, dt)(steps, stop)
     calls = plan.calls
     t = clock.t
     bar = ProgressBar(steps, dt, clock.step * dt) if progress else None
@@ -70,3 +76,103 @@ def run(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool
         if bar is not None:
             bar.close(done)
     return done
+
+
+_LOOPS: "weakref.WeakKeyDictionary[Plan, tuple[Any, float, Callable[..., int]]]"
+
+
+def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], bool] | None], int]:
+    """The plan's steps as one generated function ``loop(steps, stop) -> steps run``.
+
+    The function body is built from the operators' own descriptions (see
+    :meth:`~ratenet.plan.operators.Operator.inline`): straight-line calls of
+    each operator's step callable, or its few inlined statements; time is set
+    once per step and the step counted in a local.  No text is parsed: the
+    statements are syntax trees built here and compiled.  It does exactly what
+    the plain loop of :func:`run` does, in the same order.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> pop = net.create(1, Neuron(equations="r = t"))
+    >>> plan = net.plan; plan.prepare()
+    True
+    >>> loop_of(plan, net.registry.clock, net.dt)(3, None), pop.r.tolist(), net.get_current_step()
+    (3, [2.0], 3)
+    """
+    cached = _LOOPS.get(plan)
+    if cached is not None and cached[0] is clock and cached[1] == dt:
+        return cached[2]
+    namespace: dict[str, Any] = {"__builtins__": {"range": range}, "clock": clock, "t": clock.t, "dt": dt}
+    body: list[ast.stmt] = []
+    for k, (op, call) in enumerate(zip(plan.operators, plan.calls)):
+        inlined = op.inline()
+        if inlined is None:
+            namespace[f"_call{k}"] = call
+            body.append(ast.Expr(value=ast.Call(func=_load(f"_call{k}"), args=[], keywords=[])))
+            continue
+        statements, names = inlined
+        prefix = f"_op{k}_"
+        for name, value in names.items():
+            namespace[prefix + name] = value
+        for statement in statements:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Name) and node.id in names:
+                    node.id = prefix + node.id
+            body.append(statement)
+    function = _compile_loop(body, namespace)
+    _LOOPS[plan] = (clock, dt, function)
+    return function
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _store(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Store())
+
+
+def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any]) -> Callable[..., int]:
+    """def loop(steps, stop):
+           step = clock.step
+           done = 0
+           for done in range(1, steps + 1):
+               t[()] = step * dt
+               <work>
+               step += 1
+               clock.step = step
+               if stop is not None and stop():
+                   break
+           return done
+    """
+    set_time = ast.Assign(targets=[ast.Subscript(value=_load("t"), slice=ast.Tuple(elts=[], ctx=ast.Load()),
+                                                 ctx=ast.Store())],
+                          value=ast.BinOp(left=_load("step"), op=ast.Mult(), right=_load("dt")))
+    count = [ast.AugAssign(target=_store("step"), op=ast.Add(), value=ast.Constant(value=1)),
+             ast.Assign(targets=[ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Store())],
+                        value=_load("step"))]
+    stopping = ast.If(test=ast.BoolOp(op=ast.And(), values=[
+        ast.Compare(left=_load("stop"), ops=[ast.IsNot()], comparators=[ast.Constant(value=None)]),
+        ast.Call(func=_load("stop"), args=[], keywords=[])]), body=[ast.Break()], orelse=[])
+    loop = ast.For(target=_store("done"),
+                   iter=ast.Call(func=_load("range"), args=[
+                       ast.Constant(value=1), ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))],
+                       keywords=[]),
+                   body=[set_time] + work + count + [stopping], orelse=[])
+    body = [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
+                                                                      ctx=ast.Load())),
+            ast.Assign(targets=[_store("done")], value=ast.Constant(value=0)),
+            loop, ast.Return(value=_load("done"))]
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="steps"), ast.arg(arg="stop")], vararg=None,
+                              kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
+    fdef = ast.FunctionDef(name="plan_loop", args=arguments, body=body, decorator_list=[], returns=None, **extra)
+    module = ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[]))
+    code = compile(module, "<ratenet plan loop>", "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return types.FunctionType(fcode, namespace, "plan_loop")
+
+
+_LOOPS = weakref.WeakKeyDictionary()

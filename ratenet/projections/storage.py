@@ -288,6 +288,14 @@ class Dense(Storage):
             array[~self.mask] = 0
 
     def absent_stage(self, array: np.ndarray) -> Callable[[], Any] | None:
+        if self._mask is None and self._missing is not None:
+            # a few listed places (no self-connections): zero them, not a pass over the whole matrix
+            missing = self._missing
+
+            def zero_missing() -> None:
+                array[missing] = 0.0
+
+            return zero_missing
         mask = self.mask
         if mask is None:
             return None

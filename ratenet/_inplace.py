@@ -1,0 +1,380 @@
+"""Generated updates without temporaries: array expressions as chains of ufuncs writing into scratch arrays.
+
+``r[...] += dt * ((_sum_exc + 0.1 - r) / tau)`` evaluated by NumPy's operators
+allocates an array per operation.  This pass rewrites the statements of a
+generated function so that each array operation is the same ufunc called with
+``out=``: into a scratch array bound in the function's namespace (one per live
+intermediate, reused from statement to statement), or straight into the
+variable for the last operation of ``x[...] = ...``::
+
+    _np_add(_sum_exc, _lit_0x1_999999999999apm4, out=_scratch0)
+    _np_subtract(_scratch0, r, out=_scratch0)
+    _np_true_divide(_scratch0, tau, out=_scratch0)
+    _np_add(r, _scratch0, out=r)
+
+Every operation is the one NumPy's operator would run, on the same operands,
+into an array of the dtype and shape that operator would return (found by
+evaluating the expression once on the namespace's values when the function is
+built): the results are the same bits.  Two exact simplifications are made:
+a multiplication by ``dt`` when ``dt`` is 1 (``x * 1.0`` is ``x`` for every
+double, NaN, infinities and signed zeros included) and the subtraction of a
+summed input that no projection feeds (``x - 0.0`` is ``x``), each only when the
+other operand already has the result's dtype.
+
+What is not rewritten: expressions reading names assigned in the function
+(random draws, the stages of midpoint or RK4), names bound only at run time,
+calls that are not NumPy ufuncs (they run as before and their result is an
+operand), powers, comparisons and anything of one value.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import warnings
+from typing import Any, Sequence, cast
+
+import numpy as np
+
+__all__ = ["lower_in_place"]
+
+_UFUNCS: dict[type, tuple[str, Any, Any]] = {
+    ast.Add: ("_np_add", np.add, operator.add),
+    ast.Sub: ("_np_subtract", np.subtract, operator.sub),
+    ast.Mult: ("_np_multiply", np.multiply, operator.mul),
+    ast.Div: ("_np_true_divide", np.true_divide, operator.truediv),
+}
+_AUGMENTED = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
+_UNKNOWN = object()
+_CLAMPS = ("_np_clip", "_np_maximum", "_np_minimum")
+_POWERS = ("_ipow2", "_ipow3", "_ipow4")
+#: deeper statements (long sums) are left to the chain lowering of the compiler
+_MAX_DEPTH = 60
+#: statements are split on at most this many one-value ite conditions (2 ** 3 branches)
+_MAX_SPLITS = 3
+
+
+def _name(symbol: str) -> ast.Name:
+    return ast.Name(id=symbol, ctx=ast.Load())
+
+
+def _is_ellipsis_slot(node: ast.AST) -> str | None:
+    """``x`` for ``x[...]``, else None."""
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and isinstance(node.slice, ast.Constant) and node.slice.value is Ellipsis):
+        return node.value.id
+    return None
+
+
+class _Lowering:
+    def __init__(self, namespace: dict[str, Any], assigned: set[str], args: Sequence[str], zeros: set[str]) -> None:
+        self.ns = namespace
+        self.opaque = set(assigned) | set(args)
+        self.zeros = zeros
+        self.values: dict[int, Any] = {}
+        self.free: list[str] = []
+        self.count = 0
+        self.out: list[ast.stmt] = []
+
+    # ------------------------------------------------------------ evaluation
+    def value(self, node: ast.AST) -> Any:
+        """The value ``node`` has on the namespace's current values, or _UNKNOWN."""
+        key = id(node)
+        if key not in self.values:
+            self.values[key] = (node, self._value(node))
+        return self.values[key][1]
+
+    def _value(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Name):
+            if node.id in self.opaque or node.id not in self.ns:
+                return _UNKNOWN
+            return self.ns[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
+            left, right = self.value(node.left), self.value(node.right)
+            if left is _UNKNOWN or right is _UNKNOWN:
+                return _UNKNOWN
+            return _UFUNCS[type(node.op)][2](left, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            operand = self.value(node.operand)
+            return _UNKNOWN if operand is _UNKNOWN else -operand
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            func = self.ns.get(node.func.id)
+            if node.func.id in _POWERS and len(node.args) == 1:
+                base = self.value(node.args[0])
+                return _UNKNOWN if base is _UNKNOWN else func(base)  # type: ignore[misc]
+            if isinstance(func, np.ufunc) and func.nout == 1 and func.nin == len(node.args):
+                args = [self.value(a) for a in node.args]
+                if any(a is _UNKNOWN for a in args):
+                    return _UNKNOWN
+                return func(*args)
+        return _UNKNOWN
+
+    # --------------------------------------------------------------- lowering
+    def array_op(self, node: ast.AST) -> tuple[Any, list[ast.expr]] | None:
+        """(the ufunc, its operands) when ``node`` is an array operation this pass rewrites."""
+        value = self.value(node)
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            return None
+        if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
+            return _UFUNCS[type(node.op)][1], [node.left, node.right]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return np.negative, [node.operand]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _POWERS:
+            base = self.value(node.args[0])
+            if not (isinstance(base, np.ndarray) and base.shape == value.shape and base.dtype == value.dtype):
+                return None
+            return node.func.id, list(node.args)
+        if isinstance(node, ast.Call):
+            return self.ns[node.func.id], list(node.args)  # type: ignore[union-attr]
+        return None
+
+    def folded(self, node: ast.AST) -> ast.AST:
+        """``node`` without an exact no-op: ``dt * x`` with dt = 1, ``x - sum`` of a sum nobody feeds."""
+        while isinstance(node, ast.BinOp):
+            value = self.value(node)
+            if not isinstance(value, np.ndarray):
+                return node
+            keep: ast.AST | None = None
+            if isinstance(node.op, ast.Mult):
+                for one, other in ((node.left, node.right), (node.right, node.left)):
+                    if self._is_one_dt(one):
+                        keep = other
+                        break
+            elif isinstance(node.op, ast.Div) and self._is_one_dt(node.right):
+                keep = node.left
+            elif isinstance(node.op, (ast.Sub, ast.Add)) and isinstance(node.right, ast.Name) \
+                    and node.right.id in self.zeros:
+                keep = node.left
+            if keep is None:
+                return node
+            kept = self.value(keep)
+            if not (isinstance(kept, np.ndarray) and kept.dtype == value.dtype and kept.shape == value.shape):
+                return node
+            node = keep
+        return node
+
+    def _is_one_dt(self, node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Name) and node.id == "dt"):
+            return False
+        value = self.value(node)
+        return value is not _UNKNOWN and np.ndim(value) == 0 and bool(value == 1.0)
+
+    def scratch(self, like: np.ndarray) -> str:
+        for index, name in enumerate(self.free):
+            array = self.ns[name]
+            if array.shape == like.shape and array.dtype == like.dtype:
+                return self.free.pop(index)
+        name = f"_scratch{self.count}"
+        self.count += 1
+        while name in self.ns:
+            name = f"_scratch{self.count}"
+            self.count += 1
+        self.ns[name] = np.empty(like.shape, like.dtype)
+        return name
+
+    def emit(self, node: ast.AST, into: str | None = None) -> tuple[ast.expr, str | None]:
+        """Statements computing ``node``; returns (what to read it as, the scratch it occupies or None)."""
+        node = self.folded(node)
+        op = self.array_op(node)
+        if op is None:
+            return node, None  # type: ignore[return-value]
+        ufunc, operands = op
+        value = self.value(node)
+        parts: list[ast.expr] = []
+        held: list[str] = []
+        for operand in operands:
+            expr, scratch = self.emit(operand)
+            parts.append(expr)
+            if scratch is not None:
+                held.append(scratch)
+        target = into
+        if target is None:
+            for scratch in held:  # an operand's scratch of the right kind takes the result (elementwise)
+                array = self.ns[scratch]
+                if array.shape == value.shape and array.dtype == value.dtype:
+                    target = scratch
+                    break
+            if target is None:
+                target = self.scratch(value)
+            else:
+                held.remove(target)
+        if isinstance(ufunc, str):  # x ** n by multiplications, as _ipow2/3/4 do them
+            self.power(ufunc, parts[0], held, target)
+            return _name(target), (None if into is not None else target)
+        self.free.extend(held)
+        symbol = _ufunc_symbol(self.ns, ufunc)
+        call = ast.Call(func=_name(symbol), args=parts, keywords=[ast.keyword(arg="out", value=_name(target))])
+        self.out.append(ast.Expr(value=call))
+        return _name(target), (None if into is not None else target)
+
+    def power(self, which: str, base: ast.expr, held: list[str], target: str) -> None:
+        """``y = x * x``, then ``y *= x`` (cube) or ``y *= y`` (fourth power), into ``target``."""
+        multiply = _name(_ufunc_symbol(self.ns, np.multiply))
+
+        def product(a: ast.expr, b: ast.expr) -> None:
+            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[a, b],
+                                                    keywords=[ast.keyword(arg="out", value=_name(target))])))
+
+        if not isinstance(base, ast.Name):  # an operand computed by a call: evaluate it once
+            local = f"_base{self.count}"
+            self.count += 1
+            self.out.append(ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())], value=base))
+            base = _name(local)
+        if which == "_ipow2":
+            product(base, base)
+        elif isinstance(base, ast.Name) and base.id == target:
+            # the base lives in the target itself: square it in a scratch first
+            square = self.scratch(self.ns[target])
+            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[base, base],
+                                                    keywords=[ast.keyword(arg="out", value=_name(square))])))
+            second = base if which == "_ipow3" else _name(square)
+            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[_name(square), second],
+                                                    keywords=[ast.keyword(arg="out", value=_name(target))])))
+            self.free.append(square)
+        else:
+            product(base, base)
+            product(_name(target), base if which == "_ipow3" else _name(target))
+        self.free.extend(held)
+
+    def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
+        self.out = []
+        self.free = [name for name in self.ns if name.startswith("_scratch")]  # every scratch is free again
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = _is_ellipsis_slot(stmt.targets[0])
+            variable = self.ns.get(target) if target is not None and target not in self.opaque else None
+            if isinstance(variable, np.ndarray):
+                value = self.value(self.folded(stmt.value))
+                if isinstance(value, np.ndarray) and value.shape == variable.shape and value.dtype == variable.dtype \
+                        and self.array_op(self.folded(stmt.value)) is not None:
+                    self.emit(stmt.value, into=target)
+                    return self.out
+                expr, _ = self.emit(stmt.value)
+                return self.out + [ast.Assign(targets=stmt.targets, value=expr)]
+        if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _AUGMENTED:
+            target = _is_ellipsis_slot(stmt.target)
+            variable = self.ns.get(target) if target is not None and target not in self.opaque else None
+            value = self.value(self.folded(stmt.value))
+            if isinstance(variable, np.ndarray) and isinstance(value, np.ndarray) \
+                    and value.shape == variable.shape and value.dtype == variable.dtype:
+                expr, _ = self.emit(stmt.value)
+                symbol = _ufunc_symbol(self.ns, _AUGMENTED[type(stmt.op)])
+                assert target is not None
+                call = ast.Call(func=_name(symbol), args=[_name(target), expr],
+                                keywords=[ast.keyword(arg="out", value=_name(target))])
+                return self.out + [ast.Expr(value=call)]
+            if isinstance(variable, np.ndarray):
+                expr, _ = self.emit(stmt.value)
+                return self.out + [ast.AugAssign(target=stmt.target, op=stmt.op, value=expr)]
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args \
+                and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id in _CLAMPS \
+                and [k.arg for k in stmt.value.keywords] == ["out"]:
+            # a clamped store, clip(expression, lo, hi, out=x): the expression's array is consumed at once
+            call = stmt.value
+            expr, _ = self.emit(call.args[0])
+            lowered = ast.Call(func=call.func, args=[expr] + call.args[1:], keywords=call.keywords)
+            return self.out + [ast.Expr(value=lowered)]
+        return [stmt]
+
+
+def _ufunc_symbol(ns: dict[str, Any], ufunc: Any) -> str:
+    symbol = f"_np_{ufunc.__name__}"
+    ns.setdefault(symbol, ufunc)
+    return symbol
+
+
+def _assigned_names(body: Sequence[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequence[str] = (),
+                   zeros: Sequence[str] = ()) -> list[ast.stmt]:
+    """The statements of ``body`` with array operations as ufunc calls into scratch arrays (see the module).
+
+    ``zeros`` names summed inputs no projection feeds (all zeros: their
+    subtraction is dropped).  Scratch arrays are bound in ``namespace``.
+
+    Examples
+    --------
+    >>> import ast, numpy as np
+    >>> ns = {"r": np.zeros(3), "s": np.ones(3), "tau": np.float64(2.0), "dt": np.float64(1.0)}
+    >>> body = ast.parse("r[...] += dt * ((s - r) / tau)").body
+    >>> print(ast.unparse(ast.Module(body=lower_in_place(body, ns), type_ignores=[])))
+    _np_subtract(s, r, out=_scratch0)
+    _np_true_divide(_scratch0, tau, out=_scratch0)
+    _np_add(r, _scratch0, out=r)
+    """
+    assigned = {name for name in _assigned_names(body)}
+    lowering = _Lowering(namespace, assigned, args, set(zeros))
+    out: list[ast.stmt] = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for stmt in body:
+            if _too_deep(stmt):
+                out.append(stmt)
+                continue
+            out.extend(_lowered(lowering, stmt, _MAX_SPLITS))
+    return out
+
+
+def _lowered(lowering: _Lowering, stmt: ast.stmt, splits: int) -> list[ast.stmt]:
+    choice = _first_choice(stmt) if splits else None
+    if choice is not None:
+        # ite with a one-value condition (see equations._Preparer.branch): one statement per branch,
+        # so that each is computed in place (the condition is pure: evaluating it first changes nothing)
+        body = _lowered(lowering, cast(ast.stmt, _replaced(stmt, choice, choice.body)), splits - 1)
+        orelse = _lowered(lowering, cast(ast.stmt, _replaced(stmt, choice, choice.orelse)), splits - 1)
+        return [ast.If(test=choice.test, body=body, orelse=orelse)]
+    try:
+        return lowering.statement(stmt)
+    except Exception:  # a value that cannot be computed now: leave the statement as it is
+        return [stmt]
+    finally:
+        lowering.values.clear()
+
+
+def _first_choice(stmt: ast.stmt) -> ast.IfExp | None:
+    if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Expr)):
+        return None
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.IfExp):
+            return node
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return None
+
+
+def _replaced(node: ast.AST, old: ast.AST, new: ast.AST) -> ast.AST:
+    """A copy of ``node`` with ``old`` (by identity) replaced by ``new`` (shallow trees only)."""
+    if node is old:
+        return new
+    if not node._fields:
+        return node
+    copy = type(node)()
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            value = [_replaced(item, old, new) if isinstance(item, ast.AST) else item for item in value]
+        elif isinstance(value, ast.AST):
+            value = _replaced(value, old, new)
+        setattr(copy, field, value)
+    return copy
+
+
+def _too_deep(stmt: ast.stmt) -> bool:
+    depth = 0
+    stack: list[tuple[ast.AST, int]] = [(stmt, 0)]
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        if depth > _MAX_DEPTH:
+            return True
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return False
