@@ -9,7 +9,7 @@ variable for the last operation of ``x[...] = ...``::
 
     _np_add(_sum_exc, _lit_0x1_999999999999apm4, out=_scratch0)
     _np_subtract(_scratch0, r, out=_scratch0)
-    _np_true_divide(_scratch0, tau, out=_scratch0)
+    _np_divide(_scratch0, tau, out=_scratch0)
     _np_add(r, _scratch0, out=r)
 
 Every operation is the one NumPy's operator would run, on the same operands,
@@ -127,7 +127,7 @@ class _Lowering:
                 return None
             return node.func.id, list(node.args)
         if isinstance(node, ast.Call):
-            return self.ns[node.func.id], list(node.args)  # type: ignore[union-attr]
+            return self.ns[cast(ast.Name, node.func).id], list(node.args)
         return None
 
     def folded(self, node: ast.AST) -> ast.AST:
@@ -251,6 +251,8 @@ class _Lowering:
                     self.emit(stmt.value, into=target)
                     return self.out
                 expr, _ = self.emit(stmt.value)
+                if not self.out:
+                    return [stmt]
                 return self.out + [ast.Assign(targets=stmt.targets, value=expr)]
         if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _AUGMENTED:
             target = _is_ellipsis_slot(stmt.target)
@@ -266,6 +268,8 @@ class _Lowering:
                 return self.out + [ast.Expr(value=call)]
             if isinstance(variable, np.ndarray):
                 expr, _ = self.emit(stmt.value)
+                if not self.out:
+                    return [stmt]
                 return self.out + [ast.AugAssign(target=stmt.target, op=stmt.op, value=expr)]
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args \
                 and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id in _CLAMPS \
@@ -273,6 +277,8 @@ class _Lowering:
             # a clamped store, clip(expression, lo, hi, out=x): the expression's array is consumed at once
             call = stmt.value
             expr, _ = self.emit(call.args[0])
+            if not self.out:
+                return [stmt]
             lowered = ast.Call(func=call.func, args=[expr] + call.args[1:], keywords=call.keywords)
             return self.out + [ast.Expr(value=lowered)]
         return [stmt]
@@ -307,7 +313,7 @@ def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequen
     >>> body = ast.parse("r[...] += dt * ((s - r) / tau)").body
     >>> print(ast.unparse(ast.Module(body=lower_in_place(body, ns), type_ignores=[])))
     _np_subtract(s, r, out=_scratch0)
-    _np_true_divide(_scratch0, tau, out=_scratch0)
+    _np_divide(_scratch0, tau, out=_scratch0)
     _np_add(r, _scratch0, out=r)
     """
     assigned = {name for name in _assigned_names(body)}

@@ -2555,7 +2555,7 @@ class _Preparer:
         if isinstance(node, ast.BinOp):
             self.binops += 1
             if isinstance(node.op, ast.Pow) and self.small_power(node.right):
-                return self.power(node.left, node.right)
+                return self.power(node.left, cast(ast.Name, node.right))
             if _FLOAT not in (self.kind(node.left), self.kind(node.right)):
                 node.left, node.right = self.floated(node.left), self.floated(node.right)
             self.mark(node, _FLOAT)

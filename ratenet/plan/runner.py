@@ -156,10 +156,9 @@ def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any]) -> Callable[.
     stopping = ast.If(test=ast.BoolOp(op=ast.And(), values=[
         ast.Compare(left=_load("stop"), ops=[ast.IsNot()], comparators=[ast.Constant(value=None)]),
         ast.Call(func=_load("stop"), args=[], keywords=[])]), body=[ast.Break()], orelse=[])
+    last = ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))
     loop = ast.For(target=_store("done"),
-                   iter=ast.Call(func=_load("range"), args=[
-                       ast.Constant(value=1), ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))],
-                       keywords=[]),
+                   iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), last], keywords=[]),
                    body=[set_time] + work + count + [stopping], orelse=[])
     body = [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
                                                                       ctx=ast.Load())),

@@ -175,7 +175,8 @@ def _parameter_line(name: str, value: str, population: bool) -> str:
 @st.composite
 def models(draw: st.DrawFn, name: str) -> Model:
     """One neuron model: pure assignments, ODEs (any method), state, globals or a built-in."""
-    kind = draw(st.sampled_from(["pure", "ode", "ode_out", "ode_block", "state", "leaky", "global", "popvar"]))
+    kind = draw(st.sampled_from(["pure", "ode", "ode_out", "ode_block", "state", "leaky", "global", "popvar",
+                                 "powers"]))
     targets = tuple(sorted(draw(st.lists(st.sampled_from(TARGETS), min_size=1, max_size=3, unique=True))))
     drive = draw(input_expression(targets))
     if drive == "sum()":
@@ -247,6 +248,13 @@ def models(draw: st.DrawFn, name: str) -> Model:
         op = draw(st.sampled_from(["mean", "max", "min", "norm1"]))
         equations = [f"tau * dr/dt + r = {drive} - 0.1 * {op}(r){flags(method, clamp)}"]
         stackable = False
+    elif kind == "powers":  # small integer powers (multiplications) and ite on a one-value condition
+        parameter("k", [0.0, 1.0])
+        parameter("b", [0.0, 0.1, -0.25])
+        power = draw(st.sampled_from(["power(x, 3)", "x ** 2", "x^4", "pow(x - b, 3)", "power(x, 2.5 + 0.5)"]))
+        choice = draw(st.sampled_from(["ite(k > 0.5, {p}, -x)", "ite(k > 0.5, 0.0, {p})", "{p}"]))
+        equations = [f"x = tanh({drive}) + b", f"r = {choice.format(p=power)}{flags(clamp)}"]
+        variables = ["x", "r"]
     else:  # popvar: a population-level variable
         parameter("b", [0.0, 0.1])
         equations = ["s = 0.5 * s + 0.01 * t : population", f"r = tanh({drive}) + s + b"]
@@ -315,6 +323,9 @@ def synapses(draw: st.DrawFn) -> tuple[str | None, bool]:
         "equations='dw/dt = eta * pre.r * post.r - decay * w : min=-1.0, max=1.0')",
         "Synapse(parameters='eta = 0.05 : projection\\ntau_e = 5.0', "
         "equations='tau_e * dtrace/dt + trace = pre.r * post.r : exponential\\ndw/dt = eta * (trace - w)')",
+        "Synapse(parameters='eta = 0.05 : projection\\nphase = 0.0 : projection', "
+        "equations='trace += ite(phase > 0.5, 0.0, power(pre.r * post.r, 3))\\n"
+        "w += clip(ite(phase > 0.5, eta * trace, 0.0), -0.1, 0.1)')",
     ]))
     return rule, True
 
