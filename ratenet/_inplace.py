@@ -15,16 +15,16 @@ variable for the last operation of ``x[...] = ...``::
 Every operation is the one NumPy's operator would run, on the same operands,
 into an array of the dtype and shape that operator would return (found by
 evaluating the expression once on the namespace's values when the function is
-built): the results are the same bits.  Two exact simplifications are made:
-a multiplication by ``dt`` when ``dt`` is 1 (``x * 1.0`` is ``x`` for every
-double, NaN, infinities and signed zeros included) and the subtraction of a
-summed input that no projection feeds (``x - 0.0`` is ``x``), each only when the
-other operand already has the result's dtype.
+built): the results are the same bits.  One exact simplification is made: a
+multiplication or division by ``dt`` when ``dt`` is 1 (``x * 1.0`` is ``x`` for
+every double, NaN, infinities and signed zeros included), only when the other
+operand already has the result's dtype and shape.
 
 What is not rewritten: expressions reading names assigned in the function
 (random draws, the stages of midpoint or RK4), names bound only at run time,
 calls that are not NumPy ufuncs (they run as before and their result is an
-operand), powers, comparisons and anything of one value.
+operand), ``**`` with other exponents than 2, 3 and 4 (see
+:meth:`ratenet.equations._Preparer.power`), comparisons and anything of one value.
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ import numpy as np
 
 __all__ = ["lower_in_place"]
 
-_UFUNCS: dict[type, tuple[str, Any, Any]] = {
-    ast.Add: ("_np_add", np.add, operator.add),
-    ast.Sub: ("_np_subtract", np.subtract, operator.sub),
-    ast.Mult: ("_np_multiply", np.multiply, operator.mul),
-    ast.Div: ("_np_true_divide", np.true_divide, operator.truediv),
+#: binary operator -> (the ufunc NumPy's operator calls, the operator)
+_UFUNCS: dict[type, tuple[Any, Any]] = {
+    ast.Add: (np.add, operator.add),
+    ast.Sub: (np.subtract, operator.sub),
+    ast.Mult: (np.multiply, operator.mul),
+    ast.Div: (np.true_divide, operator.truediv),
 }
 _AUGMENTED = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
 _UNKNOWN = object()
@@ -67,10 +68,9 @@ def _is_ellipsis_slot(node: ast.AST) -> str | None:
 
 
 class _Lowering:
-    def __init__(self, namespace: dict[str, Any], assigned: set[str], args: Sequence[str], zeros: set[str]) -> None:
+    def __init__(self, namespace: dict[str, Any], assigned: set[str], args: Sequence[str]) -> None:
         self.ns = namespace
         self.opaque = set(assigned) | set(args)
-        self.zeros = zeros
         self.values: dict[int, Any] = {}
         self.free: list[str] = []
         self.count = 0
@@ -95,7 +95,7 @@ class _Lowering:
             left, right = self.value(node.left), self.value(node.right)
             if left is _UNKNOWN or right is _UNKNOWN:
                 return _UNKNOWN
-            return _UFUNCS[type(node.op)][2](left, right)
+            return _UFUNCS[type(node.op)][1](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             operand = self.value(node.operand)
             return _UNKNOWN if operand is _UNKNOWN else -operand
@@ -118,7 +118,7 @@ class _Lowering:
         if not isinstance(value, np.ndarray) or value.ndim == 0:
             return None
         if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
-            return _UFUNCS[type(node.op)][1], [node.left, node.right]
+            return _UFUNCS[type(node.op)][0], [node.left, node.right]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return np.negative, [node.operand]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _POWERS:
@@ -131,7 +131,7 @@ class _Lowering:
         return None
 
     def folded(self, node: ast.AST) -> ast.AST:
-        """``node`` without an exact no-op: ``dt * x`` with dt = 1, ``x - sum`` of a sum nobody feeds."""
+        """``node`` without an exact no-op: ``dt * x`` or ``x / dt`` with dt = 1."""
         while isinstance(node, ast.BinOp):
             value = self.value(node)
             if not isinstance(value, np.ndarray):
@@ -143,9 +143,6 @@ class _Lowering:
                         keep = other
                         break
             elif isinstance(node.op, ast.Div) and self._is_one_dt(node.right):
-                keep = node.left
-            elif isinstance(node.op, (ast.Sub, ast.Add)) and isinstance(node.right, ast.Name) \
-                    and node.right.id in self.zeros:
                 keep = node.left
             if keep is None:
                 return node
@@ -299,12 +296,11 @@ def _assigned_names(body: Sequence[ast.stmt]) -> set[str]:
     return names
 
 
-def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequence[str] = (),
-                   zeros: Sequence[str] = ()) -> list[ast.stmt]:
+def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequence[str] = ()) -> list[ast.stmt]:
     """The statements of ``body`` with array operations as ufunc calls into scratch arrays (see the module).
 
-    ``zeros`` names summed inputs no projection feeds (all zeros: their
-    subtraction is dropped).  Scratch arrays are bound in ``namespace``.
+    Scratch arrays are bound in ``namespace``; ``args`` are the function's
+    arguments (unknown until called: left as they are).
 
     Examples
     --------
@@ -316,8 +312,8 @@ def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequen
     _np_divide(_scratch0, tau, out=_scratch0)
     _np_add(r, _scratch0, out=r)
     """
-    assigned = {name for name in _assigned_names(body)}
-    lowering = _Lowering(namespace, assigned, args, set(zeros))
+    assigned = _assigned_names(body)
+    lowering = _Lowering(namespace, assigned, args)
     out: list[ast.stmt] = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

@@ -208,7 +208,8 @@ def test_learning_with_a_one_value_condition_matches_numpy() -> None:
 def test_the_generated_loop_runs_what_the_plain_loop_runs() -> None:
     def build() -> tuple[Network, object, object]:
         net = Network(seed=4)
-        a = net.create(5, Neuron(parameters="tau = 4.0", equations="tau * dr/dt + r = sum(exc) + Uniform(0, 0.1) + t / 100"))
+        model = Neuron(parameters="tau = 4.0", equations="tau * dr/dt + r = sum(exc) + Uniform(0, 0.1) + t / 100")
+        a = net.create(5, model)
         b = net.create(5, Neuron(equations="r = tanh(sum(exc)) : min=0.0"))
         net.connect(a, b).connect_one_to_one(1.5, delays=2.0)
         net.connect(b, a).connect_all_to_all(0.2)
