@@ -13,9 +13,10 @@ variable for the last operation of ``x[...] = ...``::
     _np_add(r, _scratch0, out=r)
 
 Every operation is the one NumPy's operator would run, on the same operands,
-into an array of the dtype and shape that operator would return (found by
-evaluating the expression once on the namespace's values when the function is
-built): the results are the same bits.  One exact simplification is made: a
+into an array of the dtype and shape that operator would return (found when
+the function is built, from the namespace's values: shapes by broadcasting,
+dtypes by evaluating the expression on one-element stand-ins): the results are
+the same bits.  One exact simplification is made: a
 multiplication or division by ``dt`` when ``dt`` is 1 (``x * 1.0`` is ``x`` for
 every double, NaN, infinities and signed zeros included), only when the other
 operand already has the result's dtype and shape.
@@ -59,6 +60,20 @@ def _name(symbol: str) -> ast.Name:
     return ast.Name(id=symbol, ctx=ast.Load())
 
 
+class _Array:
+    """What an array-valued expression gives: its shape, and a miniature (all dimensions 1) of its dtype.
+
+    NumPy chooses a result's dtype from its operands' dtypes (NEP 50), not from
+    their sizes or values: the miniature gets the dtype the full array would,
+    without computing it (a synaptic matrix may be large).
+    """
+
+    __slots__ = ("mini", "shape", "dtype")
+
+    def __init__(self, mini: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.mini, self.shape, self.dtype = mini, tuple(shape), mini.dtype
+
+
 def _is_ellipsis_slot(node: ast.AST) -> str | None:
     """``x`` for ``x[...]``, else None."""
     if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
@@ -88,34 +103,41 @@ class _Lowering:
         if isinstance(node, ast.Name):
             if node.id in self.opaque or node.id not in self.ns:
                 return _UNKNOWN
-            return self.ns[node.id]
+            value = self.ns[node.id]
+            if isinstance(value, np.ndarray) and value.ndim:
+                return _Array(np.ones((1,) * value.ndim, value.dtype), value.shape)
+            return value
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return node.value
         if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
-            left, right = self.value(node.left), self.value(node.right)
-            if left is _UNKNOWN or right is _UNKNOWN:
-                return _UNKNOWN
-            return _UFUNCS[type(node.op)][1](left, right)
+            return self.apply(_UFUNCS[type(node.op)][1], [node.left, node.right])
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            operand = self.value(node.operand)
-            return _UNKNOWN if operand is _UNKNOWN else -operand
+            return self.apply(operator.neg, [node.operand])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             func = self.ns.get(node.func.id)
             if node.func.id in _POWERS and len(node.args) == 1:
-                base = self.value(node.args[0])
-                return _UNKNOWN if base is _UNKNOWN else func(base)  # type: ignore[misc]
+                return self.apply(func, node.args)
             if isinstance(func, np.ufunc) and func.nout == 1 and func.nin == len(node.args):
-                args = [self.value(a) for a in node.args]
-                if any(a is _UNKNOWN for a in args):
-                    return _UNKNOWN
-                return func(*args)
+                return self.apply(func, node.args)
         return _UNKNOWN
+
+    def apply(self, func: Any, operands: Sequence[ast.AST]) -> Any:
+        """``func`` of the operands' values: numbers as they are, arrays as miniatures of their dtype."""
+        values = [self.value(operand) for operand in operands]
+        if any(value is _UNKNOWN for value in values):
+            return _UNKNOWN
+        result = func(*[value.mini if isinstance(value, _Array) else value for value in values])
+        shape = np.broadcast_shapes(*[value.shape if isinstance(value, _Array) else np.shape(value)
+                                      for value in values])
+        if not shape:
+            return result
+        return _Array(np.asarray(result), shape)
 
     # --------------------------------------------------------------- lowering
     def array_op(self, node: ast.AST) -> tuple[Any, list[ast.expr]] | None:
         """(the ufunc, its operands) when ``node`` is an array operation this pass rewrites."""
         value = self.value(node)
-        if not isinstance(value, np.ndarray) or value.ndim == 0:
+        if not isinstance(value, _Array):
             return None
         if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
             return _UFUNCS[type(node.op)][0], [node.left, node.right]
@@ -123,7 +145,7 @@ class _Lowering:
             return np.negative, [node.operand]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _POWERS:
             base = self.value(node.args[0])
-            if not (isinstance(base, np.ndarray) and base.shape == value.shape and base.dtype == value.dtype):
+            if not (isinstance(base, _Array) and base.shape == value.shape and base.dtype == value.dtype):
                 return None
             return node.func.id, list(node.args)
         if isinstance(node, ast.Call):
@@ -134,7 +156,7 @@ class _Lowering:
         """``node`` without an exact no-op: ``dt * x`` or ``x / dt`` with dt = 1."""
         while isinstance(node, ast.BinOp):
             value = self.value(node)
-            if not isinstance(value, np.ndarray):
+            if not isinstance(value, _Array):
                 return node
             keep: ast.AST | None = None
             if isinstance(node.op, ast.Mult):
@@ -147,7 +169,7 @@ class _Lowering:
             if keep is None:
                 return node
             kept = self.value(keep)
-            if not (isinstance(kept, np.ndarray) and kept.dtype == value.dtype and kept.shape == value.shape):
+            if not (isinstance(kept, _Array) and kept.dtype == value.dtype and kept.shape == value.shape):
                 return node
             node = keep
         return node
@@ -158,7 +180,7 @@ class _Lowering:
         value = self.value(node)
         return value is not _UNKNOWN and np.ndim(value) == 0 and bool(value == 1.0)
 
-    def scratch(self, like: np.ndarray) -> str:
+    def scratch(self, like: _Array | np.ndarray) -> str:
         for index, name in enumerate(self.free):
             array = self.ns[name]
             if array.shape == like.shape and array.dtype == like.dtype:
@@ -243,7 +265,7 @@ class _Lowering:
             variable = self.ns.get(target) if target is not None and target not in self.opaque else None
             if isinstance(variable, np.ndarray):
                 value = self.value(self.folded(stmt.value))
-                if isinstance(value, np.ndarray) and value.shape == variable.shape and value.dtype == variable.dtype \
+                if isinstance(value, _Array) and value.shape == variable.shape and value.dtype == variable.dtype \
                         and self.array_op(self.folded(stmt.value)) is not None:
                     self.emit(stmt.value, into=target)
                     return self.out
@@ -255,7 +277,7 @@ class _Lowering:
             target = _is_ellipsis_slot(stmt.target)
             variable = self.ns.get(target) if target is not None and target not in self.opaque else None
             value = self.value(self.folded(stmt.value))
-            if isinstance(variable, np.ndarray) and isinstance(value, np.ndarray) \
+            if isinstance(variable, np.ndarray) and isinstance(value, _Array) \
                     and value.shape == variable.shape and value.dtype == variable.dtype:
                 expr, _ = self.emit(stmt.value)
                 symbol = _ufunc_symbol(self.ns, _AUGMENTED[type(stmt.op)])
