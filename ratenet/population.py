@@ -55,7 +55,9 @@ def all_finite(array: np.ndarray) -> bool:
     >>> all_finite(np.array([1.0, 2.0])), all_finite(np.array([1.0, np.nan])), all_finite(np.full(3, 1e308))
     (True, False, True)
     """
-    if np.isfinite(np.add.reduce(array, axis=None)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
         return True
     return bool(np.isfinite(array).all())
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ratenet.equations as eqmod
-from ratenet import Network, Neuron, Synapse
+from ratenet import Network, Neuron, Synapse, ValidationError
 from ratenet._inplace import lower_in_place
 from ratenet.equations import build_function, numpy_namespace
 from ratenet.plan.runner import loop_of
@@ -125,6 +125,7 @@ def _ulps(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("text, n", [("power(x, 3)", 3), ("x ** 3", 3), ("x^4", 4), ("pow(x, 2)", 2)])
 def test_small_integer_powers_are_within_3_ulp_of_numpys_power(text: str, n: int) -> None:
     net = Network()
+    net.allow_nonfinite = True
     pop = net.create(2000, Neuron(parameters="x = 0.0", equations=f"r = {text}"))
     x = np.random.default_rng(5).normal(0.0, 3.0, 2000)
     x[:4] = [0.0, -0.0, -np.inf, np.nan]
@@ -258,6 +259,19 @@ def test_assigning_a_whole_population_copies_and_is_seen_by_the_next_step() -> N
 def test_whole_assignment_converts_like_an_indexed_one() -> None:
     net = Network()
     pop = net.create(3, Neuron(parameters="n = 0 : int\nflag = False : bool", equations="r = n + flag"))
-    pop.n = np.array([1.7, -2.2, 3.0])
-    pop.flag = [0.0, 2.0, 0.0]
+    pop.n = np.array([1.0, -2.0, 3.0])
+    pop.flag = [0.0, 1.0, 0.0]
     assert pop.n.tolist() == [1, -2, 3] and pop.flag.tolist() == [False, True, False]
+    pop[1:3].n = np.array([7.0, 8.0])
+    assert pop.n.tolist() == [1, 7, 8]
+
+
+def test_a_non_finite_frame_is_still_refused() -> None:
+    pop = Network().create((2, 2), Neuron(parameters="r = 0.0"))
+    frame = np.ones((2, 2))
+    frame[1, 0] = np.nan
+    with pytest.raises(ValidationError, match="NaN and infinities are refused"):
+        pop.r = frame
+    assert pop.r.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    pop.r = np.full((2, 2), 1e308)  # the sum overflows, every value is finite
+    assert pop.r[0, 0] == 1e308
