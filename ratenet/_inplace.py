@@ -83,8 +83,11 @@ def _is_ellipsis_slot(node: ast.AST) -> str | None:
 
 
 class _Lowering:
-    def __init__(self, namespace: dict[str, Any], assigned: set[str], args: Sequence[str]) -> None:
+    def __init__(self, namespace: dict[str, Any], assigned: set[str], args: Sequence[str],
+                 scratch: dict[str, np.ndarray]) -> None:
         self.ns = namespace
+        self.scratches = scratch
+        self.made: list[str] = []  # the names of the scratch arrays (scratch may be the namespace itself)
         self.opaque = set(assigned) | set(args)
         self.values: dict[int, Any] = {}
         self.free: list[str] = []
@@ -182,15 +185,16 @@ class _Lowering:
 
     def scratch(self, like: _Array | np.ndarray) -> str:
         for index, name in enumerate(self.free):
-            array = self.ns[name]
+            array = self.scratches[name]
             if array.shape == like.shape and array.dtype == like.dtype:
                 return self.free.pop(index)
         name = f"_scratch{self.count}"
         self.count += 1
-        while name in self.ns:
+        while name in self.ns or name in self.scratches:
             name = f"_scratch{self.count}"
             self.count += 1
-        self.ns[name] = np.empty(like.shape, like.dtype)
+        self.scratches[name] = np.empty(like.shape, like.dtype)
+        self.made.append(name)
         return name
 
     def emit(self, node: ast.AST, into: str | None = None) -> tuple[ast.expr, str | None]:
@@ -211,7 +215,7 @@ class _Lowering:
         target = into
         if target is None:
             for scratch in held:  # an operand's scratch of the right kind takes the result (elementwise)
-                array = self.ns[scratch]
+                array = self.scratches[scratch]
                 if array.shape == value.shape and array.dtype == value.dtype:
                     target = scratch
                     break
@@ -245,7 +249,7 @@ class _Lowering:
             product(base, base)
         elif isinstance(base, ast.Name) and base.id == target:
             # the base lives in the target itself: square it in a scratch first
-            square = self.scratch(self.ns[target])
+            square = self.scratch(self.scratches[target] if target in self.made else self.ns[target])
             self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[base, base],
                                                     keywords=[ast.keyword(arg="out", value=_name(square))])))
             second = base if which == "_ipow3" else _name(square)
@@ -259,7 +263,7 @@ class _Lowering:
 
     def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
         self.out = []
-        self.free = [name for name in self.ns if name.startswith("_scratch")]  # every scratch is free again
+        self.free = list(self.made)  # every scratch is free again
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = _is_ellipsis_slot(stmt.targets[0])
             variable = self.ns.get(target) if target is not None and target not in self.opaque else None
@@ -318,11 +322,14 @@ def _assigned_names(body: Sequence[ast.stmt]) -> set[str]:
     return names
 
 
-def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequence[str] = ()) -> list[ast.stmt]:
+def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequence[str] = (),
+                   scratch: dict[str, np.ndarray] | None = None) -> list[ast.stmt]:
     """The statements of ``body`` with array operations as ufunc calls into scratch arrays (see the module).
 
-    Scratch arrays are bound in ``namespace``; ``args`` are the function's
-    arguments (unknown until called: left as they are).
+    The scratch arrays go into ``scratch`` (into ``namespace`` if None;
+    :func:`ratenet.equations.build_function` makes them the function's own
+    keyword-only defaults, so that a population's values hold none of them);
+    ``args`` are the function's arguments (unknown until called: left as they are).
 
     Examples
     --------
@@ -335,7 +342,7 @@ def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequen
     _np_add(r, _scratch0, out=r)
     """
     assigned = _assigned_names(body)
-    lowering = _Lowering(namespace, assigned, args)
+    lowering = _Lowering(namespace, assigned, args, namespace if scratch is None else scratch)
     out: list[ast.stmt] = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

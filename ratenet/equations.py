@@ -2751,15 +2751,18 @@ def build_function(
     scalar = np.dtype(dtype or np.float64).type
     prepare = _Preparer(namespace, scalar, args)
     body = [cast(ast.stmt, transform(stmt, prepare)) for stmt in (body or [ast.Pass()])]
+    scratch: dict[str, Any] = {}
     if prepare.binops >= CHAIN_LIMIT:
         for stmt in body:
             _lower_chains(stmt)
     else:
-        body = lower_in_place(body, namespace, args)
+        body = lower_in_place(body, namespace, args, scratch)
     declared = sorted(set(globals_))
     stmts: list[ast.stmt] = ([ast.Global(names=declared)] if declared else []) + body
-    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
-                              kw_defaults=[], kwarg=None, defaults=[])
+    # scratch arrays of the in-place statements: keyword-only defaults (fast locals, and not in the namespace)
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None,
+                              kwonlyargs=[ast.arg(arg=name) for name in scratch], kw_defaults=[None] * len(scratch),
+                              kwarg=None, defaults=[])
     extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
     fdef = ast.FunctionDef(name="_generated", args=arguments, body=stmts, decorator_list=[], returns=None,
                            **extra)
@@ -2771,5 +2774,7 @@ def build_function(
     code = compile(module, f"<ratenet {name}>", "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     function = types.FunctionType(fcode, namespace, name)
+    if scratch:
+        function.__kwdefaults__ = scratch
     function.__doc__ = unparse(module)
     return function
