@@ -2,15 +2,15 @@
 
 ``r[...] += dt * ((_sum_exc + 0.1 - r) / tau)`` evaluated by NumPy's operators
 allocates an array per operation.  This pass rewrites the statements of a
-generated function so that each array operation is the same ufunc called with
-``out=``: into a scratch array bound in the function's namespace (one per live
-intermediate, reused from statement to statement), or straight into the
-variable for the last operation of ``x[...] = ...``::
+generated function so that each array operation is the same ufunc given its
+output array: a scratch array of the function (one per live intermediate,
+reused from statement to statement), or the variable itself for the last
+operation of ``x[...] = ...``::
 
-    _np_add(_sum_exc, _lit_0x1_999999999999apm4, out=_scratch0)
-    _np_subtract(_scratch0, r, out=_scratch0)
-    _np_divide(_scratch0, tau, out=_scratch0)
-    _np_add(r, _scratch0, out=r)
+    _np_add(_sum_exc, _lit_0x1_999999999999apm4, _scratch0)
+    _np_subtract(_scratch0, r, _scratch0)
+    _np_divide(_scratch0, tau, _scratch0)
+    _np_add(r, _scratch0, r)
 
 Every operation is the one NumPy's operator would run, on the same operands,
 into an array of the dtype and shape that operator would return (found when
@@ -228,7 +228,7 @@ class _Lowering:
             return _name(target), (None if into is not None else target)
         self.free.extend(held)
         symbol = _ufunc_symbol(self.ns, ufunc)
-        call = ast.Call(func=_name(symbol), args=parts, keywords=[ast.keyword(arg="out", value=_name(target))])
+        call = _ufunc_call(symbol, parts, target)
         self.out.append(ast.Expr(value=call))
         return _name(target), (None if into is not None else target)
 
@@ -236,9 +236,8 @@ class _Lowering:
         """``y = x * x``, then ``y *= x`` (cube) or ``y *= y`` (fourth power), into ``target``."""
         multiply = _name(_ufunc_symbol(self.ns, np.multiply))
 
-        def product(a: ast.expr, b: ast.expr) -> None:
-            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[a, b],
-                                                    keywords=[ast.keyword(arg="out", value=_name(target))])))
+        def product(a: ast.expr, b: ast.expr, into: str = target) -> None:
+            self.out.append(ast.Expr(value=_ufunc_call(multiply.id, [a, b], into)))
 
         if not isinstance(base, ast.Name):  # an operand computed by a call: evaluate it once
             local = f"_base{self.count}"
@@ -250,11 +249,8 @@ class _Lowering:
         elif isinstance(base, ast.Name) and base.id == target:
             # the base lives in the target itself: square it in a scratch first
             square = self.scratch(self.scratches[target] if target in self.made else self.ns[target])
-            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[base, base],
-                                                    keywords=[ast.keyword(arg="out", value=_name(square))])))
-            second = base if which == "_ipow3" else _name(square)
-            self.out.append(ast.Expr(value=ast.Call(func=multiply, args=[_name(square), second],
-                                                    keywords=[ast.keyword(arg="out", value=_name(target))])))
+            product(base, base, square)
+            product(_name(square), base if which == "_ipow3" else _name(square))
             self.free.append(square)
         else:
             product(base, base)
@@ -286,8 +282,7 @@ class _Lowering:
                 expr, _ = self.emit(stmt.value)
                 symbol = _ufunc_symbol(self.ns, _AUGMENTED[type(stmt.op)])
                 assert target is not None
-                call = ast.Call(func=_name(symbol), args=[_name(target), expr],
-                                keywords=[ast.keyword(arg="out", value=_name(target))])
+                call = _ufunc_call(symbol, [_name(target), expr], target)
                 return self.out + [ast.Expr(value=call)]
             if isinstance(variable, np.ndarray):
                 expr, _ = self.emit(stmt.value)
@@ -305,6 +300,11 @@ class _Lowering:
             lowered = ast.Call(func=call.func, args=[expr] + call.args[1:], keywords=call.keywords)
             return self.out + [ast.Expr(value=lowered)]
         return [stmt]
+
+
+def _ufunc_call(symbol: str, operands: list[ast.expr], out: str) -> ast.Call:
+    """``ufunc(operands..., out)``: the output array given by position (a little faster than ``out=``)."""
+    return ast.Call(func=_name(symbol), args=list(operands) + [_name(out)], keywords=[])
 
 
 def _ufunc_symbol(ns: dict[str, Any], ufunc: Any) -> str:
@@ -337,9 +337,9 @@ def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequen
     >>> ns = {"r": np.zeros(3), "s": np.ones(3), "tau": np.float64(2.0), "dt": np.float64(1.0)}
     >>> body = ast.parse("r[...] += dt * ((s - r) / tau)").body
     >>> print(ast.unparse(ast.Module(body=lower_in_place(body, ns), type_ignores=[])))
-    _np_subtract(s, r, out=_scratch0)
-    _np_divide(_scratch0, tau, out=_scratch0)
-    _np_add(r, _scratch0, out=r)
+    _np_subtract(s, r, _scratch0)
+    _np_divide(_scratch0, tau, _scratch0)
+    _np_add(r, _scratch0, r)
     """
     assigned = _assigned_names(body)
     lowering = _Lowering(namespace, assigned, args, namespace if scratch is None else scratch)
