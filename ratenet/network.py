@@ -60,7 +60,7 @@ def _user_frame(obj: Any) -> dict[str, Any]:
     return {"stacklevel": 3 + constructors}
 
 
-_IGNORED = {"paradigm", "verbose", "suppress_warnings", "show_time", "disable_omp", "structural_plasticity",
+_IGNORED = {"paradigm", "verbose", "suppress_warnings", "show_time", "disable_omp",
             "sparse_matrix_format", "sparse_matrix_storage_order", "only_int_idx_type", "visible_cores", "debug",
             "profiling", "method"}
 
@@ -165,6 +165,9 @@ class Network(metaclass=_NetworkType):
         self._warned_growth = False
         self.registry.adding = self._adding
         self._loaded_histories: dict[tuple[str, str], np.ndarray] = {}
+        #: Whether projections may add and remove synapses as their synapse's creating/pruning rules say
+        #: (``setup(structural_plasticity=True)``, as ANNarchy 4 asks before ``start_pruning``).
+        self.structural_plasticity = False
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
         self.setup(dt=dt, seed=seed, dtype=dtype, num_threads=num_threads, reference=reference)
@@ -227,7 +230,8 @@ class Network(metaclass=_NetworkType):
 
         ``dtype`` can only change while the network is empty.  Options:
         ``num_threads``, ``check_finite``, ``allow_nonfinite``, ``reference`` (see :class:`Network`),
-        ``precision="float"`` (``dtype=numpy.float32``).  Options that ANNarchy
+        ``precision="float"`` (``dtype=numpy.float32``), ``structural_plasticity``
+        (let projections run their synapse's creating/pruning rules).  Options that ANNarchy
         accepts but that have no meaning here (``paradigm``, ``verbose``...)
         are accepted and ignored.
         """
@@ -241,13 +245,16 @@ class Network(metaclass=_NetworkType):
                 self.allow_nonfinite = bool(value)
             elif key == "reference":
                 self.reference = bool(value)
+            elif key == "structural_plasticity":
+                self.structural_plasticity = bool(value)
             elif key == "precision":
                 if value not in ("float", "double"):
                     raise ValidationError(owner, "precision", "must be 'float' or 'double'", got=value)
                 dtype = np.float32 if value == "float" else np.float64
             elif key not in _IGNORED:
                 raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision, num_threads, "
-                                                  "check_finite, allow_nonfinite, reference)", got=key)
+                                                  "check_finite, allow_nonfinite, reference, structural_plasticity)",
+                                      got=key)
         if dt is not None:
             if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
                 raise ValidationError("Network", "dt", "must be a positive number of ms", got=dt)
@@ -796,12 +803,29 @@ class Network(metaclass=_NetworkType):
             check_bytes(total, owner, "duration", f"recording {steps:,} steps, the monitors ({names})", duration)
 
     def _run(self, steps: int, stop: Any = None, progress: bool = False) -> int:
-        plan = self._build()
-        if not plan.prepare():  # a value set from Python no longer fits the stacked blocks
-            self.registry.structure_changed()
+        registry = self.registry
+        done = 0
+        while True:
             plan = self._build()
-            plan.prepare()
-        return run(plan, self.registry.clock, self._dt, steps, stop, progress)
+            if not plan.prepare():  # a value set from Python no longer fits the stacked blocks
+                registry.structure_changed()
+                plan = self._build()
+                plan.prepare()
+            if not plan.rewires:
+                return done + run(plan, registry.clock, self._dt, steps - done, stop, progress)
+            # structural plasticity: a step that adds or removes synapses ends the run, so that the plan is
+            # built again for the new layout before the next step
+            stopped: list[bool] = []
+
+            def halt(plan: Plan = plan) -> bool:
+                if stop is not None and stop():
+                    stopped.append(True)
+                    return True
+                return registry.structure != plan.structure
+
+            done += run(plan, registry.clock, self._dt, steps - done, halt, progress)
+            if stopped or done >= steps:
+                return done
 
     def simulate(self, duration: float, measure_time: bool = False, progress_bar: bool = False,
                  callbacks: bool = True) -> None:
@@ -885,12 +909,13 @@ class Network(metaclass=_NetworkType):
             raise ValidationError("simulate_until", "operator", "must be 'and' or 'or'", got=operator)
         steps = steps_for(max_duration, self._dt, "simulate_until")
         self._check_recording(steps, "simulate_until", max_duration)
-        plan = self._build()
-        checks = [plan.stops[id(p)] for p in pops]
+        self._build()
         combine = all if operator == "and" else any
 
         def stop() -> bool:
-            return combine(bool(check()) for check in checks)
+            assert self._plan is not None
+            stops = self._plan.stops  # looked up at each call: structural plasticity builds new plans
+            return combine(bool(stops[id(p)]()) for p in pops)
 
         start = time.perf_counter()
         done = self._run(steps, stop, progress=progress_bar)

@@ -551,6 +551,8 @@ class Synapse(_Model):
         except EquationError as exc:
             raise exc.with_owner(label) from None
         self.psp_text = source.text
+        #: Rules given as ANNarchy 5 objects switch structural plasticity on by themselves (as ANNarchy 5 does).
+        self.structural_auto = isinstance(pruning, Pruning) or isinstance(creating, Creating)
         used = symbols(self.psp)
         for rule in (self.pruning, self.creating):
             if rule is not None:

@@ -31,8 +31,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["State", "PopulationState", "ProjectionState", "Transmission", "Learning", "Ref", "sum_key",
-           "python_writes"]
+__all__ = ["State", "PopulationState", "ProjectionState", "Transmission", "Learning", "Rewiring", "Ref",
+           "sum_key", "python_writes"]
 
 #: Where a version lives: the versions list of a record and an index in it.
 Ref = tuple[list[int], int]
@@ -282,6 +282,29 @@ class Learning:
     description: str
 
 
+@dataclass
+class Rewiring:
+    """A projection's structural plasticity rule (``"creating"`` or ``"pruning"``), every ``period`` steps
+    from ``offset``.
+
+    ``apply()`` evaluates the rule once, adds or removes synapses, and returns
+    whether it changed any: the storage then has a new layout, so the network
+    builds its step plan again before the next step.
+
+    Examples
+    --------
+    >>> rule = Rewiring("pruning", 100, 0, lambda: False, "age > T : proba=0.2")
+    >>> rule.kind, rule.period
+    ('pruning', 100)
+    """
+
+    kind: str
+    period: int
+    offset: int
+    apply: Callable[[], bool]
+    description: str
+
+
 class ProjectionState(State):
     """A projection's synaptic arrays and how it transmits and learns.
 
@@ -289,7 +312,8 @@ class ProjectionState(State):
     ``storage`` (see :mod:`ratenet.projections.storage`), ``delays`` the
     delays in ms (a number, or one per synapse); ``transmission()``
     and ``learning()`` describe the work of a step (see :class:`Transmission`
-    and :class:`Learning`), ``history_needs()`` the delayed values it reads as
+    and :class:`Learning`), ``rewiring()`` its structural plasticity rules
+    that are switched on (:class:`Rewiring`, creating first), ``history_needs()`` the delayed values it reads as
     ``(population, variable, depth)``, ``recordable(name)`` what a monitor
     records: ``(getter, sample shape, dtype)``, ``before_write()`` what must
     happen before a write from Python (a copy-on-write snapshot), and
@@ -313,7 +337,8 @@ class ProjectionState(State):
     ('dense', (2, 3), 0.0, 'proj')
     """
 
-    __slots__ = ("storage", "locality", "delays", "transmission", "learning", "history_needs", "save_kind", "export",
+    __slots__ = ("storage", "locality", "delays", "transmission", "learning", "rewiring", "history_needs",
+                 "save_kind", "export",
                  "check", "restore", "recordable", "before_write", "compiled", "check_connected")
 
     def __init__(self, name: str) -> None:
@@ -323,6 +348,7 @@ class ProjectionState(State):
         self.delays: Any = 0.0
         self.transmission: Callable[[], Transmission] = _unconnected
         self.learning: Callable[[], Learning | None] = lambda: None
+        self.rewiring: Callable[[], list[Rewiring]] = list
         self.history_needs: Callable[[], list[tuple[Any, str, int]]] = lambda: []
         self.save_kind: str | None = None
         self.export: Callable[[], dict[str, np.ndarray]] = dict

@@ -36,6 +36,7 @@ from .operators import (
     CheckFinite,
     InParallel,
     Learn,
+    Rewire,
     Operator,
     PushHistory,
     Record,
@@ -98,6 +99,8 @@ class Plan:
         self.skipping = [op for op in _flatten(operators) if isinstance(op, SkipUnchanged)]
         self.pool: ThreadPoolExecutor | None = None
         self.pool_threads = 0
+        #: How many structural plasticity rules run (each may end a run: see :class:`Rewire`).
+        self.rewires = 0
 
     def prepare(self) -> bool:
         """Before a run: notice changed constants, stacked parameters, values set between runs.
@@ -463,6 +466,13 @@ class _Builder:
         if net.check_finite and learned:
             ops.append(CheckFinite("check that every learned synaptic value is finite", learned, self.clock, net.dt,
                                    where))
+        rewires = 0
+        for proj in registry.projections:
+            state = self.state(proj)
+            for rule in state.rewiring():
+                ops.append(Rewire(f"{proj.name}: {rule.kind} {rule.description} (every {rule.period} steps)", rule,
+                                  self.clock, [(state, name) for name in state.slots]))
+                rewires += 1
         for monitor in registry.monitors:
             record = registry.recorder(monitor)()
             ops.append(Record(f"{monitor.name}: record {', '.join(monitor.variables)}", record))
@@ -470,6 +480,7 @@ class _Builder:
         operators = self.finish(phase2, ops, len(transmits))
         stops = {id(pop): s.make_stop() for pop, s in zip(registry.populations, states) if s.make_stop is not None}
         plan = Plan(operators, blocks, histories, stops, self.constants, registry.structure)
+        plan.rewires = rewires
         plan.pool, plan.pool_threads = self.executor, net.num_threads
         return plan
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..exceptions import RatenetError
 from ..registry import Clock
-from ..state import Learning, PopulationState, Ref, State
+from ..state import Learning, PopulationState, Ref, Rewiring, State
 from .blocks import Block
 from .delays import History
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
            "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "SumInputs", "AddInputs", "UpdateBlock",
-           "Replay", "PushHistory", "Learn", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
+           "Replay", "PushHistory", "Learn", "Rewire", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
 
 #: What an operator reads or writes: a record and the name of a value in it.
 Access = tuple[State, str]
@@ -512,6 +512,45 @@ class Learn(Operator):
             stage()
         for versions, slot in self.bumps:
             versions[slot] += 1
+
+
+class Rewire(Operator):
+    """A projection's structural plasticity rule (creating or pruning), every ``period`` steps from ``offset``.
+
+    It runs after learning and before monitors record, as in ANNarchy.  When
+    the rule adds or removes synapses the projection's storage changes layout
+    and the structure version of the network moves on: the loop ends the run
+    after this step and the network builds a new plan (every operator that
+    held the old layout is rebuilt), then goes on.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron, Synapse
+    >>> net = Network(); net.setup(structural_plasticity=True)
+    >>> pop = net.create(2, Neuron(equations="r = 1.0"))
+    >>> syn = Synapse(pruning="w < 0.5 : proba=1.0")
+    >>> proj = net.connect(pop, pop, "exc", syn, name="pp").connect_all_to_all(0.1)
+    >>> proj.start_pruning(period=10.0)
+    >>> [line for line in net.step_order if "Rewire" in line]
+    ['pp: pruning w < 0.5 : proba=1.0 (every 10 steps)  [Rewire]']
+    >>> net.simulate(1.0); proj.nb_synapses
+    0
+    """
+
+    def __init__(self, label: str, rewiring: Rewiring, clock: Clock, sets: Sequence[Access]) -> None:
+        super().__init__(label, (), sets)
+        self.apply = rewiring.apply
+        self.period, self.offset = rewiring.period, rewiring.offset
+        self.clock = clock
+        self.bumps = [ref(access) for access in sets]
+
+    def __call__(self) -> None:
+        k = self.clock.step - self.offset
+        if k < 0 or k % self.period:
+            return
+        if self.apply():
+            for versions, slot in self.bumps:
+                versions[slot] += 1
 
 
 class Record(Operator):

@@ -28,12 +28,12 @@ from ..io import ACCEPTED_KINDS, expect, load_objects, save_objects
 from ..neurons import Synapse
 from ..population import NONFINITE, Population, PopulationView
 from ..random import Distribution
-from ..state import Learning, ProjectionState, State, Transmission
+from ..state import Learning, ProjectionState, Rewiring, State, Transmission
 from . import connectors as conn
 from ..display import html as _html, plots as _plots, text as _text
 from ._context import Side, SynapseContext
 from .record import ConnectorRecord, records_connector
-from .storage import Storage, from_arrays
+from .storage import Dense, Sparse, Storage, from_arrays
 
 #: Warnings point at the user's code, outside this package (Python 3.12+).
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -192,6 +192,7 @@ class Projection:
         state = self._state
         state.transmission = self._transmission
         state.learning = self._learning
+        state.rewiring = self._rewiring
         state.history_needs = self._history_needs
         state.save_kind = "proj"
         state.export = self._export
@@ -242,6 +243,7 @@ class Projection:
         """Every ``pre.x``/``post.x`` the synapse reads must exist on that side."""
         synapse = self.synapse_type
         trees = [eq.rhs for eq in synapse.equations] + [synapse.psp]
+        trees += [rule.condition for rule in (synapse.pruning, synapse.creating) if rule is not None]
         for tree in trees:
             for symbol in symbols(tree):
                 kind = classify(symbol)
@@ -557,6 +559,8 @@ class Projection:
             attrs[eq.target] = self._initial(init, shapes[eq.locality], eq.dtype, attrs)
         self._attrs = attrs
         self._locality = locality
+        #: Post neurons with a dendrite (ANNarchy creates synapses only on those).
+        self._dendrite_rows = storage.row_sizes() > 0
         self._state.locality = locality
         self._state.track(*attrs)
         self._changed()
@@ -992,6 +996,9 @@ class Projection:
             self._attrs[name] = grow(self._attrs[name], values[name])
         if new_delays is not None:
             self._delays = grow(np.asarray(self._delays), new_delays)
+        rows = self.__dict__.get("_dendrite_rows")
+        if rows is not None:
+            rows[row] = True
         self._changed()
 
     def _prune_synapses(self, row: int, ranks: Any) -> None:
@@ -1010,6 +1017,235 @@ class Projection:
             self._attrs[name] = shrink(self._attrs[name])
         if np.ndim(self._delays):
             self._delays = shrink(np.asarray(self._delays))
+        self._changed()
+
+    def start_pruning(self, period: float | None = None) -> None:
+        """Evaluate the synapse's ``pruning`` rule every ``period`` ms (every step by default), from now on.
+
+        At each evaluation, every existing synapse whose condition holds is
+        removed with the rule's probability (one uniform draw per synapse whose
+        condition holds, post neuron by post neuron, pre rank by pre rank).
+        Rules run after learning and before monitors record, creating before
+        pruning, at steps ``k`` with ``(k - start) % period == 0``, where
+        ``start`` is the current step: the first evaluation is in the next
+        simulated step.  The network needs ``setup(structural_plasticity=True)``
+        (a synapse whose rules are ANNarchy 5 ``Pruning``/``Creating`` objects
+        switches it on by itself, as in ANNarchy 5).
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron, Synapse
+        >>> net = Network(); net.setup(structural_plasticity=True)
+        >>> pop = net.create(3, Neuron(parameters="r = 1.0"))
+        >>> syn = Synapse(pruning="w < 0.5 : proba=1.0")
+        >>> proj = net.connect(pop, pop, "exc", syn).connect_all_to_all(0.1)
+        >>> proj.w = [[0.0, 0.1, 0.9], [0.9, 0.0, 0.1], [0.9, 0.9, 0.0]]
+        >>> proj.start_pruning(period=5.0); net.simulate(1.0)
+        >>> proj.nb_synapses, proj.pre_ranks
+        (4, [[2], [0], [0, 1]])
+        """
+        self._start_rule("pruning", period)
+
+    def stop_pruning(self) -> None:
+        """Stop evaluating the pruning rule (see :meth:`start_pruning`)."""
+        self._stop_rule("pruning")
+
+    def start_creating(self, period: float | None = None) -> None:
+        """Evaluate the synapse's ``creating`` rule every ``period`` ms (every step by default), from now on.
+
+        At each evaluation, for every post neuron that has a dendrite in this
+        projection (it received synapses when connected, or one created since)
+        and every pre neuron, a missing synapse whose condition holds is
+        created with the rule's probability, with the rule's weight ``w`` (0.0
+        by default), delay ``d`` (the projection's delay by default) and the
+        initial values of the other synaptic attributes.  Timing and
+        requirements as :meth:`start_pruning`.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron, Synapse
+        >>> net = Network(); net.setup(structural_plasticity=True)
+        >>> pop = net.create(3, Neuron(parameters="r = 1.0"))
+        >>> syn = Synapse(creating="pre.r * post.r > 0.5 : proba=1.0, w=0.2")
+        >>> proj = net.connect(pop, pop, "exc", syn).connect_one_to_one(1.0)
+        >>> proj.start_creating(); net.simulate(1.0)
+        >>> proj.connectivity_matrix().tolist()
+        [[1.0, 0.2, 0.2], [0.2, 1.0, 0.2], [0.2, 0.2, 1.0]]
+        """
+        self._start_rule("creating", period)
+
+    def stop_creating(self) -> None:
+        """Stop evaluating the creating rule (see :meth:`start_creating`)."""
+        self._stop_rule("creating")
+
+    def _check_rule(self, kind: str, action: str) -> Any:
+        rule = getattr(self.synapse_type, kind)
+        owner = self._owner()
+        if rule is None:
+            raise ValidationError(owner, f"{action}_{kind}", f"the synapse '{self.synapse_type.name}' defines no "
+                                                             f"'{kind}' rule: give Synapse({kind}=\"condition : "
+                                                             f"proba=...\")")
+        if not (self.network.structural_plasticity or self.synapse_type.structural_auto):
+            raise ValidationError(owner, f"{action}_{kind}", "structural plasticity is off in this network: call "
+                                                             "setup(structural_plasticity=True) (or "
+                                                             "net.setup(structural_plasticity=True)) first, as "
+                                                             "ANNarchy asks")
+        return rule
+
+    def _start_rule(self, kind: str, period: float | None) -> None:
+        rule = self._check_rule(kind, "start")
+        storage = self._require_connected()
+        owner = self._owner()
+        dt = self.network.dt
+        if period is None or period == 0:
+            steps = 1
+        else:
+            value = conn.check_number(owner, "period", period)
+            if value < 0:
+                raise ValidationError(owner, "period", "must be a positive number of ms", got=period)
+            steps = max(1, int(value / dt + 1e-9))
+        if kind == "creating" and rule.d is not None:
+            delays = self._delay_steps()
+            d = max(1, int(round(rule.d / dt)))
+            if np.ndim(delays) == 0 and storage.nnz and d != int(delays):
+                raise ValidationError(owner, "creating", f"creates synapses with delay d={rule.d} ms, but the "
+                                                         f"projection's delays are all {float(self._delays)} ms: "
+                                                         "a uniform delay cannot change")
+            if np.ndim(delays) and d > int(np.max(delays)):
+                raise ValidationError(owner, "creating", f"creates synapses with delay d={rule.d} ms, more than "
+                                                         "the projection's longest delay")
+        self._rules = {**self.__dict__.get("_rules", {}), kind: (steps, self.network.get_current_step())}
+        self._changed()
+
+    def _stop_rule(self, kind: str) -> None:
+        self._check_rule(kind, "stop")
+        rules = dict(self.__dict__.get("_rules", {}))
+        if rules.pop(kind, None) is not None:
+            self._rules = rules
+            self._changed()
+
+    def _rewiring(self) -> list[Rewiring]:
+        """The structural rules switched on, creating first (see :class:`~ratenet.state.Rewiring`)."""
+        rules = self.__dict__.get("_rules", {})
+        out = []
+        for kind in ("creating", "pruning"):
+            if kind in rules:
+                period, offset = rules[kind]
+                apply = self._create_where_due if kind == "creating" else self._prune_where_due
+                out.append(Rewiring(kind, period, offset, apply, getattr(self.synapse_type, kind).text))
+        return out
+
+    def _rule_condition(self, kind: str, storage: Storage, attrs: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
+        """A function evaluating the condition of rule ``kind`` over ``storage``'s layout."""
+        rule = getattr(self.synapse_type, kind)
+        names = symbols(rule.condition)
+        net = self.network
+        context = SynapseContext(self.synapse_type, storage, attrs, self._locality, self._side(self.pre),
+                                 self._side(self.post), names, net.registry.clock, net.dt, net.rng, net.dtype)
+        condition = substitute(rule.condition, {sym: ast.Name(id=f"_rnd_local_{classify(sym)[1]}", ctx=ast.Load())
+                                                for sym in names if classify(sym)[0] == "random"})
+        evaluate = build_function([ast.Return(value=condition)], context.namespaces["local"],
+                                  f"{kind} condition of {self.name}", dtype=net.dtype)
+        refresh = context.refresher("local")
+        shape = storage.shape
+
+        def holds() -> np.ndarray:
+            if refresh is not None:
+                refresh()
+            return np.broadcast_to(np.asarray(evaluate(), dtype=bool), shape)
+
+        return holds
+
+    def _cached_condition(self, kind: str, storage: Storage, attrs: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
+        cache = self.__dict__.setdefault("_conditions", {})
+        key = (kind, id(storage), tuple(id(a) for a in attrs.values()))
+        if key not in cache:
+            cache.clear() if len(cache) > 4 else None
+            cache[key] = (storage, self._rule_condition(kind, storage, attrs))
+        return cache[key][1]
+
+    def _draw(self, count: int, proba: float) -> np.ndarray:
+        """Which of ``count`` candidates (in row-major order) pass the rule's probability."""
+        if proba >= 1.0:
+            return np.ones(count, dtype=bool)
+        return self.network.rng.random(count) < proba
+
+    def _prune_where_due(self) -> bool:
+        storage = self._require_connected()
+        rule = self.synapse_type.pruning
+        holds = storage.synapse_values(self._cached_condition("pruning", storage, self._attrs)())
+        candidates = np.flatnonzero(holds)
+        if len(candidates) == 0:
+            return False
+        removed = candidates[self._draw(len(candidates), rule.proba)]
+        if len(removed) == 0:
+            return False
+        rows, cols = storage.rows_of_synapses()[removed], storage.columns_of_synapses()[removed]
+        exists = storage.existing()
+        exists[rows, cols] = False
+        self._rewire(exists, None)
+        return True
+
+    def _create_where_due(self) -> bool:
+        storage = self._require_connected()
+        rule = self.synapse_type.creating
+        full = Dense(storage.n_post, storage.n_pre)
+        shared = {name: array for name, array in self._attrs.items() if self._locality[name] != "local"}
+        holds = self._cached_condition("creating", full, shared)()
+        dendrites = self.__dict__.get("_dendrite_rows")
+        if dendrites is None:
+            dendrites = storage.row_sizes() > 0
+        exists = storage.existing()
+        candidates = np.flatnonzero(holds & ~exists & dendrites[:, None])
+        if len(candidates) == 0:
+            return False
+        created = candidates[self._draw(len(candidates), rule.proba)]
+        if len(created) == 0:
+            return False
+        new = np.zeros(exists.shape, dtype=bool)
+        new.flat[created] = True
+        self._rewire(exists | new, new, rule.w, rule.d)
+        return True
+
+    def _rewire(self, exists: np.ndarray, created: np.ndarray | None, w: float | None = None,
+                d: float | None = None) -> None:
+        """Give the projection the synapses of the boolean (post, pre) matrix ``exists``.
+
+        Kept synapses keep their values; ``created`` ones take ``w``, delay ``d``
+        (ms, None: the projection's) and the initial values of the other
+        attributes.  The storage keeps its kind.
+        """
+        storage = self._require_connected()
+        self._take_snapshot()
+        count = 0 if created is None else int(np.count_nonzero(created))
+        local = [name for name, loc in self._locality.items() if loc == "local"]
+        matrices = {name: storage.to_matrix(self._attrs[name]) for name in local}
+        per_synapse_delays = np.ndim(self._delays) != 0
+        if per_synapse_delays:
+            matrices[".delays"] = storage.to_matrix(np.asarray(self._delays, dtype=np.float64))
+        if count:
+            assert created is not None
+            for name in local:
+                new = np.full(count, 0.0 if w is None else w) if name == "w" else self._new_values(name, count)
+                matrices[name][created] = new
+            if per_synapse_delays:
+                matrices[".delays"][created] = 0.0 if d is None else d
+            self.__dict__["_dendrite_rows"] = self.__dict__.get("_dendrite_rows", storage.row_sizes() > 0) | \
+                created.any(axis=1)
+        if storage.kind == "dense":
+            new_storage: Storage = Dense(storage.n_post, storage.n_pre, exists)
+            for name in local:
+                self._attrs[name][...] = np.where(exists, matrices[name], 0)  # in place: the layout stays
+        else:
+            rows, cols = np.nonzero(exists)
+            indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=storage.n_post))))
+            new_storage = Sparse(storage.n_post, storage.n_pre, indptr, cols)
+            for name in local:
+                self._attrs[name] = np.ascontiguousarray(matrices[name][rows, cols])
+        if per_synapse_delays:
+            self._delays = new_storage.from_matrix(matrices[".delays"], np.float64)
+        self._storage = new_storage
+        self._state.bump_all()
         self._changed()
 
     # ------------------------------------------------------------ learning

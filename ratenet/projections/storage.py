@@ -166,6 +166,15 @@ class Storage:
         raise NotImplementedError
 
     def rows_of_synapses(self) -> np.ndarray:
+        """The row of every synapse, in the order of :meth:`synapse_values`."""
+        raise NotImplementedError
+
+    def columns_of_synapses(self) -> np.ndarray:
+        """The column of every synapse, in the order of :meth:`synapse_values`."""
+        raise NotImplementedError
+
+    def existing(self) -> np.ndarray:
+        """A new boolean ``(n_post, n_pre)`` matrix, True where a synapse exists."""
         raise NotImplementedError
 
     def spread_pre(self, values: np.ndarray) -> np.ndarray:
@@ -328,6 +337,12 @@ class Dense(Storage):
     def rows_of_synapses(self) -> np.ndarray:
         return np.nonzero(self.mask)[0] if self.mask is not None else np.repeat(np.arange(self.n_post), self.n_pre)
 
+    def columns_of_synapses(self) -> np.ndarray:
+        return np.nonzero(self.mask)[1] if self.mask is not None else np.tile(np.arange(self.n_pre), self.n_post)
+
+    def existing(self) -> np.ndarray:
+        return np.ones(self.shape, dtype=bool) if self.mask is None else self.mask.copy()
+
     def spread_pre(self, values: np.ndarray) -> np.ndarray:
         return values.reshape(1, -1)
 
@@ -412,6 +427,14 @@ class Sparse(Storage):
 
     def rows_of_synapses(self) -> np.ndarray:
         return self.rows
+
+    def columns_of_synapses(self) -> np.ndarray:
+        return self.indices
+
+    def existing(self) -> np.ndarray:
+        out = np.zeros((self.n_post, self.n_pre), dtype=bool)
+        out[self.rows, self.indices] = True
+        return out
 
     def row_sizes(self) -> np.ndarray:
         return np.diff(self.indptr)
