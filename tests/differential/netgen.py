@@ -302,12 +302,23 @@ CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "fixed_number_pre
               "dog", "from_matrix", "from_sparse", "from_function")
 
 
+#: Structural plasticity: synapses whose pre and post are both active are created, unused ones pruned.
+STRUCTURAL = ("Synapse(parameters='T = 2 : int, projection', equations='age = if pre.r * post.r > 0.2 : 0 "
+              "else : age + 1 : init=0, int', pruning='age > T : proba=0.5', "
+              "creating='pre.r * post.r > 0.2 : proba=0.3, w=0.1')")
+#: The same with certain rules and a random draw in the condition.
+STRUCTURAL_RANDOM = ("Synapse(equations='dw/dt = -0.1 * w', pruning='abs(w) < Uniform(0.0, 0.05)', "
+                     "creating='post.r > pre.r : w=0.05')")
+
+
 @st.composite
 def synapses(draw: st.DrawFn) -> tuple[str | None, bool]:
     """A synapse expression (None for the default) and whether it learns."""
-    kind = draw(st.sampled_from(["default", "default", "default", "psp", "operation", "learning"]))
+    kind = draw(st.sampled_from(["default", "default", "default", "psp", "operation", "learning", "structural"]))
     if kind == "default":
         return None, False
+    if kind == "structural":  # rules switched on by the projection's lines (see plain_projection)
+        return draw(st.sampled_from([STRUCTURAL, STRUCTURAL_RANDOM])), True
     if kind == "psp":
         psp = draw(st.sampled_from(["w * pos(pre.r)", "w * tanh(pre.r)", "w * (pre.r - post.r)", "2.0 * w * pre.r"]))
         return f"Synapse(psp={psp!r})", False
@@ -450,6 +461,10 @@ def plain_projection(draw: st.DrawFn, name: str, pops: list[Pop], model_pops: li
                f"delays=({low}, {high}){fmt})"
     synapse_arg = f", synapse={synapse}" if synapse else ""
     lines.append(f"{name} = net.connect({pre}, {post}, {target!r}{synapse_arg}, name={name!r}).{call}")
+    if synapse in (STRUCTURAL, STRUCTURAL_RANDOM):
+        period = draw(st.sampled_from([1, 2, 3]))
+        lines.append("net.setup(structural_plasticity=True)")
+        lines.append(f"{name}.start_creating(period={period} * net.dt); {name}.start_pruning(period={period} * net.dt)")
     return Proj(name, "projection", pre, post, target, tuple(lines), plastic, storage)
 
 
