@@ -21,6 +21,9 @@ namespace, as it does for ANNarchy users.
 
 from __future__ import annotations
 
+import numpy as np  # ANNarchy 4's ``from ANNarchy import *`` gives ``np``; scripts rely on it
+
+from . import models
 from .api import (
     clear,
     compile,
@@ -61,7 +64,24 @@ from .population import IndividualNeuron, InputArray, Population, PopulationView
 from .projections.connectors import LILConnectivity
 from .projections.projection import Dendrite, Projection
 from .random import Binomial, DiscreteUniform, Exponential, Gamma, LogNormal, Normal, Uniform
+from .models import (
+    EIF_cond_alpha_isfa_ista,
+    EIF_cond_exp_isfa_ista,
+    HH_cond_exp,
+    IF_cond_alpha,
+    IF_cond_exp,
+    IF_curr_alpha,
+    IF_curr_exp,
+    STDP,
+    STP,
+    Izhikevich,
+    list_standard_neurons,
+    list_standard_synapses,
+)
 from .reporting import report
+
+#: ANNarchy's older name of :class:`LILConnectivity`.
+CSR = LILConnectivity
 
 # ``ratenet.projections`` is the subpackage, callable as ANNarchy's projections() function (see
 # ratenet/projections/__init__.py): importing it bound it here, so the api's function is not imported.
@@ -85,6 +105,7 @@ __all__ = [
     "InputArray",
     "TimedArray",
     "LILConnectivity",
+    "CSR",
     "setup",
     "compile",
     "clear",
@@ -129,6 +150,20 @@ __all__ = [
     "Hebb",
     "Oja",
     "IBCM",
+    "models",
+    "list_standard_neurons",
+    "list_standard_synapses",
+    "Izhikevich",
+    "IF_curr_exp",
+    "IF_cond_exp",
+    "IF_curr_alpha",
+    "IF_cond_alpha",
+    "HH_cond_exp",
+    "EIF_cond_alpha_isfa_ista",
+    "EIF_cond_exp_isfa_ista",
+    "STP",
+    "STDP",
+    "np",
     "RatenetError",
     "FileError",
     "MissingFileError",

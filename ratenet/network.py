@@ -805,6 +805,7 @@ class Network(metaclass=_NetworkType):
     def _run(self, steps: int, stop: Any = None, progress: bool = False) -> int:
         registry = self.registry
         done = 0
+        stopped: list[bool] = []
         while True:
             plan = self._build()
             if not plan.prepare():  # a value set from Python no longer fits the stacked blocks
@@ -815,9 +816,7 @@ class Network(metaclass=_NetworkType):
                 return done + run(plan, registry.clock, self._dt, steps - done, stop, progress)
             # structural plasticity: a step that adds or removes synapses ends the run, so that the plan is
             # built again for the new layout before the next step
-            stopped: list[bool] = []
-
-            def halt(plan: Plan = plan) -> bool:
+            def halt(plan: Plan = plan, stopped: list[bool] = stopped) -> bool:
                 if stop is not None and stop():
                     stopped.append(True)
                     return True

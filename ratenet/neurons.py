@@ -275,6 +275,34 @@ class _Model:
         self.equations = [dataclasses.replace(eq, source=_owned(eq.source, label)) for eq in self.equations]
         self.constants = {name: _CONSTANTS[name] for name in self._used_names() if name in _CONSTANTS}
 
+    #: For a spiking model (defined, never usable), the spiking argument it was given; None otherwise.
+    spiking: str | None = None
+
+    def _define_spiking(self, argument: str, name: str | None, description: str | None) -> None:
+        """Keep a spiking model as a name only: nothing is parsed, and using it is refused."""
+        cls = type(self).__name__
+        self.spiking = argument
+        self.name = name or cls
+        self.description = description
+        self._label = f"{cls} '{name}'" if name else cls
+        self.functions, self.own_functions, self.constants = {}, {}, {}
+        self.parameters, self.equations = [], []
+
+    def refuse_spiking(self, owner: str, argument: str) -> None:
+        """Raise when this model is spiking: ``owner.argument`` names where it was used.
+
+        Examples
+        --------
+        >>> spiking = Neuron(equations="dv/dt = -v", spike="v > 1", reset="v = 0")
+        >>> spiking.refuse_spiking("Population", "neuron")
+        Traceback (most recent call last):
+        ...
+        ratenet.exceptions.ValidationError: Population.neuron: 'Neuron' is a spiking model (it defines spike=); ...
+        """
+        if self.spiking is not None:
+            raise ValidationError(owner, argument, f"'{self.name}' is a spiking model (it defines {self.spiking}=); "
+                                                   f"ratenet simulates rate-coded {self._kind}s only")
+
     # -- derived views
     @property
     def parameter_names(self) -> list[str]:
@@ -366,15 +394,22 @@ class _Model:
         _text.pretty(self, printer, cycle)
 
 
-def _refuse(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> None:
-    """Reject keyword arguments a rate-coded model does not take (spiking ones with a reason)."""
-    if not unsupported:
-        return
-    name = sorted(spiking & set(unsupported) or unsupported)[0]
-    if name in spiking:
-        raise ValidationError(owner, name, f"ratenet simulates rate-coded {owner.lower()}s only; spiking models "
-                                           "are not supported")
-    raise ValidationError(owner, name, "unknown argument")
+def _spiking_argument(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> str | None:
+    """The spiking argument among ``unsupported`` (None if there is none); any other one is an error.
+
+    A spiking model can be defined (a module defining one next to rate-coded
+    ones keeps working) but not used: see :meth:`_Model.refuse_spiking`.
+    """
+    found = sorted(spiking & set(unsupported))
+    unknown = sorted(set(unsupported) - spiking - (_SPIKING_EXTRAS if found else set()))
+    if unknown:
+        raise ValidationError(owner, unknown[0], "unknown argument")
+    return found[0] if found else None
+
+
+#: Arguments ANNarchy's spiking models take besides the spiking ones (accepted with them only).
+_SPIKING_EXTRAS = {"refractory", "axon_spike", "axon_reset", "pre_axon_spike", "post_spike", "pre_spike",
+                   "reset", "spike"}
 
 
 _display = _display_symbol
@@ -452,7 +487,12 @@ class Neuron(_Model):
         description: str | None = None,
         **unsupported: Any,
     ) -> None:
-        _refuse("Neuron", unsupported, {"spike", "reset", "refractory", "axon_spike", "axon_reset"})
+        spiking = _spiking_argument("Neuron", unsupported, {"spike", "reset", "refractory", "axon_spike",
+                                                             "axon_reset"})
+        if spiking is not None:
+            self._define_spiking(spiking, name, description)
+            self.targets, self.uses_sum_all = [], False
+            return
         super().__init__(parameters, equations, functions, name, description)
         self.targets = sorted({classify(s)[1] for eq in self.equations for s in symbols(eq.rhs)
                                if classify(s)[0] == "sum"})
@@ -517,7 +557,13 @@ class Synapse(_Model):
         creating: str | Creating | None = None,
         **unsupported: Any,
     ) -> None:
-        _refuse("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
+        spiking = _spiking_argument("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
+        if spiking is not None:
+            self._define_spiking(spiking, name, description)
+            self.operation, self.psp, self.psp_text, self.plastic = operation, None, "", False
+            self.pruning = self.creating = None
+            self.structural_auto = False
+            return
         if operation not in ("sum", "max", "min", "mean"):
             raise ValidationError("Synapse", "operation", "must be one of 'sum', 'max', 'min', 'mean'",
                                   got=operation)

@@ -183,6 +183,7 @@ class Population(_Attributes):
             neuron = neuron()
         if not isinstance(neuron, Neuron):
             raise ValidationError(owner, "neuron", "must be a Neuron", got=neuron)
+        neuron.refuse_spiking(owner, "neuron")
         if name is not None and (not isinstance(name, str) or not name):
             raise ValidationError("Population", "name", "must be a non-empty string", got=name)
         self.neuron_type = neuron

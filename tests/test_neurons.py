@@ -577,10 +577,18 @@ def test_stop_condition_errors():
         net.create(2, Neuron(equations="r = 1"), stop_condition=3)
 
 
+def _project(synapse: Synapse) -> None:
+    net = Network()
+    pop = net.create(2, Neuron(equations="r = 1"))
+    net.connect(pop, pop, "exc", synapse)
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda: Neuron(equations="r = 1", foo=1), r"^Neuron\.foo: unknown argument$"),
-    (lambda: Neuron(equations="r = 1", spike="v > 1"),
-     r"^Neuron\.spike: ratenet simulates rate-coded neurons only; spiking models are not supported$"),
+    (lambda: Network().create(1, Neuron(equations="r = 1", spike="v > 1")),
+     r"^Population\.neuron: 'Neuron' is a spiking model \(it defines spike=\); ratenet simulates rate-coded "
+     r"neurons only$"),
+    (lambda: Neuron(equations="r = 1", refractory=2.0, foo=1), r"^Neuron\.foo: unknown argument$"),
     (lambda: Neuron(equations=3), r"^Neuron\.equations: must be a string, a Variable or a list of them \(got 3\)$"),
     (lambda: Neuron(parameters=1.5), r"^Neuron\.parameters: must be a string or a dict of values and Parameters "
                                      r"\(got 1\.5\)$"),
@@ -593,7 +601,9 @@ def test_stop_condition_errors():
     (lambda: Synapse(operation="prod"), r"^Synapse\.operation: must be one of 'sum', 'max', 'min', 'mean' "
                                         r"\(got 'prod'\)$"),
     (lambda: Synapse(psp=3), r"^Synapse\.psp: must be a string \(got 3\)$"),
-    (lambda: Synapse(pre_spike="g += w"), r"^Synapse\.pre_spike: ratenet simulates rate-coded synapses only"),
+    (lambda: _project(Synapse(pre_spike="g += w", name="S")),
+     r"^Projection\.synapse: 'S' is a spiking model \(it defines pre_spike=\); ratenet simulates rate-coded "
+     r"synapses only$"),
     (lambda: Synapse(foo=1), r"^Synapse\.foo: unknown argument$"),
     (lambda: Constant(3, 1.0), r"^Constant\.name: must be a string \(got 3\)$"),
     (lambda: Constant("c", float("nan")), r"^Constant 'c'\.value: must be a finite number \(got nan\)$"),

@@ -20,6 +20,7 @@ from typing import Any
 PUBLIC_SUBMODULES = {
     "ratenet.projections": "Image processing projections and weight sharing (``ratenet.projections``)",
     "ratenet.image": "Image and video input (``ratenet.image``)",
+    "ratenet.models": "ANNarchy's standard models (``ratenet.models``)",
 }
 
 #: Section titles for the modules that define ratenet's top-level names.  A module missing here
@@ -46,7 +47,8 @@ API reference
 
 Every public name of ratenet, grouped by what it is for.  ``from ratenet import *`` brings in
 the names of the first sections; the image-processing projections and the image populations
-live in the submodules :mod:`ratenet.projections` and :mod:`ratenet.image`.  Every page shows
+live in the submodules :mod:`ratenet.projections` and :mod:`ratenet.image`, ANNarchy's standard models
+also in :mod:`ratenet.models`; ``np`` is NumPy, as ``from ANNarchy import *`` gives it.  Every page shows
 the signature, the parameters and a short example that the test suite runs.
 
 """
@@ -104,9 +106,10 @@ def api_index() -> str:
     for name in ratenet.__all__:
         obj = getattr(ratenet, name)
         if isinstance(obj, types.ModuleType):
-            # ratenet.projections is both a submodule and ANNarchy's projections() function.
-            callable_modules.append(name)
-            continue
+            if callable(obj):
+                # ratenet.projections is both a submodule and ANNarchy's projections() function.
+                callable_modules.append(name)
+            continue  # other submodules have their own section; ``np`` is NumPy (given as ANNarchy gives it)
         objects[name] = obj
         sections.setdefault(_title(obj.__module__), []).append(name)
     text = HEADER

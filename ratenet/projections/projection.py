@@ -167,6 +167,7 @@ class Projection:
             synapse = synapse()
         if not isinstance(synapse, Synapse):
             raise ValidationError(owner, "synapse", "must be a Synapse", got=synapse)
+        synapse.refuse_spiking(owner, "synapse")
         self.synapse_type = synapse
         self.network: "Network" = pre.network
         registry = self.network.registry
@@ -1160,7 +1161,8 @@ class Projection:
         cache = self.__dict__.setdefault("_conditions", {})
         key = (kind, id(storage), tuple(id(a) for a in attrs.values()))
         if key not in cache:
-            cache.clear() if len(cache) > 4 else None
+            if len(cache) > 4:
+                cache.clear()
             cache[key] = (storage, self._rule_condition(kind, storage, attrs))
         return cache[key][1]
 
@@ -1173,6 +1175,7 @@ class Projection:
     def _prune_where_due(self) -> bool:
         storage = self._require_connected()
         rule = self.synapse_type.pruning
+        assert rule is not None
         holds = storage.synapse_values(self._cached_condition("pruning", storage, self._attrs)())
         candidates = np.flatnonzero(holds)
         if len(candidates) == 0:
@@ -1189,6 +1192,7 @@ class Projection:
     def _create_where_due(self) -> bool:
         storage = self._require_connected()
         rule = self.synapse_type.creating
+        assert rule is not None
         full = Dense(storage.n_post, storage.n_pre)
         shared = {name: array for name, array in self._attrs.items() if self._locality[name] != "local"}
         holds = self._cached_condition("creating", full, shared)()
