@@ -1364,8 +1364,18 @@ class TestInspection:
             net.connect(pre, post, "b").connect_all_to_all(1.0, delays=Uniform(-2.0, -1.0))
         with pytest.raises(ValidationError, match="delays: must be >= 0"):
             net.connect(pre, post, "c").connect_from_matrix(np.ones((3, 3)), delays=-np.ones((3, 3)))
-        with pytest.raises(ValidationError, match="exactly where weights has one"):
-            net.connect(pre, post, "d").connect_from_matrix([[1, None, 1]] * 3, delays=np.ones((3, 3)))
+        with pytest.raises(ValidationError, match=r"delays: must have a value wherever weights has one \(None only "
+                                                  r"where there is no synapse\)"):
+            net.connect(pre, post, "d").connect_from_matrix(np.ones((3, 3)), delays=[[1, None, 1]] * 3)
+
+    def test_matrix_delays_are_read_where_weights_has_a_synapse_only(self):
+        """ANNarchy reads the delay matrix at the weights' entries: values elsewhere do not matter."""
+        net, pre, post = make(3, 3)
+        weights = [[1.0, None, 2.0], [None, None, 3.0], [4.0, 5.0, None]]
+        delays = [[2.0, 99.0, 3.0], [-7.0, None, 1.0], [2.0, 4.0, np.inf]]
+        proj = net.connect(pre, post, "d").connect_from_matrix(weights, delays=np.array(delays, dtype=object))
+        assert [d.tolist() for d in proj.delays] == [[2.0, 3.0], [1.0], [2.0, 4.0]]
+        assert proj.pre_ranks == [[0, 2], [2], [0, 1]]
 
 
 LEARNING = Synapse(parameters="""
@@ -1582,16 +1592,26 @@ class TestErrors:
             net.connect(pre, post).connect_one_to_one(1.0)
 
     @pytest.mark.parametrize("connector", [
-        lambda p: p.connect_all_to_all(1.0, storage_format="coo"),
-        lambda p: p.connect_one_to_one(1.0, storage_format="ell"),
-        lambda p: p.connect_fixed_probability(0.5, 1.0, storage_format="bsr"),
         lambda p: p.connect_gaussian(1.0, 0.3, storage_format="dia"),
         lambda p: p.connect_from_matrix(np.ones((5, 5)), storage_format=1),
     ])
     def test_bad_storage_format(self, connector):
         net, pre, post = make(5, 5)
-        with pytest.raises(ValidationError, match=r"storage_format: must be 'dense', 'csr'"):
+        with pytest.raises(ValidationError, match=r"storage_format: must be 'dense', 'auto' \(or None\) or a sparse "
+                                                  r"format \('csr', 'sparse', 'lil', .*'hyb': stored as csr\)"):
             connector(net.connect(pre, post))
+
+    @pytest.mark.parametrize("name, kind", [("lil", "csr"), ("csr", "csr"), ("ell", "csr"), ("ellr", "csr"),
+                                            ("sell", "csr"), ("coo", "csr"), ("bsr", "csr"), ("hyb", "csr"),
+                                            ("csr_vector", "csr"), ("CSR_Scalar", "csr"), ("dense", "dense"),
+                                            ("auto", "dense")])
+    def test_annarchy_storage_formats_are_hints(self, name, kind):
+        net, pre, post = make(4, 3)
+        pre.r = [1.0, 2.0, 3.0, 4.0]
+        proj = net.connect(pre, post, "e").connect_all_to_all(0.5, storage_format=name)
+        assert proj.storage_format == kind
+        net.step(); net.step()
+        np.testing.assert_allclose(post.sum("e"), [5.0, 5.0, 5.0])
 
     def test_failed_connector_leaves_projection_unconnected(self):
         net, pre, post = make(5, 4)

@@ -138,16 +138,28 @@ def _self_columns(pre: Any, post: Any, rows: np.ndarray) -> np.ndarray:
     return np.where(pre.ranks[cols] == post_ranks, cols, -1)
 
 
+#: ANNarchy's sparse formats (its CPU and GPU kernels): ratenet stores them all as compressed sparse rows.
+SPARSE_FORMATS = ("csr", "sparse", "lil", "csr_vector", "csr_scalar", "ell", "ellr", "sell", "coo", "bsr", "hyb")
+
+
 def _choose_storage(storage_format: str | None, density: float, owner: str) -> str:
-    if storage_format is None:
+    """``"dense"`` or ``"csr"``: the format asked for (ANNarchy's names are hints), or chosen from the density.
+
+    Examples
+    --------
+    >>> _choose_storage("ellr", 1.0, "Projection"), _choose_storage("auto", 1.0, "Projection")
+    ('csr', 'dense')
+    """
+    fmt = None if storage_format is None else str(storage_format).lower()
+    if fmt is None or fmt == "auto":
         return "dense" if density >= DENSE_ABOVE else "csr"
-    fmt = str(storage_format).lower()
-    if fmt in ("dense",):
+    if fmt == "dense":
         return "dense"
-    if fmt in ("csr", "sparse", "lil"):
+    if fmt in SPARSE_FORMATS:
         return "csr"
-    raise ValidationError(owner, "storage_format", "must be 'dense', 'csr' (or 'lil'/'sparse'), or None for "
-                                                   "automatic", got=storage_format)
+    raise ValidationError(owner, "storage_format", f"must be 'dense', 'auto' (or None) or a sparse format "
+                                                   f"({', '.join(repr(f) for f in SPARSE_FORMATS)}: stored as csr)",
+                          got=storage_format)
 
 
 def _from_rows(pre: Any, post: Any, rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray] | None,
@@ -436,7 +448,8 @@ def _check_narrowed(owner: str, values: np.ndarray, w: np.ndarray, shown: Any) -
                                                   "precision")
 
 
-def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int],
+            finite: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """(values, exists) from a matrix whose None entries mean 'no synapse'.
 
     A matrix of numbers comes back as it is, without a copy, and ``exists`` is
@@ -459,7 +472,8 @@ def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[
     if raw.dtype != object:
         if raw.dtype.kind not in "biuf":
             raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value)
-        _check_finite(owner, name, raw, value)
+        if finite:
+            _check_finite(owner, name, raw, value)
         return raw, None
     exists = np.array([[v is not None for v in row] for row in raw], dtype=bool).reshape(shape)
     filled = np.where(exists, raw, 0.0)
@@ -467,7 +481,8 @@ def _matrix(owner: str, name: str, value: Any, shape: tuple[int, int]) -> tuple[
         values = filled.astype(np.float64)
     except (TypeError, ValueError):
         raise ValidationError(owner, name, "must hold numbers (or None for no synapse)", got=value) from None
-    _check_finite(owner, name, values, value)
+    if finite:
+        _check_finite(owner, name, values, value)
     return values, exists
 
 
@@ -500,13 +515,17 @@ def from_matrix(pre, post, weights, delays, pre_post, storage_format, rng, dtype
         _check_narrowed(owner, values, w, weights)
     if isinstance(delays, (numbers.Real, Distribution)) and not isinstance(delays, bool):
         return Connectivity(storage, w, _delays(delays, owner, storage, rng))
-    d_values, d_exists = _matrix(owner, "delays", delays, shape)
+    d_values, d_exists = _matrix(owner, "delays", delays, shape, finite=False)
     if pre_post:
         d_values, d_exists = d_values.T, (None if d_exists is None else d_exists.T)
-    if not _same_synapses(d_exists, exists):
-        raise ValidationError(owner, "delays", "must have a value exactly where weights has one")
-    negative = (d_values < 0) if exists is None else (d_values[exists] < 0)
-    if negative.any():
+    # as in ANNarchy, delays are read where weights has a synapse only: other entries are never looked at
+    if d_exists is not None and not bool(d_exists[exists].all() if exists is not None else d_exists.all()):
+        raise ValidationError(owner, "delays", "must have a value wherever weights has one (None only where there "
+                                               "is no synapse)")
+    used = d_values if exists is None else d_values[exists]
+    if not np.isfinite(used).all():
+        raise ValidationError(owner, "delays", "must be finite where weights has a synapse", got=delays)
+    if (used < 0).any():
         raise ValidationError(owner, "delays", "must be >= 0")
     return Connectivity(storage, w, _uniform_or(storage.from_matrix(d_values, np.float64), storage))
 
