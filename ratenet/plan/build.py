@@ -157,6 +157,8 @@ def _histories(registry: Any, previous: dict[tuple[int, str], History]) -> dict[
             histories[key] = old
         else:
             histories[key] = History(state, key[1], depth, registry.clock)
+            if old is not None and old.state is state and old.ring.shape[1:] == histories[key].ring.shape[1:]:
+                histories[key].take_over(old)  # a delay changed: the values already kept stay valid
     return histories
 
 

@@ -88,6 +88,30 @@ class History:
         self.source_version = self._source_version()
         self.versions.bump_all()
 
+    def take_over(self, old: "History") -> None:
+        """Continue ``old`` (the same variable with another depth): keep the values it still holds.
+
+        Steps older than what ``old`` kept take the oldest value it has.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ratenet.registry import Clock
+        >>> from ratenet.state import State
+        >>> state = State("p", {"r": np.zeros(1)}); state.track("r")
+        >>> clock = Clock(); old = History(state, "r", 2, clock)
+        >>> for step in range(3):
+        ...     clock.step = step; state.values["r"][...] = step; state.bump("r"); old.push()
+        >>> clock.step = 3; new = History(state, "r", 4, clock); new.take_over(old)
+        >>> [new.read(d).item() for d in (1, 2, 3, 4)]
+        [2.0, 1.0, 1.0, 1.0]
+        """
+        n = self.clock.step
+        kept = min(old.depth, self.depth)
+        for k in range(self.depth, 0, -1):
+            self.ring[(n - k) % self.depth] = old.ring[(n - min(k, kept)) % old.depth]
+        self.restamp()
+
     def restamp(self) -> None:
         """Give every slot a version of its own (after a load or a jump in time)."""
         n = self.clock.step

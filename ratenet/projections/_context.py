@@ -52,6 +52,15 @@ class Side:
             return lambda: values[var].reshape(-1)
         return lambda: values[var].reshape(-1)[ranks]
 
+    def scalar(self, var: str) -> bool:
+        """Whether ``var`` is one value for the whole population (``population`` flag)."""
+        return getattr(self.state, "locality", {}).get(var) == "population"
+
+    def scalar_value(self, var: str) -> Callable[[], Any]:
+        """A function returning the population-level ``var`` (looked up at each call: updates rebind it)."""
+        values = self.state.values
+        return lambda: values[var]
+
 
 class SynapseContext:
     """The three namespaces of a connected projection, and how to refresh them.
@@ -127,12 +136,16 @@ class SynapseContext:
     def _bind_pre(self, symbol: str, var: str) -> None:
         ns = self.namespaces["local"]
         storage = self.storage
+        scalar = self.pre.scalar(var)
         if self._pre_reader is not None and not var.startswith("_sum_"):
             values = self._pre_reader(var)
-            if self._per_synapse:
+            if self._per_synapse or scalar:  # already one value per synapse, or one for all
                 self._setter("local", symbol, values)
             else:
                 self._setter("local", symbol, lambda: storage.spread_pre(values()))
+            return
+        if scalar:
+            self._setter("local", symbol, self.pre.scalar_value(var))
             return
         values = self.pre.values(var)
         if storage.spreads_by_view and self.pre.ranks is None:
@@ -142,6 +155,10 @@ class SynapseContext:
         self._setter("local", symbol, lambda: storage.spread_pre(values()))
 
     def _bind_post(self, symbol: str, var: str) -> None:
+        if self.post.scalar(var):  # one value for the whole population, at every level
+            for level in LEVELS:
+                self._setter(level, symbol, self.post.scalar_value(var))
+            return
         values = self.post.values(var)
         whole = self.post.ranks is None
         if whole:

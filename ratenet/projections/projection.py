@@ -187,6 +187,8 @@ class Projection:
         self._describe_state()
         if _register:
             registry.add_projection(self, self._state)
+        if type(self) is Projection:
+            self._ready = True  # from now on, setting an unknown attribute is an error (subclasses: once connected)
 
     def _describe_state(self) -> None:
         """Tell the plan, monitors and state files how to use this projection (see :mod:`ratenet.state`)."""
@@ -564,6 +566,7 @@ class Projection:
         self._dendrite_rows = storage.row_sizes() > 0
         self._state.locality = locality
         self._state.track(*attrs)
+        self._ready = True
         self._changed()
 
     def _initial(self, value: Any, shape: tuple[int, ...], kind: str, attrs: dict[str, np.ndarray]) -> np.ndarray:
@@ -618,6 +621,12 @@ class Projection:
                 return
             if attrs is not None and "synapse_type" in self.__dict__ and name in self.attributes:
                 self._require_connected()  # a synaptic attribute of a projection not connected yet
+            if self.__dict__.get("_ready") and name not in self.__dict__ and not hasattr(type(self), name):
+                # a typo would otherwise be stored silently and change nothing
+                known = ", ".join(self.attributes)
+                raise ValidationError(self._owner(), name, f"unknown attribute: the projection has no attribute "
+                                                           f"of that name (synaptic attributes: {known}; delays: "
+                                                           f"'delay')")
         object.__setattr__(self, name, value)
 
     def _get_attribute(self, name: str) -> Any:
@@ -757,6 +766,69 @@ class Projection:
             return float(self._delays)
         delays = np.asarray(self._delays)
         return [storage.row_values(delays, row).copy() for row in self.post_rows]
+
+    @property
+    def delay(self) -> Any:
+        """Delays in ms as ANNarchy reports them: one number when uniform, else one list per dendrite.
+
+        A delay below one step reads as ``dt`` (a projection always transmits
+        the previous step's values).  Set a number (every synapse) or one list
+        of values per dendrite (``post_ranks`` order, one value per synapse);
+        a longer delay keeps more of the pre-synaptic history from then on.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network(dt=0.5)
+        >>> a = net.create(2, Neuron(parameters="r = 1.0"))
+        >>> b = net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b).connect_all_to_all(1.0)
+        >>> proj.delay
+        0.5
+        >>> proj.delay = 3.0; proj.delay
+        3.0
+        >>> proj.delay = [[1.0, 2.0], [1.5, 0.5]]; proj.delay
+        [[1.0, 2.0], [1.5, 0.5]]
+        """
+        storage = self._require_connected()
+        dt = self.network.dt
+        steps = self._delay_steps()
+        if np.ndim(steps) == 0:
+            return float(steps) * dt
+        return [(storage.row_values(np.asarray(steps), row) * dt).tolist() for row in self.post_rows]
+
+    @delay.setter
+    def delay(self, value: Any) -> None:
+        storage = self._require_connected()
+        owner = self._owner()
+        if isinstance(value, Distribution):
+            raise ValidationError(owner, "delay", "expected a number or one list of delays per dendrite (draw "
+                                                  "the values first)", got=value)
+        self._take_snapshot()
+        if not isinstance(value, (list, tuple, np.ndarray)) or (isinstance(value, np.ndarray) and value.ndim == 0):
+            number = _number(owner, "delay", value)
+            if not np.isfinite(number) or number < 0:
+                raise ValidationError(owner, "delay", "must be a finite number of ms >= 0", got=value)
+            self._delays = number
+            self._changed()
+            return
+        rows = self.post_rows
+        sizes = storage.row_sizes()[rows]
+        if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != len(rows):
+            raise ValidationError(owner, "delay", f"expected a number or one list per dendrite ({len(rows)} "
+                                                  f"lists, in post_ranks order)", got=value)
+        delays = storage.empty(np.float64)
+        for row, size, row_values in zip(rows, sizes, value):
+            values = _numbers(owner, "delay", row_values)
+            if values.shape != (size,):
+                raise ValidationError(owner, "delay", f"the dendrite of post rank {int(self.post.ranks[row])} has "
+                                                      f"{size} synapses", got=f"{values.size} values", got_repr=False)
+            if (values < 0).any():
+                raise ValidationError(owner, "delay", "must be >= 0 ms", got=value)
+            storage.set_row_values(delays, row, values)
+        existing = storage.synapse_values(delays)
+        self._delays = float(existing[0]) if existing.size and bool((existing == existing[0]).all()) else delays
+        self._changed()
 
     def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
         """Dense ``(post.size, pre.size)`` matrix of the weights, ``fill`` where no synapse.
@@ -1450,12 +1522,22 @@ class Projection:
         """
         steps = self._delay_steps()
         pre = self.pre
+        side = self._side(pre)
         if np.ndim(steps) == 0:
             if steps == 1:
                 return None, False
-            return (lambda var: sources.flat(pre, var, int(steps))), False
+
+            def delayed(var: str) -> Callable[[], Any]:
+                if side.scalar(var):  # a population-level value: its history holds one value per step
+                    one = sources.flat(pre.population, var, int(steps))
+                    return lambda: one()[0]
+                return sources.flat(pre, var, int(steps))
+
+            return delayed, False
         columns = self._require_connected().columns()
-        return (lambda var: sources.per_synapse(pre, var, steps, columns)), True
+        first = np.zeros_like(columns)
+        return (lambda var: sources.per_synapse(pre.population, var, steps, first) if side.scalar(var)
+                else sources.per_synapse(pre, var, steps, columns)), True
 
     def _learning(self) -> Learning | None:
         """The phase-5 work: the synapse's equations, or None when not learning.
