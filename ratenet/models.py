@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from .neurons import IBCM, Hebb, LeakyIntegrator, Neuron, Oja, Synapse
@@ -42,7 +43,7 @@ class _SpikingSynapse(Synapse):
     def __init__(self, *args: Any, **parameters: Any) -> None:
         self._define_spiking("pre_spike", None, f"ANNarchy's spiking {type(self).__name__} synapse (not simulated "
                                                 "by ratenet)")
-        self.operation, self.psp, self.psp_text, self.plastic = "sum", None, "", False
+        self.operation, self.psp, self.psp_text, self.plastic = "sum", ast.Constant(value=0.0), "", False
         self.pruning = self.creating = None
         self.structural_auto = False
 

@@ -7,6 +7,7 @@ the line that defines the model, not at the first simulation step.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
 from typing import Any, Mapping, Sequence
@@ -543,6 +544,12 @@ class Synapse(_Model):
     """
 
     _kind = "synapse"
+    #: The parsed pruning rule (a StructuralRule) or None.
+    pruning: StructuralRule | None
+    #: The parsed creating rule (a StructuralRule) or None.
+    creating: StructuralRule | None
+    #: The transmitted expression, parsed.
+    psp: ast.expr
 
     def __init__(
         self,
@@ -560,7 +567,7 @@ class Synapse(_Model):
         spiking = _spiking_argument("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
         if spiking is not None:
             self._define_spiking(spiking, name, description)
-            self.operation, self.psp, self.psp_text, self.plastic = operation, None, "", False
+            self.operation, self.psp, self.psp_text, self.plastic = operation, ast.Constant(value=0.0), "", False
             self.pruning = self.creating = None
             self.structural_auto = False
             return
@@ -588,11 +595,9 @@ class Synapse(_Model):
         try:
             tree = _parse_expression(source.text, 0, len(source.text), source)
             self.psp = resolve(tree, scope, source)
-            #: The parsed pruning rule (a StructuralRule) or None.
-            self.pruning: StructuralRule | None = None if pruning is None else \
+            self.pruning = None if pruning is None else \
                 _owned_rule(parse_structural_rule(pruning, "pruning", scope), label)
-            #: The parsed creating rule (a StructuralRule) or None.
-            self.creating: StructuralRule | None = None if creating is None else \
+            self.creating = None if creating is None else \
                 _owned_rule(parse_structural_rule(creating, "creating", scope), label)
         except EquationError as exc:
             raise exc.with_owner(label) from None

@@ -57,12 +57,12 @@ def test_population_level_pre_variable_through_per_synapse_delays_and_a_view():
     def at(n: int, d: int) -> float:
         return history[n - d] if n - d >= 0 else -1.0
 
+    def r(n: int, d: int) -> float:  # pre.r is 0 until the end of step 0, then 1
+        return 1.0 if n - d >= 0 else 0.0
+
     for n in range(12):
         net.step()
-        def r(d: int) -> float:  # pre.r is 0 until the end of step 0, then 1
-            return 1.0 if n - d >= 0 else 0.0
-
-        np.testing.assert_allclose(post.r, [at(n, 2) + at(n, 5) + r(2) + r(5), at(n, 1) + r(1)])
+        np.testing.assert_allclose(post.r, [at(n, 2) + at(n, 5) + r(n, 2) + r(n, 5), at(n, 1) + r(n, 1)])
         np.testing.assert_allclose(view_post.r, [at(n, 1), at(n, 1)])
 
 
@@ -116,7 +116,7 @@ class TestDelay:
         with pytest.raises(ValidationError, match=r"delay: expected a number or one list per dendrite \(3 lists, "
                                                   r"in post_ranks order\) \(got \[\[1\], \[2\]\]\)"):
             proj.delay = [[1], [2]]
-        with pytest.raises(ValidationError, match=r"delay: the dendrite of post rank 1 has 1 synapses \(got 2 values\)"):
+        with pytest.raises(ValidationError, match=r"the dendrite of post rank 1 has 1 synapses \(got 2 values\)"):
             proj.delay = [[1], [2, 3], [4]]
         with pytest.raises(ValidationError, match=r"delay: must be a finite number of ms >= 0 \(got -1.0\)"):
             proj.delay = -1.0

@@ -1610,7 +1610,7 @@ class TestErrors:
         pre.r = [1.0, 2.0, 3.0, 4.0]
         proj = net.connect(pre, post, "e").connect_all_to_all(0.5, storage_format=name)
         assert proj.storage_format == kind
-        net.step(); net.step()
+        net.step()
         np.testing.assert_allclose(post.sum("e"), [5.0, 5.0, 5.0])
 
     def test_failed_connector_leaves_projection_unconnected(self):
