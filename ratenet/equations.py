@@ -276,8 +276,21 @@ class FunctionDef:
     callees: tuple["FunctionDef", ...] = field(default=(), compare=False, repr=False)
 
     def __call__(self, *values: Any) -> Any:
+        """Call the function from Python on numbers, lists or arrays (lists become arrays, as in ANNarchy).
+
+        Examples
+        --------
+        >>> from ratenet import Neuron
+        >>> double = Neuron(equations="r = 1", functions="double(x) = 2 * x").functions["double"]
+        >>> double([1, 2]).tolist(), float(double(1.5))
+        ([2.0, 4.0], 3.0)
+        """
         if len(values) != len(self.args):
             raise TypeError(f"{self.name}() takes {len(self.args)} argument(s) ({len(values)} given)")
+        if any(isinstance(v, (list, tuple)) for v in values):
+            import numpy as np  # equations.py leaves NumPy out of import time; it is loaded by now
+
+            values = tuple(np.asarray(v, dtype=np.float64) if isinstance(v, (list, tuple)) else v for v in values)
         return self.compiled()(*values)
 
     def compiled(self) -> Callable[..., Any]:

@@ -395,14 +395,14 @@ class _Model:
         _text.pretty(self, printer, cycle)
 
 
-def _spiking_argument(owner: str, unsupported: Mapping[str, Any], spiking: set[str]) -> str | None:
+def _spiking_argument(owner: str, unsupported: Mapping[str, Any], spiking: tuple[str, ...]) -> str | None:
     """The spiking argument among ``unsupported`` (None if there is none); any other one is an error.
 
     A spiking model can be defined (a module defining one next to rate-coded
     ones keeps working) but not used: see :meth:`_Model.refuse_spiking`.
     """
-    found = sorted(spiking & set(unsupported))
-    unknown = sorted(set(unsupported) - spiking - (_SPIKING_EXTRAS if found else set()))
+    found = [name for name in spiking if name in unsupported]
+    unknown = sorted(set(unsupported) - set(spiking) - (_SPIKING_EXTRAS if found else set()))
     if unknown:
         raise ValidationError(owner, unknown[0], "unknown argument")
     return found[0] if found else None
@@ -488,8 +488,8 @@ class Neuron(_Model):
         description: str | None = None,
         **unsupported: Any,
     ) -> None:
-        spiking = _spiking_argument("Neuron", unsupported, {"spike", "reset", "refractory", "axon_spike",
-                                                             "axon_reset"})
+        spiking = _spiking_argument("Neuron", unsupported, ("spike", "reset", "refractory", "axon_spike",
+                                                             "axon_reset"))
         if spiking is not None:
             self._define_spiking(spiking, name, description)
             self.targets, self.uses_sum_all = [], False
@@ -564,7 +564,7 @@ class Synapse(_Model):
         creating: str | Creating | None = None,
         **unsupported: Any,
     ) -> None:
-        spiking = _spiking_argument("Synapse", unsupported, {"pre_spike", "post_spike", "pre_axon_spike"})
+        spiking = _spiking_argument("Synapse", unsupported, ("pre_spike", "post_spike", "pre_axon_spike"))
         if spiking is not None:
             self._define_spiking(spiking, name, description)
             self.operation, self.psp, self.psp_text, self.plastic = operation, ast.Constant(value=0.0), "", False

@@ -902,7 +902,8 @@ class PopulationView(_Attributes):
         if name in pop._locality:
             if pop._locality[name] != "local":
                 return getattr(pop, name)
-            value = pop._ns[name].reshape(-1)[self.ranks].reshape(self.geometry)
+            # as in ANNarchy: one value per neuron of the view, flat, in the order of its ranks
+            value = pop._ns[name].reshape(-1)[self.ranks]
             return read_only(value, self._owner(), name, self.name)
         if name in pop.neuron_type.functions:
             return pop.neuron_type.functions[name]
@@ -919,7 +920,7 @@ class PopulationView(_Attributes):
 
     def sum(self, target: str) -> np.ndarray:
         """``sum(target)`` of the neurons in the view."""
-        return self.population.sum(target).reshape(-1)[self.ranks].reshape(self.geometry)
+        return self.population.sum(target).reshape(-1)[self.ranks]  # flat, in rank order, as ANNarchy
 
     def __getitem__(self, index: Any):
         return _index(self.population, self.geometry, self.ranks, index)
@@ -998,6 +999,10 @@ class IndividualNeuron:
     @property
     def coordinates(self) -> tuple[int, ...]:
         return self.population.coordinates_from_rank(self.rank)
+
+    @property
+    def network(self) -> Any:
+        return self.population.network
 
     def __getattr__(self, name: str) -> Any:
         pop = self.population

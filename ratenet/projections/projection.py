@@ -26,7 +26,7 @@ from .._memory import check_bytes
 from ..exceptions import RatenetWarning, ValidationError
 from ..io import ACCEPTED_KINDS, expect, load_objects, save_objects
 from ..neurons import Synapse
-from ..population import NONFINITE, Population, PopulationView
+from ..population import NONFINITE, IndividualNeuron, Population, PopulationView
 from ..random import Distribution
 from ..state import Learning, ProjectionState, Rewiring, State, Transmission
 from . import connectors as conn
@@ -41,7 +41,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
 
-__all__ = ["Projection", "Dendrite", "select", "check_end", "check_target"]
+__all__ = ["Projection", "Dendrite", "IndividualSynapse", "select", "check_end", "check_target"]
 
 _DEFAULT_SYNAPSE: list[Synapse] = []
 
@@ -62,6 +62,8 @@ def check_end(owner: str, name: str, value: Any) -> "Population | PopulationView
     ...
     ratenet.exceptions.ValidationError: Projection.pre: must be a Population or a PopulationView (got 'layer1')
     """
+    if isinstance(value, IndividualNeuron):  # pop[i]: in ANNarchy a view of one neuron
+        return PopulationView(value.population, [value.rank])
     if not isinstance(value, (Population, PopulationView)):
         raise ValidationError(owner, name, "must be a Population or a PopulationView", got=value)
     return value
@@ -155,8 +157,8 @@ class Projection:
         _register: bool = True,
     ) -> None:
         owner = type(self).__name__
-        self.pre = check_end(owner, "pre", pre)
-        self.post = check_end(owner, "post", post)
+        self.pre = pre = check_end(owner, "pre", pre)
+        self.post = post = check_end(owner, "post", post)
         if pre.network is not post.network:
             raise ValidationError(owner, "post", "must belong to the same network as pre",
                                   got=getattr(post, "name", post))
@@ -897,6 +899,9 @@ class Projection:
         if len(rows) == 0:
             raise ValidationError(self._owner(), "post", f"is not a neuron of the post-synaptic side "
                                                          f"'{self.post.name}'", got=post)
+        if self._require_connected().row_sizes()[rows[0]] == 0:
+            raise ValidationError(self._owner(), "post", f"the neuron of rank {rank} has no dendrite in this "
+                                                         "projection (it receives no synapse)", got=post)
         return Dendrite(self, int(rows[0]))
 
     def __getitem__(self, post: int) -> "Dendrite":
@@ -1698,6 +1703,78 @@ class Dendrite:
     def __len__(self) -> int:
         return self.size
 
+    @property
+    def attributes(self) -> list[str]:
+        """The synaptic parameters and variables."""
+        return list(self.proj._attrs)
+
+    def _unknown(self, name: str) -> ValidationError:
+        return ValidationError(f"Dendrite of {self.proj._owner()} onto post rank {self.post_rank}", name,
+                               f"the dendrite has no parameter or variable of that name (it has: "
+                               f"{', '.join(self.attributes)})")
+
+    def get(self, name: str) -> Any:
+        """The values of a synaptic attribute (one per synapse, or one shared value), or ``"pre_ranks"``.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a, b = net.create(3, Neuron(parameters="r = 0.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b).connect_all_to_all(0.5)
+        >>> proj.dendrite(0).get("w").tolist(), proj.dendrite(0).get("pre_ranks")
+        ([0.5, 0.5, 0.5], [0, 1, 2])
+        """
+        if name == "pre_ranks":
+            return self.pre_ranks
+        if name not in self.proj._attrs:
+            raise self._unknown(name)
+        return getattr(self, name)
+
+    def set(self, values: dict[str, Any]) -> None:
+        """Set several attributes of this dendrite: ``dendrite.set({"w": 0.5})``."""
+        if not isinstance(values, dict):
+            raise ValidationError("Dendrite", "set", "expects a dict {name: value}", got=values)
+        for name, value in values.items():
+            if name not in self.proj._attrs:
+                raise self._unknown(name)
+            setattr(self, name, value)
+
+    def synapse(self, pos: Any) -> "IndividualSynapse":
+        """The synapse from pre neuron ``pos`` (a population rank, or coordinates); ``dendrite[pos]`` too.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a, b = net.create(3, Neuron(parameters="r = 0.0")), net.create(3, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b, name="ab").connect_one_to_one(0.5)
+        >>> proj.dendrite(1)[1].w = 3.0; proj.dendrite(1)[1].w
+        3.0
+        >>> proj.dendrite(1)[2]
+        Traceback (most recent call last):
+        ...
+        ratenet.exceptions.ValidationError: Dendrite of Projection 'ab' onto post rank 1.pos: the neuron of rank 2 ...
+        """
+        proj = self.proj
+        rank = pos if isinstance(pos, numbers.Integral) else proj.pre.population.rank_from_coordinates(pos)
+        columns = np.flatnonzero(proj.pre.ranks == rank)
+        if len(columns) == 0 or not proj._storage.has(self.row, int(columns[0])):
+            raise ValidationError(f"Dendrite of {proj._owner()} onto post rank {self.post_rank}", "pos",
+                                  f"the neuron of rank {rank} has no synapse in this dendrite (pre ranks: "
+                                  f"{self.pre_ranks})", got=pos)
+        return IndividualSynapse(self, int(rank), int(columns[0]))
+
+    def __getitem__(self, pos: Any) -> "IndividualSynapse":
+        return self.synapse(pos)
+
+    def synapses(self) -> list["IndividualSynapse"]:
+        """The synapses, by ascending pre rank."""
+        return [self.synapse(rank) for rank in self.pre_ranks]
+
+    def __iter__(self):
+        return iter(self.synapses())
+
     def __getattr__(self, name: str) -> Any:
         proj = self.proj
         if name in proj._attrs:
@@ -1757,3 +1834,65 @@ class Dendrite:
 
     def __repr__(self) -> str:
         return f"<Dendrite of {self.proj.name} onto post rank {self.post_rank}: {self.size} synapses>"
+
+
+class IndividualSynapse:
+    """One synapse of a dendrite: ``proj.dendrite(post_rank)[pre_rank].w``.
+
+    Per-synapse attributes read and write this synapse; shared ones read the
+    dendrite's (postsynaptic) or the projection's value.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network()
+    >>> a, b = net.create(2, Neuron(parameters="r = 0.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    >>> proj = net.connect(a, b).connect_all_to_all(0.5)
+    >>> syn = proj.dendrite(0)[1]
+    >>> syn.w = 2.0; proj.connectivity_matrix().tolist()
+    [[0.5, 2.0], [0.5, 0.5]]
+    """
+
+    def __init__(self, dendrite: Dendrite, rank: int, column: int) -> None:
+        object.__setattr__(self, "dendrite", dendrite)
+        object.__setattr__(self, "rank", rank)
+        object.__setattr__(self, "column", column)
+
+    def _where(self, name: str) -> tuple[np.ndarray, Any]:
+        """The array holding ``name`` and this synapse's index in it."""
+        dendrite = self.dendrite
+        proj = dendrite.proj
+        if name not in proj._attrs:
+            raise AttributeError(f"synapse {self.rank} -> {dendrite.post_rank} of {proj._owner()} has no attribute "
+                                 f"'{name}' (it has: {', '.join(proj._attrs)})")
+        locality = proj._locality[name]
+        array = proj._attrs[name]
+        if locality == "projection":
+            return array, ()
+        if locality == "postsynaptic":
+            return array, dendrite.row
+        storage = proj._storage
+        columns = storage.pre_ranks_of(dendrite.row)
+        position = int(np.flatnonzero(columns == self.column)[0])
+        if storage.kind == "dense":
+            return array, (dendrite.row, self.column)
+        return array, int(storage.indptr[dendrite.row]) + position
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        array, index = self._where(name)
+        return array[index].item()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        proj = self.dendrite.proj
+        array, index = self._where(name)
+        if proj._locality[name] == "projection":
+            raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the projection")
+        number = _number(proj._owner(), name, value)
+        proj._take_snapshot()
+        array[index] = number
+        proj._changed(name)
+
+    def __repr__(self) -> str:
+        return f"<synapse {self.rank} -> {self.dendrite.post_rank} of {self.dendrite.proj.name}>"
