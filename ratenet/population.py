@@ -1088,8 +1088,9 @@ class TimedArray(Population):
 
     Parameters
     ----------
-    rates : array_like
-        Shape ``(n, *geometry)``.
+    rates : array_like, optional
+        Shape ``(n, *geometry)``.  May be left out when ``geometry`` is
+        given: ``r`` stays 0 until :meth:`update` brings the rates.
     geometry : int or tuple, optional
         Deduced from ``rates`` when omitted.
     schedule : float
@@ -1113,9 +1114,17 @@ class TimedArray(Population):
 
     def __init__(self, rates: Any = None, geometry: int | Sequence[int] | None = None, schedule: float = 0.0,
                  period: float = -1.0, name: str | None = None, network: "Network | None" = None) -> None:
+        owner = f"TimedArray '{name}'" if name else "TimedArray"
+        if rates is None:  # as in ANNarchy 4.8: the rates come later, through update()
+            if geometry is None:
+                raise ValidationError(owner, "rates", "are needed to deduce the geometry: give rates, or a geometry "
+                                                      "and the rates later with update(rates)")
+            self._check_timing(schedule, period, owner)
+            super().__init__(geometry, input_neuron(), name=name, network=network)
+            return
         allow = (network if network is not None else default_network()).allow_nonfinite
         array = self._check_rates(rates, geometry, name, allow)
-        self._check_timing(schedule, period, f"TimedArray '{name}'" if name else "TimedArray")
+        self._check_timing(schedule, period, owner)
         super().__init__(geometry if geometry is not None else array.shape[1:], input_neuron(), name=name,
                          network=network)
         self.update(array, schedule, period)
@@ -1159,7 +1168,19 @@ class TimedArray(Population):
         return array
 
     def update(self, rates: Any, schedule: float = 0.0, period: float = -1.0) -> None:
-        """Replace the sequence (and its timing)."""
+        """Replace the sequence (and its timing), or give it to a TimedArray created without rates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ratenet import Network
+        >>> net = Network()
+        >>> inp = TimedArray(geometry=2, network=net)
+        >>> net.simulate(1.0); inp.r.tolist()
+        [0.0, 0.0]
+        >>> inp.update(np.array([[1.0, 2.0], [3.0, 4.0]])); net.simulate(1.0); inp.r.tolist()
+        [3.0, 4.0]
+        """
         array = self._check_rates(rates, self.geometry, self.name, self.network.allow_nonfinite)
         self._check_timing(schedule, period, self._owner())
         object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))

@@ -47,13 +47,33 @@ class Distribution:
     """Base class: a distribution that fills arrays from a generator.
 
     Subclasses implement :meth:`_draw`; ``min``/``max`` (where supported) clip
-    the drawn values, as ANNarchy does.
+    the drawn values, as ANNarchy does.  Every distribution takes ``seed=``
+    (ANNarchy 4) or ``rng=`` (ANNarchy 5): it then draws from its own
+    generator rather than the network's, so its values do not depend on
+    anything else the network draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Uniform(0.0, 1.0, seed=42).sample(3, np.random.default_rng(0))
+    >>> b = Uniform(0.0, 1.0, seed=42).sample(3, np.random.default_rng(1))
+    >>> bool((a == b).all()), bool((a == np.random.default_rng(42).uniform(0.0, 1.0, 3)).all())
+    (True, True)
     """
 
     _params: tuple[str, ...] = ()
 
-    def __init__(self, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         name = type(self).__name__
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValidationError(name, "seed", "must be a non-negative integer or None", got=seed)
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ValidationError(name, "rng", "must be a numpy.random.Generator or None", got=rng)
+        if seed is not None and rng is not None:
+            raise ValidationError(name, "seed", "give seed (ANNarchy 4) or rng (ANNarchy 5), not both", got=seed)
+        #: The distribution's own generator (``seed=`` or ``rng=``), used instead of the network's; None: the network's.
+        self.rng = np.random.default_rng(int(seed)) if seed is not None else rng
         self.min = None if min is None else _number(name, "min", min)
         self.max = None if max is None else _number(name, "max", max)
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -90,7 +110,9 @@ class Distribution:
         >>> v.shape, bool(((v >= 0) & (v < 1)).all())
         ((2, 3), True)
         """
-        if rng is None:
+        if self.rng is not None:
+            rng = self.rng
+        elif rng is None:
             rng = np.random.default_rng()
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         values = self._draw(rng, shape)
@@ -113,6 +135,8 @@ class Distribution:
         >>> bool(np.array_equal(out, Uniform(-1.0, 1.0).sample(4, np.random.default_rng(3))))
         True
         """
+        if self.rng is not None:
+            rng = self.rng
         if out.dtype != np.float64 or not out.flags.c_contiguous or not self._draws_into:
             out[...] = self.sample(out.shape, rng, np.float64)
             return
@@ -162,12 +186,13 @@ class Uniform(Distribution):
 
     _params = ("low", "high")
 
-    def __init__(self, min: float, max: float) -> None:
+    def __init__(self, min: float, max: float, seed: int | None = None,
+                 rng: np.random.Generator | None = None) -> None:
         self.low = _number("Uniform", "min", min)
         self.high = _number("Uniform", "max", max)
         if self.low > self.high:
             raise ValidationError("Uniform", "min", f"must not exceed max={self.high}", got=self.low)
-        super().__init__()
+        super().__init__(seed=seed, rng=rng)
         # NumPy refuses a width that overflows; sample() then reports it.
         self._draws_into = math.isfinite(self.high - self.low)
 
@@ -194,14 +219,15 @@ class DiscreteUniform(Distribution):
 
     _params = ("low", "high")
 
-    def __init__(self, min: int, max: int) -> None:
+    def __init__(self, min: int, max: int, seed: int | None = None,
+                 rng: np.random.Generator | None = None) -> None:
         for name, value in (("min", min), ("max", max)):
             if _number("DiscreteUniform", name, value) != int(value):
                 raise ValidationError("DiscreteUniform", name, "must be an integer", got=value)
         self.low, self.high = int(min), int(max)
         if self.low > self.high:
             raise ValidationError("DiscreteUniform", "min", f"must not exceed max={self.high}", got=self.low)
-        super().__init__()
+        super().__init__(seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.integers(self.low, self.high, shape, endpoint=True)
@@ -222,12 +248,13 @@ class Normal(Distribution):
 
     _params = ("mu", "sigma")
 
-    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         self.mu = _number("Normal", "mu", mu)
         self.sigma = _number("Normal", "sigma", sigma)
         if self.sigma < 0:
             raise ValidationError("Normal", "sigma", "must be >= 0", got=sigma)
-        super().__init__(min, max)
+        super().__init__(min, max, seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.normal(self.mu, self.sigma, shape)
@@ -253,12 +280,13 @@ class LogNormal(Distribution):
 
     _params = ("mu", "sigma")
 
-    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, mu: float, sigma: float, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         self.mu = _number("LogNormal", "mu", mu)
         self.sigma = _number("LogNormal", "sigma", sigma)
         if self.sigma < 0:
             raise ValidationError("LogNormal", "sigma", "must be >= 0", got=sigma)
-        super().__init__(min, max)
+        super().__init__(min, max, seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.lognormal(self.mu, self.sigma, shape)
@@ -277,11 +305,12 @@ class Exponential(Distribution):
 
     _params = ("Lambda",)
 
-    def __init__(self, Lambda: float, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, Lambda: float, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         self.Lambda = _number("Exponential", "Lambda", Lambda)
         if self.Lambda <= 0:
             raise ValidationError("Exponential", "Lambda", "must be > 0", got=Lambda)
-        super().__init__(min, max)
+        super().__init__(min, max, seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.exponential(1.0 / self.Lambda, shape)
@@ -300,14 +329,15 @@ class Gamma(Distribution):
 
     _params = ("alpha", "beta")
 
-    def __init__(self, alpha: float, beta: float = 1.0, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, alpha: float, beta: float = 1.0, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         self.alpha = _number("Gamma", "alpha", alpha)
         self.beta = _number("Gamma", "beta", beta)
         if self.alpha <= 0:
             raise ValidationError("Gamma", "alpha", "must be > 0", got=alpha)
         if self.beta <= 0:
             raise ValidationError("Gamma", "beta", "must be > 0", got=beta)
-        super().__init__(min, max)
+        super().__init__(min, max, seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.gamma(self.alpha, self.beta, shape)
@@ -326,14 +356,15 @@ class Binomial(Distribution):
 
     _params = ("n", "p")
 
-    def __init__(self, n: int, p: float, min: float | None = None, max: float | None = None) -> None:
+    def __init__(self, n: int, p: float, min: float | None = None, max: float | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         if _number("Binomial", "n", n) != int(n) or n < 0:
             raise ValidationError("Binomial", "n", "must be a non-negative integer", got=n)
         self.n = int(n)
         self.p = _number("Binomial", "p", p)
         if not 0.0 <= self.p <= 1.0:
             raise ValidationError("Binomial", "p", "must lie in [0, 1]", got=p)
-        super().__init__(min, max)
+        super().__init__(min, max, seed=seed, rng=rng)
 
     def _draw(self, rng, shape):
         return rng.binomial(self.n, self.p, shape)
