@@ -21,6 +21,7 @@ PUBLIC_SUBMODULES = {
     "ratenet.projections": "Image processing projections and weight sharing (``ratenet.projections``)",
     "ratenet.image": "Image and video input (``ratenet.image``)",
     "ratenet.models": "ANNarchy's standard models (``ratenet.models``)",
+    "ratenet.tensorboard": "Logging for TensorBoard (``ratenet.tensorboard``, an optional extra)",
 }
 
 #: Section titles for the modules that define ratenet's top-level names.  A module missing here
