@@ -551,8 +551,8 @@ class TestFromMatrix:
         assert proj.post_ranks == [0, 2, 3]
         assert proj.pre_ranks == [[0, 2], [0, 1, 3], [1]]
         assert proj.nb_synapses == 6 and proj.size == 3
-        empty = proj.dendrite(1)                 # a neuron of post without synapses: an empty dendrite
-        assert empty.size == 0 and empty.pre_ranks == [] and len(empty.w) == 0
+        with pytest.raises(ValidationError, match="the neuron of rank 1 has no dendrite in this projection"):
+            proj.dendrite(1)                     # a neuron of post without synapses has no dendrite, as in ANNarchy
 
     @pytest.mark.parametrize("fmt", [None, "dense", "csr"])
     def test_pre_post(self, fmt):
