@@ -1270,7 +1270,9 @@ class Projection:
         storage = self._require_connected()
         rule = self.synapse_type.creating
         assert rule is not None
-        full = Dense(storage.n_post, storage.n_pre)
+        full = self.__dict__.get("_every_pair")
+        if full is None or full.shape != (storage.n_post, storage.n_pre):
+            full = self._every_pair = Dense(storage.n_post, storage.n_pre)  # kept: the condition compiles once
         shared = {name: array for name, array in self._attrs.items() if self._locality[name] != "local"}
         holds = self._cached_condition("creating", full, shared)()
         dendrites = self.__dict__.get("_dendrite_rows")
