@@ -433,6 +433,9 @@ class Population(_Attributes):
             return array
         if array.shape == shape or array.shape == (count,):
             return array.reshape(-1)
+        squeezed = tuple(n for n in array.shape if n != 1)
+        if array.size == count and squeezed in (tuple(n for n in shape if n != 1), (count,)):
+            return array.reshape(-1)  # extra axes of length 1, as (1, 289) for a (17, 17) population (ANNarchy)
         expected = f"{shape} or ({count},)" if shape != (count,) else f"({count},)"
         raise ValidationError(owner, name, f"expected a number or an array of shape {expected}",
                               got=f"shape {array.shape}", got_repr=False)

@@ -147,3 +147,17 @@ class TestTimedArrayWithoutRates:
         with pytest.raises(ValidationError, match=r"^TimedArray\.rates: are needed to deduce the geometry: give "
                                                   r"rates, or a geometry and the rates later with update\(rates\)$"):
             TimedArray()
+
+
+def test_assignment_accepts_extra_axes_of_length_one():
+    net = Network()
+    pop = net.create((17, 17), Neuron(parameters="r = 0.0"))
+    values = np.random.default_rng(0).random((1, 289))
+    pop.r = values  # as ANNarchy's tests do
+    np.testing.assert_array_equal(pop.r, values.reshape(17, 17))
+    pop.r = values.reshape(17, 17, 1)
+    np.testing.assert_array_equal(pop.r.reshape(-1), values.reshape(-1))
+    other = net.create((4, 5), Neuron(parameters="r = 0.0"))
+    with pytest.raises(ValidationError, match=r"r: expected a number or an array of shape \(4, 5\) or \(20,\) "
+                                              r"\(got shape \(5, 4\)\)"):
+        other.r = np.ones((5, 4))  # the same size but another layout: a mistake, not reshaped
