@@ -112,12 +112,10 @@ class TestDendrite:
 
 
 def test_convolution_that_collapses_but_does_not_span_the_last_axis_is_refused():
-    for subsampling in (None, [[1, 1, 1], [1, 2, 1], [2, 1, 1], [2, 2, 1]]):
-        net = Network()
-        pre = net.create((4, 4, 3), INPUT)
-        post = net.create((2, 2) if subsampling else (4, 4), SUM)
-        shapes = r"\(pre \(4, 4, 3\), post \(%s\)\)" % ("2, 2" if subsampling else "4, 4")
-        with pytest.raises(ValidationError, match=r"weights: the result has one dimension less than pre, so the last "
-                                                  r"dimension of the kernel \(\(3, 3, 2\)\) must equal pre's last "
-                                                  r"dimension 3 " + shapes):
-            Convolution(pre, post, "exc").connect_filter(np.ones((3, 3, 2)), subsampling=subsampling)
+    net = Network()
+    pre = net.create((4, 4, 3), INPUT)
+    post = net.create((4, 4), SUM)
+    with pytest.raises(ValidationError, match=r"weights: the result has one dimension less than pre, so the last "
+                                              r"dimension of the kernel \(\(3, 3, 2\)\) must equal pre's last "
+                                              r"dimension 3 \(pre \(4, 4, 3\), post \(4, 4\)\)"):
+        Convolution(pre, post, "exc").connect_filter(np.ones((3, 3, 2)))

@@ -608,14 +608,6 @@ class ConvolutionKernel:
         self._collapse = False
 
         if subsampling is not None:
-            if len(spatial) == n - 1 and not kept and fshape[-1] != pre[-1]:
-                # the centres are full pre coordinates, but a result of lower rank still sums pre's last axis
-                self._fail(
-                    "weights",
-                    f"the result has one dimension less than pre, so the last dimension of "
-                    f"{what} ({fshape}) must equal pre's last dimension {pre[-1]} ({shapes})",
-                    kshape,
-                )
             self._grid: tuple[tuple[int, int, int], ...] | None = None
             self._centres = self._check_subsampling(subsampling, self._n_positions, shapes)
             return
