@@ -154,3 +154,20 @@ class TestUnknownAttributes:
         proj = net.connect(pop, pop, "exc")
         with pytest.raises(ValidationError, match="foo: unknown attribute"):
             proj.foo = 1
+
+    def test_convolution_and_pooling_refuse_unknown_names_once_connected(self):
+        from ratenet.projections import Convolution, Pooling
+
+        net = Network()
+        pre = net.create((4, 4), Neuron(parameters="r = 1.0"))
+        post = net.create((4, 4), Neuron(equations="r = sum(exc)"))
+        small = net.create((2, 2), Neuron(equations="r = sum(exc)"))
+        conv = Convolution(pre, post, "exc")
+        conv.connect_filter(np.ones((3, 3)))
+        conv.weights = 2.0 * np.ones((3, 3))  # the kernel can still be set
+        with pytest.raises(ValidationError, match=r"Convolution '.*'\.wieghts: unknown attribute"):
+            conv.wieghts = np.ones((3, 3))
+        pool = Pooling(pre, small, "exc", operation="max")
+        pool.connect_pooling()
+        with pytest.raises(ValidationError, match=r"Pooling '.*'\.extend: unknown attribute"):
+            pool.extend = (2, 2)

@@ -76,6 +76,7 @@ class Convolution(KernelProjection):
                                          dtype=self.network.dtype, owner=self._owner())
         self._set_delay(delays)
         self._state.track("weights")
+        self._ready = True  # from now on, an unknown attribute is an error
         self._changed()
         return self
 

@@ -70,6 +70,7 @@ class Pooling(KernelProjection):
         self._kernel = PoolingKernel(self.pre.geometry, self.post.geometry, extent, operation=self.operation,
                                      dtype=self.network.dtype, owner=self._owner())
         self._set_delay(delays)
+        self._ready = True  # from now on, an unknown attribute is an error
         self._changed()
         return self
 
