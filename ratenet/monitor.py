@@ -341,6 +341,8 @@ class Monitor:
             getter, width, _ = self._source(var)
             self._records[var].resize(width)  # synapses may have been created or pruned
             entries.append((self._records[var], getter))
+        # structural plasticity changes a sparse projection's number of synapses within a step
+        rewired = isinstance(self.object, Projection) and bool(self.network.registry.state(self.object).rewiring())
 
         def record() -> None:
             if not self._recording:
@@ -350,7 +352,10 @@ class Monitor:
             if k < 0 or k % self._period_steps:
                 return
             for recording, getter in entries:
-                recording.slot(step)[...] = getter()
+                value = getter()
+                if rewired:
+                    recording.resize(value.shape)
+                recording.slot(step)[...] = value
 
         return record
 

@@ -209,3 +209,23 @@ def test_reset_restores_the_synapses_of_compile_time():
     assert proj.nb_synapses < 12
     net.reset(projections=True, synapses=True)
     assert proj.nb_synapses == 12
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_monitors_record_after_the_rules(storage):
+    """ANNarchy's order: structural plasticity, then monitors; the sample of a rewiring step shows the new synapses."""
+    net = Network()
+    net.setup(structural_plasticity=True)
+    pop = net.create(3, Neuron(parameters="r = 1.0"))
+    proj = net.connect(pop, pop, "exc", Synapse(pruning="w < 0.5 : proba=1.0")).connect_all_to_all(
+        0.1, storage_format=storage)
+    proj.w = [[0.0, 0.9, 0.1], [0.9, 0.0, 0.1], [0.9, 0.9, 0.0]]
+    monitor = net.monitor(proj, "w")
+    proj.start_pruning(period=2.0)
+    net.simulate(3.0)
+    samples = monitor.get("w")
+    kept = [0.9, 0.9, 0.9, 0.9]
+    for sample in samples:
+        values = np.asarray(sample).reshape(-1)
+        np.testing.assert_allclose(values[values != 0.0], kept)
+    assert len(samples) == 3

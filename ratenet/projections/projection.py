@@ -1589,8 +1589,10 @@ class Projection:
         if var not in self._attrs:
             raise ValidationError("Monitor", "variables", f"'{self.name}' has no synaptic attribute of that name "
                                                           f"(attributes: {', '.join(self._attrs)})", got=var)
-        array = self._attrs[var]
-        return (lambda: array), array.shape, array.dtype
+        attrs = self._attrs
+        array = attrs[var]
+        # looked up at each sample: structural plasticity gives sparse arrays a new length within a step
+        return (lambda: attrs[var]), array.shape, array.dtype
 
     def __repr__(self) -> str:
         return _text.projection_repr(self)
