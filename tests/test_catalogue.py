@@ -341,8 +341,8 @@ CATALOGUE = [
         V, "Projection 'p'", ".number:", "non-negative integer", "(got -1)"),
     Row("fixed_number_post 1.5", lambda c: c.net.connect(c.inp, c.pop, name="p").connect_fixed_number_post(
         1.5, 1.0), V, "Projection 'p'", ".number:", "non-negative integer", "(got 1.5)"),
-    Row("storage_format coo", lambda c: c.net.connect(c.inp, c.pop, name="p").connect_all_to_all(
-        1.0, storage_format="coo"), V, "Projection 'p'", ".storage_format:", "'dense', 'csr'", "(got 'coo')"),
+    Row("storage_format dia", lambda c: c.net.connect(c.inp, c.pop, name="p").connect_all_to_all(
+        1.0, storage_format="dia"), V, "Projection 'p'", ".storage_format:", "'dense', 'auto'", "(got 'dia')"),
     Row("gaussian sigma -1", lambda c: c.net.connect(c.inp, c.pop, name="p").connect_gaussian(1.0, -1.0), V,
         "Projection 'p'", ".sigma:", "must be > 0", "(got -1.0)"),
     Row("from_matrix wrong shape", lambda c: c.net.connect(c.inp, c.pop, name="p").connect_from_matrix(
