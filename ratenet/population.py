@@ -1193,6 +1193,24 @@ class TimedArray(Population):
         self._state.make_replay = self._replay_function
         self.network.registry.structure_changed()
 
+    def copy_to(self, network: "Network") -> "TimedArray":
+        """A copy in ``network`` (see :meth:`Population.copy_to`) replaying the rates given last, with their timing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ratenet import Network
+        >>> inp = TimedArray(geometry=2, network=Network())
+        >>> inp.update(np.array([[1.0, 2.0]]))
+        >>> other = Network(); copy = inp.copy_to(other); other.simulate(1.0); copy.r.tolist()
+        [1.0, 2.0]
+        """
+        copy = super().copy_to(network)
+        assert isinstance(copy, TimedArray)
+        if "_rates" in self.__dict__:
+            copy.update(self._rates, self._schedule, self._period)
+        return copy
+
     def _replay_function(self, clock: Clock) -> Callable[[], bool]:
         """A function writing this step's rates into ``r``; it returns whether it wrote."""
         dt = self.network.dt

@@ -161,3 +161,17 @@ def test_assignment_accepts_extra_axes_of_length_one():
     with pytest.raises(ValidationError, match=r"r: expected a number or an array of shape \(4, 5\) or \(20,\) "
                                               r"\(got shape \(5, 4\)\)"):
         other.r = np.ones((5, 4))  # the same size but another layout: a mistake, not reshaped
+
+
+def test_a_timed_array_given_its_rates_late_copies_with_them():
+    original = TimedArray(geometry=3, network=Network())
+    original.update(np.eye(3), schedule=2.0)
+    net = Network()
+    net.add(original)  # ANNarchy 4.x: the network holds a copy
+    copy = net.get(original)
+    trace = []
+    for _ in range(6):
+        net.step()
+        trace.append(copy.r.tolist())
+    # by hand: rates[k] from step 2k
+    assert trace == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]
