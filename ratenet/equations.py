@@ -1708,7 +1708,7 @@ def _equation_items(text: str | Variable | Sequence[str | Variable], where: str
     else:
         raise EquationError(f"{where} must be a string, a Variable or a list of them, got {type(text).__name__}")
     if all(isinstance(item, str) for item in items):
-        return [(line, label, None) for line, label in _logical_lines("\n".join(items), where)]
+        return [(line, label, None) for line, label in _continued(_logical_lines("\n".join(items), where), where)]
     out: list[tuple[str, str, Variable | None]] = []
     first = 1
     for item in items:
@@ -1716,6 +1716,8 @@ def _equation_items(text: str | Variable | Sequence[str | Variable], where: str
         if not isinstance(body, str):
             raise EquationError(f"{where} must hold strings or Variables, got {type(item).__name__}")
         lines = _logical_lines(body, where)
+        if not isinstance(item, Variable):
+            lines = _continued(lines, where)
         lines = [(line, _shift_label(label, where, first - 1)) for line, label in lines]
         if isinstance(item, Variable):
             if len(lines) != 1:
@@ -1725,6 +1727,34 @@ def _equation_items(text: str | Variable | Sequence[str | Variable], where: str
         else:
             out.extend((line, label, None) for line, label in lines)
         first += body.count("\n") + 1
+    return out
+
+
+_ASSIGNMENT = re.compile(r"(?<![=<>!])=(?!=)")
+
+
+def _continued(lines: list[tuple[str, str]], where: str) -> list[tuple[str, str]]:
+    """Join an equation line that assigns nothing to the line before it, as ANNarchy does.
+
+    ``tau * dv/dt + v = a`` then ``+ b : implicit`` on the next line is one
+    equation, ``tau * dv/dt + v = a + b : implicit``; the line before must not
+    have flags of its own (they would end up in the middle).
+
+    Examples
+    --------
+    >>> _continued([("x = a", "equations, line 1"), ("+ b : min=0", "equations, line 2")], "equations")
+    [('x = a + b : min=0', 'equations, lines 1-2')]
+    """
+    out: list[tuple[str, str]] = []
+    for line, label in lines:
+        definition = _split_flags(line)[0]
+        if out and not _ASSIGNMENT.search(definition) and _split_flags(out[-1][0])[1] is None:
+            previous, previous_label = out[-1]
+            first = previous_label[len(where):].lstrip(", ").split()[-1].split("-")[0]
+            last = label.split()[-1].split("-")[-1]
+            out[-1] = (f"{previous} {line}", f"{where}, lines {first}-{last}")
+        else:
+            out.append((line, label))
     return out
 
 

@@ -175,3 +175,30 @@ def test_a_timed_array_given_its_rates_late_copies_with_them():
         trace.append(copy.r.tolist())
     # by hand: rates[k] from step 2k
     assert trace == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]
+
+
+def test_an_equation_may_continue_on_a_line_that_assigns_nothing():
+    """ANNarchy appends a line without assignment (and its flags) to the equation before it."""
+    split = Neuron(parameters="tau = 10.0\nb = 0.5", equations="""
+        tau * dv/dt + v = 2.0 * b
+                          + 1.0 : implicit
+        r = pos(v)
+    """)
+    joined = Neuron(parameters="tau = 10.0\nb = 0.5",
+                    equations="tau * dv/dt + v = 2.0 * b + 1.0 : implicit\nr = pos(v)")
+    assert [e.text for e in split.equations] == [e.text.replace("  ", " ") for e in joined.equations]
+    assert split.equations[0].method == "implicit"
+    results = []
+    for model in (split, joined):
+        net = Network()
+        pop = net.create(2, model)
+        net.simulate(5.0)
+        results.append(pop.r.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    # implicit Euler by hand: v <- (v + dt * 2 / tau) / (1 + dt / tau), five times from 0
+    v = 0.0
+    for _ in range(5):
+        v = (v + 2.0 / 10.0) / (1.0 + 1.0 / 10.0)
+    np.testing.assert_allclose(results[0], [v, v])
+    with pytest.raises(ratenet.EquationError, match=r"line 2: expected 'x = expression'"):
+        Neuron(equations="r = 1 : min=0\n+ 2")  # the line before has flags: not a continuation
