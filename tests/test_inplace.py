@@ -215,7 +215,7 @@ def test_the_generated_loop_runs_what_the_plain_loop_runs() -> None:
         net.connect(a, b).connect_one_to_one(1.5, delays=2.0)
         net.connect(b, a).connect_all_to_all(0.2)
         proj = net.connect(a, a, "exc", Synapse(equations="dw/dt = 0.01 * pre.r * post.r")).connect_one_to_one(0.1)
-        proj.learning_period = 2.0
+        proj.enable_learning(period=2.0)  # (setting proj.learning_period was silently ignored; it is refused now)
         monitor = net.monitor(b, "r")
         return net, monitor, proj
 
