@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .api import clear, compile, simulate
+from .api import clear, compile, setup, simulate
 from .image import ImagePopulation
 from .neurons import Neuron
 from .population import Population
@@ -47,10 +47,11 @@ def default_image() -> str:
     return os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
 
 
-def build_network() -> dict[str, Any]:
+def build_network(batch: int | None = None) -> dict[str, Any]:
     """Build the tutorial's network in the default network (after ``clear()``).
 
-    The code is the tutorial's, with only the imports changed.
+    The code is the tutorial's, with only the imports changed; ``batch``
+    runs that many images at once (``setup(batch=batch)``).
 
     Returns
     -------
@@ -64,6 +65,8 @@ def build_network() -> dict[str, Any]:
     (48, 64, 3)
     """
     clear()
+    if batch is not None:
+        setup(batch=batch)
     image = ImagePopulation(geometry=(480, 640, 3))
 
     # Simple ANN

@@ -70,7 +70,10 @@ class ImagePopulation(Population):
         image : str, os.PathLike or numpy.ndarray
             A file OpenCV can read, or an array ``(h, w)``, ``(h, w, 3)`` RGB or
             ``(h, w, 4)`` RGBA: uint8 (divided by 255), uint16 (by 65535) or
-            float (taken as is).
+            float (taken as is).  In a batched network (``Network(batch=B)``)
+            one image goes to every sample, and an array ``(B, h, w, C)`` (or
+            ``(B, h, w)`` for grayscale) gives each sample its own (see also
+            :meth:`set_images`).
         interpolation : int or str, optional
             Overrides the population's resizing method for this image.
 
@@ -82,6 +85,9 @@ class ImagePopulation(Population):
             If the file exists but is not an image OpenCV can read.
         """
         owner = self._owner()
+        if self.batch is not None and isinstance(image, np.ndarray) and self._one_per_sample(image):
+            self.set_images(list(image), interpolation)
+            return
         if isinstance(image, (str, os.PathLike)):
             pixels = read_image(image, owner)
         elif isinstance(image, np.ndarray):
@@ -91,6 +97,64 @@ class ImagePopulation(Population):
         method = self._interpolation if interpolation is None else check_interpolation(interpolation, owner)
         rates = image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype, owner=owner)
         self._write_rates(rates)
+
+    def _one_per_sample(self, array: np.ndarray) -> bool:
+        """Whether an array holds one image per sample: ``(B, h, w, C)``, or ``(B, h, w)`` for grayscale."""
+        if array.ndim == 4:
+            return True
+        return array.ndim == 3 and len(self.geometry) == 2 and array.shape[0] == self.batch and \
+            array.shape[-1] not in (3, 4)
+
+    def set_images(self, images: Sequence[str | os.PathLike[str] | np.ndarray],
+                   interpolation: int | str | None = None) -> None:
+        """One image per sample of a batched network: ``images[b]`` goes to sample ``b``.
+
+        Each image is a path or an array, read and resized as by :meth:`set_image`.
+
+        Parameters
+        ----------
+        images : sequence of str, os.PathLike or numpy.ndarray
+            As many as the network's batch (``Network(batch=B)``); exactly one
+            in an unbatched network.
+        interpolation : int or str, optional
+            Overrides the population's resizing method for these images.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ratenet import Network
+        >>> image = ImagePopulation((2, 2), network=Network(batch=3))
+        >>> image.set_images([np.full((4, 4), level, np.uint8) for level in (0, 51, 255)])
+        >>> image.r[:, 0, 0].tolist()
+        [0.0, 0.2, 1.0]
+        """
+        owner = self._owner()
+        if isinstance(images, (str, os.PathLike, np.ndarray)) and not (
+                isinstance(images, np.ndarray) and images.dtype == object):
+            images = [images] if not isinstance(images, np.ndarray) or self.batch is None or \
+                not self._one_per_sample(images) else list(images)
+        expected = 1 if self.batch is None else self.batch
+        try:
+            count = len(images)
+        except TypeError:
+            raise ValidationError(owner, "images", "must be a list of file paths or arrays", got=images) from None
+        if count != expected:
+            what = f"the batch of {expected} samples" if self.batch is not None else \
+                "an unbatched network (Network(batch=B) takes one per sample)"
+            raise ValidationError(owner, "images", f"needs exactly {expected} image(s) for {what}",
+                                  got=f"{count} images", got_repr=False)
+        method = self._interpolation if interpolation is None else check_interpolation(interpolation, owner)
+        rates = np.empty((count,) + self.geometry, dtype=self.dtype)
+        for b, image in enumerate(images):
+            if isinstance(image, (str, os.PathLike)):
+                pixels = read_image(image, owner)
+            elif isinstance(image, np.ndarray):
+                pixels = image
+            else:
+                raise ValidationError(owner, f"images[{b}]", "must be a file path or a NumPy array", got=image)
+            rates[b] = image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype,
+                                      owner=f"{owner} (image {b})")
+        self._write_rates(rates if self.batch is not None else rates[0])
 
 
 class VideoPopulation(ImagePopulation):
@@ -129,11 +193,26 @@ class VideoPopulation(ImagePopulation):
         self._source = VideoSource(path, owner=self._owner())
 
     def grab_image(self) -> None:
-        """Read the next frame into ``r`` (``EOFError`` at the end of a video file)."""
+        """Read the next frame into ``r`` (``EOFError`` at the end of a video file).
+
+        In a batched network (``Network(batch=B)``) the next B frames: frame
+        ``k`` of them goes to sample ``k``.  At the end of a video file a
+        partial batch raises ``EOFError`` (saying how many frames were left)
+        and leaves ``r`` unchanged.
+        """
         if self._source is None:
             raise ValidationError(self._owner(), "grab_image", "no camera or video is open: call start_camera() "
                                                                "or open_video() first")
-        self.set_image(self._source.read())
+        if self.batch is None:
+            self.set_image(self._source.read())
+            return
+        frames = []
+        try:
+            for _ in range(self.batch):
+                frames.append(self._source.read())
+        except EOFError as exc:
+            raise EOFError(f"{exc}: {len(frames)} frame(s) left for a batch of {self.batch}") from None
+        self.set_images(frames)
 
     def release(self) -> None:
         """Close the camera or video (harmless when none is open)."""

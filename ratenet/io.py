@@ -265,7 +265,8 @@ ACCEPTED_KINDS = {"float": "biuf", "int": "biu", "bool": "b"}
 
 # ------------------------------------------------------------------ save
 def _population_arrays(state: PopulationState) -> dict[str, np.ndarray]:
-    return {f"pop:{state.name}:{name}": np.asarray(state.values[name]) for name in state.locality}
+    return {f"pop:{state.name}:{name}": state.per_sample(name) if state.batch is not None and level != "local"
+            else np.asarray(state.values[name]) for name, level in state.locality.items()}
 
 
 def save_objects(filename: str | os.PathLike[str], populations: Iterable[PopulationState],
@@ -346,7 +347,11 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
                                                              f"population {sorted(attributes)}")
     for attr, value in saved.items():
         kind = state.kinds.get(attr, "float")
-        shape = tuple(state.geometry) if state.locality[attr] == "local" else ()
+        if state.batch is None:
+            shape = tuple(state.geometry) if state.locality[attr] == "local" else ()
+        else:  # one value per sample: (B, *geometry), or (B, 1, ...) for population-level ones
+            shape = tuple(state.shape) if state.locality[attr] == "local" else \
+                (state.batch,) + (1,) * len(state.geometry)
         what = {"float": "numbers", "int": "integers", "bool": "booleans"}[kind]
         expect(where, f"pop:{name}:{attr}", value, ACCEPTED_KINDS[kind], shape, finite and kind == "float", what)
 
@@ -354,7 +359,9 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
 def _restore_population(state: PopulationState, saved: dict[str, np.ndarray]) -> None:
     values = state.values
     for attr, value in saved.items():
-        if state.locality[attr] != "local":
+        if state.locality[attr] != "local" and state.batch is not None:
+            state.set_per_sample(attr, value)
+        elif state.locality[attr] != "local":
             values[attr] = np.asarray(values[attr]).dtype.type(value)
         else:
             values[attr][...] = value

@@ -108,6 +108,40 @@ class _Flat(_Value):
         return self.values[self.key].reshape(-1)
 
 
+class _Rows(_Value):
+    """A batched population's array, one flat row per sample (population-level values: one per sample)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, values: dict[str, Any], key: str, batch: int) -> None:
+        super().__init__(values, key)
+        self.batch = batch
+
+    def __call__(self) -> np.ndarray:
+        return np.reshape(self.values[self.key], (self.batch, -1))
+
+
+class _PerSample(_Rows):
+    """A batched population-level value: one per sample."""
+
+    def __call__(self) -> np.ndarray:
+        # a scalar when every sample holds the same value (see PopulationState.set_per_sample)
+        return np.broadcast_to(np.reshape(self.values[self.key], -1), (self.batch,))
+
+
+class _RowRanks(_Rows):
+    """A batched population's array at some ranks, one row per sample."""
+
+    __slots__ = ("ranks",)
+
+    def __init__(self, values: dict[str, Any], key: str, batch: int, ranks: np.ndarray) -> None:
+        super().__init__(values, key, batch)
+        self.ranks = ranks
+
+    def __call__(self) -> np.ndarray:
+        return self.values[self.key].reshape(self.batch, -1)[:, self.ranks]
+
+
 class _Ranks(_Value):
     """A population's array at some ranks."""
 
@@ -261,6 +295,14 @@ class Monitor:
             raise ValidationError("Monitor", "variables", f"'{pop.name}' has no attribute of that name"
                                   + (f"; did you mean '{close[0]}'?" if close else "")
                                   + f" (attributes: {', '.join(pop.attributes)})", got=var)
+        batch = state.batch
+        if batch is not None:  # (B, ...) per sample
+            if state.locality.get(key, "local") != "local":
+                return _PerSample(values, key, batch), (batch,), values[key].dtype
+            if isinstance(obj, Population):
+                return _Rows(values, key, batch), (batch, pop.size), values[key].dtype
+            ranks = obj.ranks if isinstance(obj, PopulationView) else np.array([obj.rank])
+            return _RowRanks(values, key, batch, ranks), (batch, len(ranks)), values[key].dtype
         if state.locality.get(key, "local") != "local":
             return _Value(values, key), (), np.asarray(values[key]).dtype
         dtype = values[key].dtype
@@ -364,6 +406,10 @@ class Monitor:
             force_dict: bool = False) -> Any:
         """Hand over the recorded samples: an array of shape (samples, neurons) per variable.
 
+        In a batched network (``Network(batch=B)``) a sample holds every
+        sample of the batch: ``(steps, B, neurons)``, ``(steps, B, *geometry)``
+        with ``reshape``, and ``(steps, B)`` for a population-level value.
+
         As in ANNarchy, the data is handed over: a second ``get()`` returns
         only what was recorded since the first (nothing, if the network did
         not run in between), unless the first was ``get(keep=True)``.  Read
@@ -420,7 +466,10 @@ class Monitor:
         if not width:
             return ()
         if isinstance(obj, (Population, PopulationView)):
-            return tuple(obj.geometry)
+            batch = obj.population.batch
+            if batch is None:
+                return tuple(obj.geometry)
+            return (batch,) if len(width) == 1 else (batch,) + tuple(obj.geometry)  # one value per sample
         return width
 
     def sample_times(self, variable: str | None = None) -> np.ndarray:

@@ -119,6 +119,14 @@ class Network(metaclass=_NetworkType):
         per projection, nothing stacked, fused, skipped or threaded.  It is
         the plainest reading of the semantics, slower, and what the default
         plan is tested against: both give the same numbers, bit for bit.
+    batch : int, optional
+        Run ``batch`` samples at once: every population array gains a leading
+        axis of that size (``pop.r.shape == (batch, *geometry)``),
+        population-level values hold one value per sample, weights are shared
+        by the samples.  Sample ``b`` draws its random numbers from a generator
+        of its own, spawned from the seed (``numpy.random.SeedSequence(seed)``,
+        child ``b``): its values do not depend on the batch size.  None (the
+        default) is no batch axis at all.
 
     Examples
     --------
@@ -132,11 +140,19 @@ class Network(metaclass=_NetworkType):
     >>> same = ref.create(4, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
     >>> ref.simulate(10.0); bool((same.r == pop.r).all())
     True
+
+    A batch of 3 samples, each with its own time constant:
+
+    >>> batched = Network(dt=0.5, batch=3)
+    >>> pops = batched.create(4, Neuron(parameters="tau = 10.0 : population", equations="tau * dr/dt + r = 1.0"))
+    >>> pops.tau = [5.0, 10.0, 20.0]
+    >>> batched.simulate(10.0); pops.r.shape
+    (3, 4)
     """
 
     def __init__(self, everything: bool = False, *, dt: float | None = None, seed: int | None = None,
                  dtype: Any = np.float64, name: str | None = None, num_threads: int = 1,
-                 reference: bool = False) -> None:
+                 reference: bool = False, batch: int | None = None) -> None:
         if not isinstance(everything, bool):
             raise ValidationError("Network", "everything", "must be True or False (pass dt= and seed= as keywords)",
                                   got=everything)
@@ -170,7 +186,9 @@ class Network(metaclass=_NetworkType):
         self.structural_plasticity = False
         self._dt = 1.0
         self._dtype = np.dtype(np.float64)
-        self.setup(dt=dt, seed=seed, dtype=dtype, num_threads=num_threads, reference=reference)
+        self._batch: int | None = None
+        self._sample_rngs: list[np.random.Generator] = []
+        self.setup(dt=dt, seed=seed, dtype=dtype, num_threads=num_threads, reference=reference, batch=batch)
         if everything and inherited is not None:
             self.add(list(inherited.populations) + list(inherited.projections) + list(inherited.monitors))
 
@@ -229,7 +247,8 @@ class Network(metaclass=_NetworkType):
         """Change dt, the seed, the dtype or an option.
 
         ``dtype`` can only change while the network is empty.  Options:
-        ``num_threads``, ``check_finite``, ``allow_nonfinite``, ``reference`` (see :class:`Network`),
+        ``num_threads``, ``check_finite``, ``allow_nonfinite``, ``reference``, ``batch`` (see :class:`Network`;
+        ``batch`` can only change while the network is empty),
         ``precision="float"`` (``dtype=numpy.float32``), ``structural_plasticity``
         (let projections run their synapse's creating/pruning rules).  Options that ANNarchy
         accepts but that have no meaning here (``paradigm``, ``verbose``...)
@@ -247,14 +266,16 @@ class Network(metaclass=_NetworkType):
                 self.reference = bool(value)
             elif key == "structural_plasticity":
                 self.structural_plasticity = bool(value)
+            elif key == "batch":
+                self._set_batch(value)
             elif key == "precision":
                 if value not in ("float", "double"):
                     raise ValidationError(owner, "precision", "must be 'float' or 'double'", got=value)
                 dtype = np.float32 if value == "float" else np.float64
             elif key not in _IGNORED:
                 raise ValidationError(owner, key, "unknown option (known: dt, seed, dtype, precision, num_threads, "
-                                                  "check_finite, allow_nonfinite, reference, structural_plasticity)",
-                                      got=key)
+                                                  "check_finite, allow_nonfinite, reference, batch, "
+                                                  "structural_plasticity)", got=key)
         if dt is not None:
             if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
                 raise ValidationError("Network", "dt", "must be a positive number of ms", got=dt)
@@ -266,6 +287,7 @@ class Network(metaclass=_NetworkType):
             self.seed = None if seed is None else int(seed)
             self.rng = np.random.default_rng(self.seed)
             self._rng_state = self.rng.bit_generator.state  # what reset(reseed_rng=True) returns to
+            self._spawn_sample_rngs()
             self.registry.structure_changed()  # generated code holds the generator
         if dtype is not None:
             try:
@@ -278,6 +300,39 @@ class Network(metaclass=_NetworkType):
                 raise ValidationError("Network", "dtype", "cannot change once populations exist; call it first",
                                       got=dtype)
             self._dtype = kind
+
+    def _set_batch(self, value: Any) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise ValidationError("Network", "batch", "must be a positive integer (samples run at once) or None",
+                                  got=value)
+        batch = None if value is None else int(value)
+        if batch == self._batch:
+            return
+        if self.populations or self.projections:
+            raise ValidationError("Network", "batch", "cannot change once populations exist; call it first",
+                                  got=value)
+        self._batch = batch
+        self._spawn_sample_rngs()
+        self.registry.structure_changed()
+
+    def _spawn_sample_rngs(self) -> None:
+        """One generator per sample, child ``b`` of the seed's SeedSequence (independent of the batch size)."""
+        if self._batch is None:
+            self._sample_rngs = []
+            return
+        seed = getattr(self, "seed", None)
+        root = np.random.SeedSequence(seed)
+        self._sample_rngs = [np.random.default_rng(child) for child in root.spawn(self._batch)]
+
+    @property
+    def batch(self) -> int | None:
+        """Samples run at once (None: no batch axis); see :class:`Network`."""
+        return self._batch
+
+    @property
+    def sample_rngs(self) -> list[np.random.Generator]:
+        """The generators of the samples (empty without a batch axis)."""
+        return self._sample_rngs
 
     @property
     def num_threads(self) -> int:

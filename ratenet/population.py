@@ -44,6 +44,8 @@ _WHOLE = slice(None)
 #: What a refused NaN or infinity is told (see Network.allow_nonfinite).
 NONFINITE = ("expected finite numbers; NaN and infinities are refused unless the network allows them "
              "(Network(...).allow_nonfinite = True or setup(allow_nonfinite=True))")
+#: The global operations (``mean(r)``...), by name, as an unbatched population computes them.
+_GLOBAL_PER_SAMPLE = {key[5:]: value for key, value in numpy_namespace().items() if key.startswith("_gop_")}
 
 
 def all_finite(array: np.ndarray) -> bool:
@@ -157,7 +159,7 @@ class Population(_Attributes):
            [2., 2., 2.]])
     """
 
-    _reserved = {"network", "geometry", "size", "name", "neuron_type", "ranks", "attributes", "parameters",
+    _reserved = {"network", "geometry", "size", "name", "batch", "neuron_type", "ranks", "attributes", "parameters",
                  "variables", "targets", "dimension", "width", "height", "depth", "stop_condition"}
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Population":
@@ -188,15 +190,19 @@ class Population(_Attributes):
             raise ValidationError("Population", "name", "must be a non-empty string", got=name)
         self.neuron_type = neuron
         self.size = math.prod(self.geometry)
+        if network is None:
+            network = default_network()
+        #: samples run at once (None: no batch axis); fixed when the population is created
+        self.batch: int | None = network.batch
+        samples = 1 if self.batch is None else self.batch
         local = {p.name for p in neuron.parameters if p.locality == "local"} | \
             {eq.target for eq in neuron.equations if eq.locality == "local"} | {"r"}
         arrays = len(local) + len(neuron.targets) + 1  # the variables, sums and ranks
-        check_bytes(float(self.size) * arrays * 8, owner, "geometry",
-                    f"{arrays} arrays of {self.size:,} neurons", geometry)
+        check_bytes(float(self.size) * samples * arrays * 8, owner, "geometry",
+                    f"{arrays} arrays of {self.size:,} neurons" + ("" if samples == 1 else f" x {samples} samples"),
+                    geometry)
         self.dimension = len(self.geometry)
         self.ranks = np.arange(self.size)
-        if network is None:
-            network = default_network()
         self.network = network
         registry = network.registry
         self.name = registry.unique_name(name, "pop")
@@ -224,6 +230,20 @@ class Population(_Attributes):
     def _dtype_of(self, kind: str) -> Any:
         return _DTYPES.get(kind, self.network.dtype)
 
+    @property
+    def _shape(self) -> tuple[int, ...]:
+        """The shape of a local array: the geometry, after the batch axis when there is one."""
+        return self.geometry if self.batch is None else (self.batch,) + self.geometry
+
+    @property
+    def _shared_shape(self) -> tuple[int, ...]:
+        """The shape of a population-level array in a batched network: one value per sample."""
+        assert self.batch is not None
+        return (self.batch,) + (1,) * len(self.geometry)
+
+    def _sample_rngs(self) -> list[np.random.Generator]:
+        return self.network.sample_rngs
+
     def _allocate(self) -> None:
         neuron = self.neuron_type
         rng = self.network.rng
@@ -247,15 +267,19 @@ class Population(_Attributes):
             variables.append("r")
             locality["r"] = "local"
             kinds["r"] = "float"
-            ns["r"] = np.zeros(self.geometry, dtype=self.dtype)
+            ns["r"] = np.zeros(self._shape, dtype=self.dtype)
         self.parameters = [p.name for p in neuron.parameters]
         self.variables = variables
         self.attributes = self.parameters + self.variables
-        state = PopulationState(self.name, self.geometry, neuron, self.dtype, ns)
+        state = PopulationState(self.name, self.geometry, neuron, self.dtype, ns, self.batch)
         state.locality = locality
         state.kinds = kinds
         state.track(*self.attributes)
         state.variables = list(dict.fromkeys(eq.target for eq in neuron.equations))
+        if self.batch is not None:  # population-level parameters whose samples agree: one scalar
+            for name, level in locality.items():
+                if level != "local":
+                    state.set_per_sample(name, ns[name])
         self._state = state
         self._ns = ns
         self._locality = locality
@@ -267,9 +291,15 @@ class Population(_Attributes):
         for _, op, var in self._globals:
             if var not in ns:
                 raise EquationError(f"the global operation {op}({var}) needs a variable or parameter '{var}'")
-            ns[f"_g_{op}_{var}"] = self.dtype.type(0.0)
+            ns[f"_g_{op}_{var}"] = self._zero_global()
         self._describe_model()
         self._initial_state: dict[str, Any] | None = None
+
+    def _zero_global(self) -> Any:
+        """The value of a global operation before the first step (one per sample in a batch)."""
+        if self.batch is None:
+            return self.dtype.type(0.0)
+        return np.zeros(self._shared_shape, dtype=self.dtype)
 
     def _warn_unstable(self) -> None:
         """Warn when dt makes an explicit method diverge for a constant time constant.
@@ -279,6 +309,9 @@ class Population(_Attributes):
         is the better home for this call (see ratenet._codegen.warn_unstable).
         """
         values = {name: self._ns[name] for name in self.parameters}
+        if self.batch is not None:  # the stability check looks at one sample's values
+            values = {name: self._state.per_sample(name)[0].reshape(()) if self._locality[name] != "local"
+                      else value[0] for name, value in values.items()}
         values.update({name: c.value for name, c in self.neuron_type.constants.items() if name not in values})
         warn_unstable(self.neuron_type.equations, self.network.dt, values, owner=self._owner())
 
@@ -297,6 +330,9 @@ class Population(_Attributes):
 
     def _move_to(self, network: "Network") -> None:
         """Leave this network for ``network``: keep the values, in that network's dtype."""
+        if network.batch != self.batch:
+            raise ValidationError("Network.create", "population", f"has a batch of {self.batch} samples, the "
+                                                                  f"network {network.batch}", got=self.name)
         self.network.registry.remove_population(self)
         registry = network.registry
         object.__setattr__(self, "network", network)
@@ -315,6 +351,8 @@ class Population(_Attributes):
         registry.add_population(self, self._state)
 
     def _initial(self, value: Any, locality: str, kind: str, ns: Mapping[str, Any], rng: np.random.Generator) -> Any:
+        if self.batch is not None:
+            return self._initial_batched(value, locality, kind, ns)
         dtype = self._dtype_of(kind)
         shared = locality != "local"
         if isinstance(value, str):  # init=<parameter name>
@@ -332,6 +370,27 @@ class Population(_Attributes):
             return np.dtype(dtype).type(value)
         return np.full(self.geometry, value, dtype=dtype)
 
+    def _initial_batched(self, value: Any, locality: str, kind: str, ns: Mapping[str, Any]) -> np.ndarray:
+        """An initial value with the batch axis: ``(B, *geometry)``, or ``(B, 1, ...)`` for population-level ones.
+
+        Population-level values are arrays too (updated in place by the generated code), so
+        that they broadcast against the local ones sample by sample.
+        """
+        dtype = self._dtype_of(kind)
+        shared = locality != "local"
+        shape = self._shared_shape if shared else self._shape
+        if isinstance(value, str):  # init=<parameter name>
+            source = ns[value] if value in ns else float(self.neuron_type.constants[value])
+            if shared and np.ndim(source) and np.shape(source)[1:] != (1,) * len(self.geometry):
+                raise ValidationError(self._owner(), value, "a population variable cannot start from a "
+                                                            "per-neuron parameter")
+            return np.array(np.broadcast_to(source, shape), dtype=dtype)
+        if isinstance(value, Distribution):
+            sample_shape = () if shared else self.geometry
+            drawn = [value.sample(sample_shape, rng, dtype) for rng in self._sample_rngs()]
+            return np.ascontiguousarray(np.reshape(drawn, shape), dtype=dtype)
+        return np.full(shape, value, dtype=dtype)
+
     @property
     def targets(self) -> list[str]:
         """Targets this population receives (or its equations read)."""
@@ -345,7 +404,9 @@ class Population(_Attributes):
         if ns is not None and name in self.__dict__.get("_locality", {}):
             value = ns[name]
             if self._locality[name] != "local":
-                return value.item()
+                if self.batch is None:
+                    return value.item()
+                return np.array(np.broadcast_to(value, self._shared_shape)).reshape(self.batch)
             return read_only(value.copy(), self._owner(), name, self.name)
         neuron = self.__dict__.get("neuron_type")
         if neuron is not None and name in neuron.functions:
@@ -370,6 +431,9 @@ class Population(_Attributes):
         kind = self._kinds[name]
         dtype = self._dtype_of(kind)
         if self._locality[name] != "local":
+            if self.batch is not None:
+                self._assign_shared_batched(name, value, dtype)
+                return
             if isinstance(value, Distribution):
                 value = value.sample((), self.network.rng)
             if np.ndim(value) != 0:
@@ -380,8 +444,11 @@ class Population(_Attributes):
             ns[name] = np.dtype(dtype).type(number)
             self._state.bump(name)
             return
-        flat = ns[name].reshape(-1)
         count = self.size if isinstance(ranks, slice) or ranks is None else len(ranks)
+        if self.batch is not None:
+            self._assign_local_batched(name, value, ranks, count, shape or self._shape_of(ranks), owner, dtype)
+            return
+        flat = ns[name].reshape(-1)
         if isinstance(value, Distribution):
             value = value.sample(count, self.network.rng, dtype)
         array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
@@ -412,6 +479,59 @@ class Population(_Attributes):
         if kind == "int" and (np.abs(array) >= 2.0**63).any():
             raise ValidationError(owner, name, "is an int attribute: expected whole numbers from -2**63 to 2**63-1",
                                   got=given)
+    def _assign_shared_batched(self, name: str, value: Any, dtype: Any) -> None:
+        """A population-level value in a batch: one number for every sample, or one per sample."""
+        batch = self.batch
+        assert batch is not None
+        if isinstance(value, Distribution):
+            value = [value.sample((), rng) for rng in self._sample_rngs()]
+        if isinstance(value, (list, tuple)):
+            value = np.asarray(value) if all(isinstance(v, numbers.Number) for v in value) else value
+        if np.ndim(value) == 0:
+            number = self._checked_number(name, value)
+            self._check_kind(name, self._kinds[name], np.asarray(number), self._owner(), value)
+            self._state.set_per_sample(name, np.dtype(dtype).type(number))
+        else:
+            array = np.asarray(value) if isinstance(value, np.ndarray) else None
+            if array is None or array.shape != (batch,) or array.dtype.kind not in "biuf":
+                raise ValidationError(self._owner(), name, f"is one value per sample: expected a number or an array "
+                                                           f"of shape ({batch},)",
+                                      got=f"shape {np.shape(value)}" if array is not None else value,
+                                      got_repr=array is None)
+            self._check_kind(name, self._kinds[name], array, self._owner(), value)
+            self._state.set_per_sample(name, array.astype(dtype))
+        self._state.bump(name)
+
+    def _assign_local_batched(self, name: str, value: Any, ranks: np.ndarray | slice | None, count: int,
+                              shape: tuple[int, ...], owner: str | None, dtype: Any) -> None:
+        """A local value in a batch: the same for every sample (a number, ``shape``), or ``(B, *shape)``."""
+        batch = self.batch
+        assert batch is not None
+        rows = self._ns[name].reshape(batch, -1)
+        if isinstance(value, Distribution):
+            value = np.stack([value.sample(count, rng, dtype) for rng in self._sample_rngs()])
+        owner = owner or self._owner()
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.dtype.kind not in "biuf":
+            raise ValidationError(owner, name, "expected numbers", got=value)
+        self._check_kind(name, self._kinds[name], array, owner, value)
+        if array.ndim == 0 or array.shape == shape or array.shape == (count,):
+            array = array.reshape(-1)
+        elif array.shape == (batch,) + shape or array.shape == (batch, count):
+            array = array.reshape(batch, count)
+        else:
+            one = f"{shape} or ({count},)" if shape != (count,) else f"({count},)"
+            each = f"{(batch,) + shape}" + (f" or ({batch}, {count})" if shape != (count,) else "")
+            raise ValidationError(owner, name, f"expected a number, an array of shape {one} (every sample) or "
+                                               f"{each} (one per sample)", got=f"shape {array.shape}", got_repr=False)
+        if ranks is None or ranks is self.ranks:
+            rows[...] = array  # the whole population: a plain copy, not an assignment through an index array
+        else:
+            rows[:, ranks] = array
+        self._state.bump(name)
 
     def _checked_number(self, name: str, value: Any) -> Any:
         try:
@@ -445,7 +565,8 @@ class Population(_Attributes):
             else (len(ranks),)
 
     def _write_rates(self, rates: np.ndarray) -> None:
-        """Replace ``r`` (already checked and shaped like the geometry): inputs fed from Python."""
+        """Replace ``r`` (already checked and shaped like the geometry, or ``(B, *geometry)``): inputs fed
+        from Python."""
         self._ns["r"][...] = rates
         self._state.bump("r")
 
@@ -616,7 +737,9 @@ class Population(_Attributes):
             if name not in self._locality:
                 raise self._unknown(name)
             saved = initial[name]
-            if isinstance(saved, np.ndarray):
+            if self.batch is not None and self._locality[name] != "local":
+                state.set_per_sample(name, saved)
+            elif isinstance(saved, np.ndarray):
                 self._ns[name][...] = saved
             else:
                 self._ns[name] = saved
@@ -650,14 +773,14 @@ class Population(_Attributes):
         """Bind everything the generated code may read (into this population's namespace)."""
         net = self.network
         return model_namespace(self.neuron_type, self._ns, self.geometry, net.registry.clock, net.dt, net.rng,
-                               net.dtype, self._locality)
+                               net.dtype, self._locality, batch_rngs=net.sample_rngs if self.batch else None)
 
     def _update_function(self) -> Callable[[], Any] | None:
         """The generated update for one step, or None for an input population."""
         if not self.neuron_type.equations:
             return None
         return update_function(self.neuron_type, self._namespace(), self._locality, self.targets, self._globals,
-                               f"update {self.name}", self.dtype)
+                               f"update {self.name}", self.dtype, batched=self.batch is not None)
 
     def _stop_function(self) -> Callable[[], Any]:
         assert self._stop is not None
@@ -711,8 +834,13 @@ class Population(_Attributes):
 
 
 def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], clock: Clock, dt: float,
-                    rng: np.random.Generator, dtype: Any, locality: Mapping[str, str]) -> dict[str, Any]:
+                    rng: np.random.Generator, dtype: Any, locality: Mapping[str, str],
+                    batch_rngs: Sequence[np.random.Generator] | None = None) -> dict[str, Any]:
     """Add to ``ns`` what a neuron model's generated code reads besides its arrays.
+
+    With ``batch_rngs`` (one generator per sample) the arrays have a leading
+    batch axis: random draws come from each sample's generator, global
+    operations reduce each sample separately.
 
     Examples
     --------
@@ -734,8 +862,44 @@ def model_namespace(neuron: Neuron, ns: dict[str, Any], shape: tuple[int, ...], 
         ns[f"_cast_{kind}"] = _cast(_DTYPES.get(kind, dtype))
     for dist in eqmod.DISTRIBUTIONS:
         for level, size in (("local", shape), ("population", ())):
-            ns[f"_rnd_{level}_{dist}"] = _drawer(dist, rng, size)
+            ns[f"_rnd_{level}_{dist}"] = _drawer(dist, rng, size) if batch_rngs is None else \
+                _batch_drawer(dist, batch_rngs, size, len(shape))
+    if batch_rngs is not None:
+        for name, reduce in _GLOBAL_PER_SAMPLE.items():
+            ns[f"_gop_{name}"] = _per_sample(reduce, len(shape))
     return ns
+
+
+def _per_sample(reduce: Callable[[np.ndarray], Any], ndim: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A global operation over each sample of a batch: ``(B, *geometry)`` -> ``(B, 1, ...)``.
+
+    Each sample is reduced by the same call as an unbatched population (a loop over the
+    samples): the result is bit for bit that of separate runs.
+    """
+    def apply(x: np.ndarray) -> np.ndarray:
+        values = np.array([reduce(sample) for sample in x])
+        return values.reshape((len(values),) + (1,) * ndim)
+
+    return apply
+
+
+def _batch_drawer(name: str, rngs: Sequence[np.random.Generator], size: tuple[int, ...],
+                  ndim: int) -> Callable[..., Any]:
+    """Draws with a batch axis: sample ``b`` from its own generator (arguments taken sample by sample)."""
+    batch = len(rngs)
+    shape = (batch,) + (size if size else (1,) * ndim)
+
+    def pick(arg: Any, b: int) -> Any:
+        return arg[b] if np.ndim(arg) == ndim + 1 and np.shape(arg)[0] == batch else arg
+
+    def draw(*args: Any) -> Any:
+        where = args[:1] if args and isinstance(args[0], tuple) else ()
+        rest = args[len(where):]
+        drawn = [draw_in_equation(name, rng, size, where + tuple(pick(a, b) for a in rest))
+                 for b, rng in enumerate(rngs)]
+        return np.reshape(drawn, shape)
+
+    return draw
 
 
 def _cast(dtype: Any) -> Callable[[Any], Any]:
@@ -758,7 +922,8 @@ def _drawer(name: str, rng: np.random.Generator, size: tuple[int, ...]) -> Calla
 
 
 def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, str], targets: Sequence[str],
-                    globals_: Sequence[tuple[str, ...]], name: str, dtype: Any) -> Callable[[], Any]:
+                    globals_: Sequence[tuple[str, ...]], name: str, dtype: Any, batched: bool = False
+                    ) -> Callable[[], Any]:
     """Compile a neuron model's equations into one update function over ``ns``.
 
     Examples
@@ -773,7 +938,8 @@ def update_function(neuron: Neuron, ns: dict[str, Any], locality: Mapping[str, s
     >>> ns["r"].tolist()
     [2.0, 6.0]
     """
-    code = update_code(neuron.equations, lambda var: locality.get(var, "local") != "local")
+    # in a batch, population-level values are arrays (one value per sample) updated in place
+    code = update_code(neuron.equations, lambda var: not batched and locality.get(var, "local") != "local")
     prelude: list[ast.stmt] = []
     if neuron.uses_sum_all:
         total: ast.expr = ast.Constant(value=0.0)
@@ -906,7 +1072,11 @@ class PopulationView(_Attributes):
             if pop._locality[name] != "local":
                 return getattr(pop, name)
             # as in ANNarchy: one value per neuron of the view, flat, in the order of its ranks
-            value = pop._ns[name].reshape(-1)[self.ranks]
+            # (in a batched network: one such row per sample)
+            if pop.batch is not None:
+                value = pop._ns[name].reshape(pop.batch, -1)[:, self.ranks]
+            else:
+                value = pop._ns[name].reshape(-1)[self.ranks]
             return read_only(value, self._owner(), name, self.name)
         if name in pop.neuron_type.functions:
             return pop.neuron_type.functions[name]
@@ -923,7 +1093,10 @@ class PopulationView(_Attributes):
 
     def sum(self, target: str) -> np.ndarray:
         """``sum(target)`` of the neurons in the view."""
-        return self.population.sum(target).reshape(-1)[self.ranks]  # flat, in rank order, as ANNarchy
+        pop = self.population
+        if pop.batch is not None:  # one flat row per sample
+            return pop.sum(target).reshape(pop.batch, -1)[:, self.ranks]
+        return pop.sum(target).reshape(-1)[self.ranks]  # flat, in rank order, as ANNarchy
 
     def __getitem__(self, index: Any):
         return _index(self.population, self.geometry, self.ranks, index)
@@ -1010,6 +1183,9 @@ class IndividualNeuron:
     def __getattr__(self, name: str) -> Any:
         pop = self.population
         if name in pop._locality:
+            if pop.batch is not None:  # one value per sample
+                values = getattr(pop, name)
+                return values if pop._locality[name] != "local" else values.reshape(pop.batch, -1)[:, self.rank]
             value = pop._ns[name]
             return value.item() if pop._locality[name] != "local" else value.reshape(-1)[self.rank].item()
         raise AttributeError(f"neuron {self.rank} of {pop._owner()} has no attribute '{name}'")
@@ -1021,9 +1197,12 @@ class IndividualNeuron:
         if pop._locality[name] != "local":
             raise ValidationError(pop._owner(), name, "is shared by the whole population: set it on the "
                                                       "population itself", got=value)
-        if np.ndim(value) != 0:
-            raise ValidationError(f"{pop._owner()} (neuron {self.rank})", name, "expected a single number",
+        if np.ndim(value) != 0 and not (pop.batch is not None and np.shape(value) == (pop.batch,)):
+            expected = "a single number" + ("" if pop.batch is None else f" or one per sample ({pop.batch},)")
+            raise ValidationError(f"{pop._owner()} (neuron {self.rank})", name, f"expected {expected}",
                                   got=value)
+        if np.ndim(value):
+            value = np.asarray(value).reshape(-1, 1)
         pop._assign(name, value, np.array([self.rank]))
 
     def __add__(self, other: Any) -> PopulationView:
@@ -1092,10 +1271,13 @@ class TimedArray(Population):
     Parameters
     ----------
     rates : array_like, optional
-        Shape ``(n, *geometry)``.  May be left out when ``geometry`` is
-        given: ``r`` stays 0 until :meth:`update` brings the rates.
+        Shape ``(n, *geometry)``; in a batched network (``Network(batch=B)``)
+        also ``(n, B, *geometry)``: one sequence per sample.  May be left out
+        when ``geometry`` is given: ``r`` stays 0 until :meth:`update` brings the rates.
     geometry : int or tuple, optional
-        Deduced from ``rates`` when omitted.
+        Deduced from ``rates`` when omitted (in a batched network, rates of
+        shape ``(n, B, ...)`` are taken as one sequence per sample: give the
+        geometry when its first axis has size B).
     schedule : float
         Time (ms) each array stays; one step when 0.
     period : float
@@ -1125,11 +1307,14 @@ class TimedArray(Population):
             self._check_timing(schedule, period, owner)
             super().__init__(geometry, input_neuron(), name=name, network=network)
             return
-        allow = (network if network is not None else default_network()).allow_nonfinite
-        array = self._check_rates(rates, geometry, name, allow)
+        owner_net = network if network is not None else default_network()
+        array = self._check_rates(rates, geometry, name, owner_net.allow_nonfinite, owner_net.batch)
+        batch = owner_net.batch
         self._check_timing(schedule, period, owner)
-        super().__init__(geometry if geometry is not None else array.shape[1:], input_neuron(), name=name,
-                         network=network)
+        if geometry is None:
+            per_sample = batch is not None and array.ndim > 2 and array.shape[1] == batch
+            geometry = array.shape[2:] if per_sample else array.shape[1:]
+        super().__init__(geometry, input_neuron(), name=name, network=network)
         self.update(array, schedule, period)
 
     @staticmethod
@@ -1142,7 +1327,8 @@ class TimedArray(Population):
 
 
     @staticmethod
-    def _check_rates(rates: Any, geometry: Any, name: str | None, allow_nonfinite: bool = False) -> np.ndarray:
+    def _check_rates(rates: Any, geometry: Any, name: str | None, allow_nonfinite: bool = False,
+                     batch: int | None = None) -> np.ndarray:
         owner = f"TimedArray '{name}'" if name else "TimedArray"
         try:
             array = np.asarray(rates, dtype=np.float64)
@@ -1153,11 +1339,15 @@ class TimedArray(Population):
                                   got=f"shape {array.shape}", got_repr=False)
         if geometry is not None:
             geo = check_geometry(geometry, owner)
-            if array.shape[1:] != geo and int(np.prod(array.shape[1:])) != int(np.prod(geo)):
+            per_sample = batch is not None and array.shape[1:] == (batch,) + geo  # one sequence per sample
+            if not per_sample and array.shape[1:] != geo and int(np.prod(array.shape[1:])) != int(np.prod(geo)):
                 expected = ", ".join(["steps"] + [str(g) for g in geo])
-                raise ValidationError(owner, "rates", f"must have shape ({expected})",
+                each = "" if batch is None else " or (" + ", ".join(["steps", str(batch)] + [str(g) for g in geo]) \
+                    + ") (one sequence per sample)"
+                raise ValidationError(owner, "rates", f"must have shape ({expected}){each}",
                                       got=f"shape {array.shape}", got_repr=False)
-            array = array.reshape((array.shape[0],) + geo)
+            if not per_sample:
+                array = array.reshape((array.shape[0],) + geo)
         if array.shape[0] == 0:
             raise ValidationError(owner, "rates", "must hold at least one array of rates (shape (steps, *geometry) "
                                                   "with steps >= 1)", got=f"shape {array.shape}", got_repr=False)
@@ -1184,7 +1374,7 @@ class TimedArray(Population):
         >>> inp.update(np.array([[1.0, 2.0], [3.0, 4.0]])); net.simulate(1.0); inp.r.tolist()
         [3.0, 4.0]
         """
-        array = self._check_rates(rates, self.geometry, self.name, self.network.allow_nonfinite)
+        array = self._check_rates(rates, self.geometry, self.name, self.network.allow_nonfinite, self.batch)
         self._check_timing(schedule, period, self._owner())
         object.__setattr__(self, "_rates", np.ascontiguousarray(array, dtype=self.dtype))
         object.__setattr__(self, "_schedule", float(schedule))

@@ -20,8 +20,9 @@ The owner writes through the record (``state.values[name][...] = x`` then
 ``state.bump(name)``); the plan only replaces storage through
 :meth:`State.adopt` (stacked populations share one array per variable).
 
-A later batch axis fits here: every population array gains a leading axis of
-size B, and operators see the same records.
+With a batch axis (``Network(batch=B)``) every population array gains a
+leading axis of size B (population-level values become ``(B, 1, ...)``
+arrays), and operators see the same records.
 """
 
 from __future__ import annotations
@@ -122,8 +123,10 @@ class PopulationState(State):
 
     Attributes
     ----------
-    geometry, size, model, dtype
-        As on the population.
+    geometry, size, model, dtype, batch
+        As on the population (``batch`` None: no batch axis).
+    shape : tuple of int
+        The shape of a local array: ``geometry``, or ``(batch, *geometry)``.
     locality : dict
         Parameters and variables (the attributes), ``"local"`` (one value per
         neuron, an array shaped like the geometry) or ``"population"`` (one
@@ -167,13 +170,15 @@ class PopulationState(State):
     True
     """
 
-    __slots__ = ("geometry", "size", "model", "dtype", "locality", "kinds", "role", "variables", "stackable",
+    __slots__ = ("geometry", "size", "model", "dtype", "batch", "shape", "locality", "kinds", "role", "variables", "stackable",
                  "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move")
 
     def __init__(self, name: str, geometry: tuple[int, ...], model: Any, dtype: np.dtype,
-                 values: dict[str, Any]) -> None:
+                 values: dict[str, Any], batch: int | None = None) -> None:
         super().__init__(name, values)
         self.geometry = geometry
+        self.batch = batch
+        self.shape = geometry if batch is None else (batch,) + geometry
         self.size = int(np.prod(geometry))
         self.model = model
         self.dtype = dtype
@@ -190,6 +195,36 @@ class PopulationState(State):
         self.compiled: Callable[[bool], None] = _ignore
         self.move: Callable[[Any], None] = _ignore
 
+    def per_sample(self, key: str) -> np.ndarray:
+        """A population-level value of a batched population, one per sample: a ``(B, 1, ...)`` array."""
+        assert self.batch is not None
+        return np.array(np.broadcast_to(self.values[key], (self.batch,) + (1,) * len(self.geometry)))
+
+    def set_per_sample(self, key: str, values: Any) -> None:
+        """Hold a batched population-level value (``values``: one per sample, or one for all).
+
+        A parameter whose samples agree is held as one NumPy scalar, as
+        without a batch: the generated code then runs as fast (an array of
+        shape ``(B, 1, ...)`` broadcast in every operation costs NumPy its
+        in-place reuse of temporaries).  Variables (written in place by the
+        update) are always arrays.
+        """
+        assert self.batch is not None
+        shape = (self.batch,) + (1,) * len(self.geometry)
+        dtype = np.asarray(self.values[key]).dtype if key in self.values else self.dtype
+        array = np.array(np.broadcast_to(np.asarray(values, dtype=dtype).reshape(-1, *(1,) * len(self.geometry))
+                                         if np.ndim(values) else values, shape), dtype=dtype)
+        if key in self.variables:
+            current = self.values.get(key)
+            if isinstance(current, np.ndarray) and current.shape == shape:
+                current[...] = array
+            else:
+                self.values[key] = array
+        elif bool((array == array.flat[0]).all()) or bool(np.isnan(array).all()):
+            self.values[key] = array.flat[0]
+        else:
+            self.values[key] = array
+
     @property
     def targets(self) -> list[str]:
         """The targets this population holds a ``sum(target)`` array for."""
@@ -200,7 +235,7 @@ class PopulationState(State):
         key = sum_key(target)
         array = self.values.get(key)
         if array is None:
-            array = np.zeros(self.geometry, dtype=self.dtype)
+            array = np.zeros(self.shape, dtype=self.dtype)
             self.values[key] = array
             self.track(key)
         return array

@@ -17,5 +17,6 @@ def test_run_all_quick_prints_every_benchmark():
     for label in ("tutorial", "tutorial, recomputing every step", "video", "first result", "import ratenet",
                   "big convolution", "Miconi, per trial", "Miconi vs ANNarchy", "many small populations",
                   "dense N=1000", "dense N=2000", "dense N=4000", "dense N=8000 float32, peak memory",
-                  "dense N=8000, build", "from_matrix N=8000", "fixed_probability 0.1"):
+                  "dense N=8000, build", "from_matrix N=8000", "fixed_probability 0.1", "batch: dense",
+                  "batch: ring", "batch: video B=8", "batch: video B=64"):
         assert any(line.startswith(label) for line in lines), f"no line for {label}:\n{done.stdout}"

@@ -61,7 +61,7 @@ def _time(obj: Any) -> str:
 
 
 def plot_values(obj: Any, variable: str = "r", ax: Any = None, rgb: bool | None = None, cmap: str = "viridis",
-                colorbar: bool = True, **kwargs: Any) -> Any:
+                colorbar: bool = True, sample: int = 0, **kwargs: Any) -> Any:
     """Draw a variable of a population (or view) in its geometry.
 
     Parameters
@@ -79,6 +79,8 @@ def plot_values(obj: Any, variable: str = "r", ax: Any = None, rgb: bool | None 
         Colour map of single-channel images.
     colorbar : bool
         Add a colour bar to single-channel images.
+    sample : int
+        In a batched network (``Network(batch=B)``), the sample to draw.
     **kwargs
         Passed to ``imshow`` (or ``plot`` for 1-D geometries).
 
@@ -106,8 +108,14 @@ def plot_values(obj: Any, variable: str = "r", ax: Any = None, rgb: bool | None 
         raise ValidationError(owner, "variable", "has one value for the whole population: there is nothing to draw "
                                                  "in the geometry", got=variable)
     geometry = tuple(obj.geometry)
+    batch = obj.population.batch
+    which = ""
+    if batch is not None:
+        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not 0 <= sample < batch:
+            raise ValidationError(owner, "sample", f"must be an integer in [0, {batch})", got=sample)
+        values, which = values[sample], f", sample {sample}"
     values = values.reshape(geometry)
-    title = f"{variable} of {obj.name}{_time(obj)}"
+    title = f"{variable} of {obj.name}{which}{_time(obj)}"
     if len(geometry) == 1:
         ax = _new_axes(ax)
         ax.plot(np.arange(geometry[0]), values, marker=".", **kwargs)

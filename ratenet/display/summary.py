@@ -309,15 +309,18 @@ def model_summary(model: Any) -> Summary:
 
 def _attribute_rows(obj: Any, names: Sequence[str], kinds: dict[str, str]) -> list[list[Any]]:
     rows = []
+    batch = getattr(getattr(obj, "population", None), "batch", None)
     for name in names:
         value = getattr(obj, name)
-        shared = np.ndim(value) == 0
+        shared = np.ndim(value) == 0 or (batch is not None and
+                                         obj.network.registry.state(obj).locality.get(name) != "local")
         stats = statistics(value)
-        if shared or stats.uniform:
-            rows.append([name, kinds[name], "per population" if shared else "per neuron",
+        level = ("per sample" if batch is not None else "per population") if shared else "per neuron"
+        if (shared and batch is None) or stats.uniform:
+            rows.append([name, kinds[name], level,
                          format_number(stats.minimum) if stats.count else "", "", ""])
         else:
-            rows.append([name, kinds[name], "per neuron", format_number(stats.minimum), format_number(stats.mean),
+            rows.append([name, kinds[name], level, format_number(stats.minimum), format_number(stats.mean),
                          format_number(stats.maximum)])
     return rows
 
@@ -372,6 +375,8 @@ def population_summary(pop: Any, image: Any = None) -> Summary:
     summary = Summary(type(pop).__name__, pop.name)
     summary.facts += [("geometry", str(tuple(pop.geometry))), ("size", str(pop.size)),
                       ("neuron", pop.neuron_type.name)]
+    if pop.batch is not None:
+        summary.facts.insert(2, ("batch", f"{pop.batch} samples (arrays {(pop.batch,) + tuple(pop.geometry)})"))
     summary.blocks.append(Table(["attribute", "kind", "locality", "min", "mean", "max"], _population_rows(pop),
                                 "Values"))
     note = input_description(pop)
@@ -553,6 +558,8 @@ def network_summary(net: Any) -> Summary:
     summary.facts += [("dt", f"{format_number(net.dt)} ms"), ("time", f"{format_number(net.t)} ms"),
                       ("steps", str(net.get_current_step())),
                       ("seed", "none" if net.seed is None else str(net.seed)), ("dtype", str(np.dtype(net.dtype)))]
+    if net.batch is not None:
+        summary.facts.append(("batch", f"{net.batch} samples"))
     summary.blocks.append(Table(["population", "class", "geometry", "size", "neuron"],
                                 [[p.name, type(p).__name__, str(tuple(p.geometry)), str(p.size), p.neuron_type.name]
                                  for p in net.populations], "Populations"))

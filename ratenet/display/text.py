@@ -117,7 +117,8 @@ def _values(obj: Any, name: str = "r") -> str:
 def population_repr(pop: Any) -> str:
     """``<Population 'exc': 100 neurons (10, 10), LeakyNeuron; r min 0, mean 0.2, max 0.9>``."""
     count = "neuron" if pop.size == 1 else "neurons"
-    return (f"<{type(pop).__name__} '{pop.name}': {pop.size} {count} {tuple(pop.geometry)}, "
+    batch = "" if pop.batch is None else f" x {pop.batch} samples"
+    return (f"<{type(pop).__name__} '{pop.name}': {pop.size} {count} {tuple(pop.geometry)}{batch}, "
             f"{pop.neuron_type.name}{_values(pop)}>")
 
 
@@ -152,6 +153,7 @@ def network_repr(net: Any) -> str:
 
     name = f" '{net.name}'" if net.name else ""
     seed = "" if net.seed is None else f", seed={net.seed}"
+    seed += "" if net.batch is None else f", batch={net.batch}"
     return (f"<Network{name}: dt={format_number(net.dt)} ms, t={format_number(net.t)} ms{seed}, "
             f"{count(net.populations, 'population')}, {count(net.projections, 'projection')}, "
             f"{count(net.monitors, 'monitor')}>")

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from ..exceptions import ValidationError
 from ..neurons import constants_epoch
-from ..projections.storage import matvec_function
+from ..projections.storage import matvec_function, matvecs_function
 from ..state import PopulationState, ProjectionState, State, Transmission, python_writes, sum_key
 from .blocks import Block, form_blocks
-from .delays import History, Sources
+from .delays import History, SampleSources, Sources
 from .operators import (
     Access,
     AddInputs,
@@ -44,12 +45,16 @@ from .operators import (
     SkipUnchanged,
     SumInputs,
     TransmitDense,
+    TransmitDenseBatch,
     TransmitFusedGather,
     TransmitFusedSparse,
     TransmitGather,
+    TransmitGatherBatch,
     TransmitKernel,
+    TransmitPerSample,
     TransmitPsp,
     TransmitSparse,
+    TransmitSparseBatch,
     UpdateBlock,
 )
 
@@ -197,6 +202,8 @@ class _Builder:
         self.registry = registry = net.registry
         self.clock = registry.clock
         self.reference = bool(net.reference)
+        self.batch: int | None = net.batch
+        self.samples: list[SampleSources] = []  # what each sample of a batch reads (see transmit)
         self.skip = bool(net.skip_unchanged) and not self.reference
         self.buffers = State("inputs")
         self.constants = previous.constants if previous is not None else State("constants")
@@ -223,6 +230,8 @@ class _Builder:
         """The operator computing one projection's contribution into ``out`` (flat, post's size)."""
         label = f"{self.name_of(t)}: {t.post.name}.sum({t.target}) = {t.description}"
         reads = self.pre_reads(t, sources)
+        if self.batch is not None:
+            return self.transmit_batch(t, sources, out, sets, label, reads)
         if t.kind in ("kernel", "generic"):
             assert t.compute is not None
             cls = TransmitKernel if t.kind == "kernel" else TransmitPsp
@@ -240,6 +249,29 @@ class _Builder:
         product = matvec_function(storage.indptr, storage.indices, weights, storage.n_pre, transposed=t.transposed)
         return TransmitSparse(label, product, pre, out, reads, sets)
 
+    def transmit_batch(self, t: Transmission, sources: Sources, out: np.ndarray, sets: list[Access], label: str,
+                       reads: list[Access]) -> Operator:
+        """The same with a batch axis: ``out`` and pre's values have one row per sample."""
+        if t.kind in ("kernel", "generic"):
+            assert t.compute is not None
+            computes = [t.compute(sample) for sample in self.samples]
+            return TransmitPerSample(label, computes, out, reads, sets, always=t.volatile)
+        weights = self.weights_of(t).values["w"]
+        pre = self.pre_rates(t, sources)
+        storage = t.storage
+        if storage.kind == "dense":
+            return TransmitDenseBatch(label, weights.T if t.transposed else weights, pre, out, reads, sets,
+                                      exact=self.reference)
+        columns = None if t.transposed else storage.one_per_row()
+        if columns is not None:
+            identity = len(columns) == storage.n_pre and bool(np.array_equal(columns, np.arange(storage.n_pre)))
+            return TransmitGatherBatch(label, weights, None if identity else columns.astype(np.intp), pre, out,
+                                       reads, sets)
+        assert self.batch is not None
+        product = matvecs_function(storage.indptr, storage.indices, weights, storage.n_pre, self.batch, out.dtype,
+                                   transposed=t.transposed)
+        return TransmitSparseBatch(label, product, pre, out, reads, sets)
+
     @staticmethod
     def weights_of(t: Transmission) -> State:
         assert t.source is not None, "dense and sparse transmissions name the record holding their weights"
@@ -249,14 +281,18 @@ class _Builder:
         """pre.r as the product reads it: the flat array itself when it can (no call per step)."""
         rates = self.state(t.pre).values["r"]
         if t.delay == 1 and t.pre.population is t.pre and isinstance(rates, np.ndarray):
-            return rates.reshape(-1)
+            return rates.reshape(-1) if self.batch is None else rates.reshape(self.batch, -1)
         return sources.flat(t.pre, "r", int(t.delay))
+
+    def rows_of(self, array: np.ndarray) -> np.ndarray:
+        """A population array flat (one row per sample in a batch), as a view."""
+        return array.reshape(-1) if self.batch is None else array.reshape(self.batch, -1)
 
     def name_of(self, t: Transmission) -> str:
         return self.projection_names[id(t)]
 
     def buffer(self, name: str, size: int, dtype: Any) -> tuple[np.ndarray, Access]:
-        array = np.zeros(size, dtype=dtype)
+        array = np.zeros(size if self.batch is None else (self.batch, size), dtype=dtype)
         self.buffers.values[name] = array
         self.buffers.track(name)
         return array, (self.buffers, name)
@@ -361,7 +397,7 @@ class _Builder:
             self.projection_names[id(t)] = proj.name
             items.append((index, t))
             inputs.add(index, t, self.state(t.post))
-        fused = [] if self.reference else self.fuse(items, block_of, inputs, sources)
+        fused = [] if self.reference or self.batch is not None else self.fuse(items, block_of, inputs, sources)
         placed: dict[int, Operator] = {f.members[0]: f.operator for f in fused}
         done = {index for f in fused for index in f.members}
         # where each input that does not go straight into its sum lands: (array, its version)
@@ -376,7 +412,7 @@ class _Builder:
             post = self.state(t.post)
             whole = t.post.population is t.post
             if not self.reference and whole and inputs.sole(t, post):
-                out = post.values[sum_key(t.target)].reshape(-1)  # a view of the block's array when stacked
+                out = self.rows_of(post.values[sum_key(t.target)])  # a view of the block's array when stacked
                 placed[index] = self.transmit(t, sources, out, [(post, sum_key(t.target))])
             else:
                 buffer, access = self.buffer(f"{self.name_of(t)}", t.post.size, post.dtype)
@@ -389,7 +425,7 @@ class _Builder:
             if not parts:
                 continue
             post = self.state(entries[0][1].post)
-            out = post.values[sum_key(target)].reshape(-1)
+            out = self.rows_of(post.values[sum_key(target)])
             rows = [slice(None) if t.post.population is t.post else t.post.ranks for _, t in parts]
             arrays = [buffers[index][0] for index, _ in parts]
             reads = list(dict.fromkeys(buffers[index][1] for index, _ in parts))
@@ -438,7 +474,9 @@ class _Builder:
             if self.previous is not None else {}
         blocks = form_blocks(states, previous_blocks, not self.reference, self.clock, net.dt, net.rng, net.dtype)
         histories = _histories(registry, self.previous.histories if self.previous is not None else {})
-        sources = Sources(registry, histories, self.clock)
+        sources = Sources(registry, histories, self.clock, self.batch)
+        if self.batch is not None:
+            self.samples = [SampleSources(registry, histories, self.clock, b) for b in range(self.batch)]
         transmits, combines = self.transmissions(blocks, sources)
         ops: list[Operator] = []
         ops += self.updates(blocks)
@@ -456,6 +494,11 @@ class _Builder:
         for proj in registry.projections:
             state = self.state(proj)
             learning = state.learning()
+            if learning is not None and self.batch is not None:
+                raise ValidationError(f"Projection '{proj.name}'", "synapse",
+                                      f"learns, and a batched network (batch={self.batch}) does not run learning "
+                                      "rules yet (each sample would need its own weights): call "
+                                      "disable_learning() on it, or run the samples without batch")
             if learning is not None:
                 ops.append(Learn(f"{proj.name}: learning {learning.description}", learning, self.clock, (),
                                  [(state, name) for name in learning.sets]))

@@ -24,6 +24,7 @@ window versions like any other version.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -31,7 +32,7 @@ import numpy as np
 from ..registry import Clock
 from ..state import PopulationState, Ref, State
 
-__all__ = ["History", "Sources", "LiveView", "Delayed"]
+__all__ = ["History", "Sources", "SampleSources", "LiveView", "Delayed"]
 
 
 class History:
@@ -162,6 +163,8 @@ class History:
 class LiveView:
     """Values of a population variable at some ranks, in their order (gathered at each call).
 
+    With a batch of ``batch`` samples, one row per sample.
+
     Examples
     --------
     >>> import numpy as np
@@ -169,13 +172,14 @@ class LiveView:
     [3.0, 1.0]
     """
 
-    __slots__ = ("values", "var", "ranks")
+    __slots__ = ("values", "var", "ranks", "rows")
 
-    def __init__(self, values: dict[str, Any], var: str, ranks: np.ndarray) -> None:
+    def __init__(self, values: dict[str, Any], var: str, ranks: np.ndarray, batch: int | None = None) -> None:
         self.values, self.var, self.ranks = values, var, ranks
+        self.rows: Any = -1 if batch is None else (batch, -1)
 
     def __call__(self) -> np.ndarray:
-        return self.values[self.var].reshape(-1).take(self.ranks)
+        return self.values[self.var].reshape(self.rows).take(self.ranks, axis=-1)
 
 
 class Live:
@@ -188,13 +192,14 @@ class Live:
     [1.0, 1.0, 1.0, 1.0]
     """
 
-    __slots__ = ("values", "var")
+    __slots__ = ("values", "var", "rows")
 
-    def __init__(self, values: dict[str, Any], var: str) -> None:
+    def __init__(self, values: dict[str, Any], var: str, batch: int | None = None) -> None:
         self.values, self.var = values, var
+        self.rows: Any = -1 if batch is None else (batch, -1)
 
     def __call__(self) -> np.ndarray:
-        return self.values[self.var].reshape(-1)
+        return self.values[self.var].reshape(self.rows)
 
 
 class Delayed:
@@ -215,8 +220,8 @@ class Delayed:
 
     __slots__ = ("ring", "depth", "delay", "clock", "ranks")
 
-    def __init__(self, history: History, delay: int, ranks: np.ndarray | None) -> None:
-        self.ring = history.ring.reshape(history.depth, -1)
+    def __init__(self, history: Any, delay: int, ranks: np.ndarray | None, batch: int | None = None) -> None:
+        self.ring = history.ring.reshape((history.depth, -1) if batch is None else (history.depth, batch, -1))
         self.depth = history.depth
         self.delay = delay
         self.clock = history.clock
@@ -224,7 +229,7 @@ class Delayed:
 
     def __call__(self) -> np.ndarray:
         values = self.ring[(self.clock.step - self.delay) % self.depth]
-        return values if self.ranks is None else values.take(self.ranks)
+        return values if self.ranks is None else values.take(self.ranks, axis=-1)
 
 
 class PerSynapse:
@@ -261,6 +266,94 @@ class PerSynapse:
         return self.flat[slots * self.size + self.positions]
 
 
+class SampleHistory:
+    """One sample's slice of a batched :class:`History` (what a per-sample reader sees).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.registry import Clock
+    >>> from ratenet.state import State
+    >>> state = State("p", {"r": np.array([[1.0, 2.0], [3.0, 4.0]])}); state.track("r")
+    >>> history = History(state, "r", 2, Clock())
+    >>> SampleHistory(history, 1).read(2).tolist()
+    [3.0, 4.0]
+    """
+
+    def __init__(self, history: History, sample: int) -> None:
+        self.ring = history.ring[:, sample]
+        self.depth = history.depth
+        self.clock = history.clock
+        self.state = history.state
+        self.var = history.var
+
+    def read(self, delay: int) -> np.ndarray:
+        return self.ring[(self.clock.step - delay) % self.depth]
+
+
+class SamplePerSynapse:
+    """:class:`PerSynapse` over one sample's slice of a batched history (the slice is not contiguous)."""
+
+    __slots__ = ("ring", "depth", "delays", "positions", "clock")
+
+    def __init__(self, history: SampleHistory, delays: np.ndarray, positions: np.ndarray) -> None:
+        self.ring = history.ring.reshape(history.depth, -1)
+        self.depth = history.depth
+        self.delays = delays
+        self.positions = positions
+        self.clock = history.clock
+
+    def __call__(self) -> np.ndarray:
+        return self.ring[(self.clock.step - self.delays) % self.depth, self.positions]
+
+
+class SampleState:
+    """One sample of a batched population's record: its values are views of row ``sample``.
+
+    Population-level values (``(B, 1, ...)`` arrays) become ``(1, ...)`` views.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.state import State
+    >>> state = State("p", {"r": np.arange(6.0).reshape(2, 3)})
+    >>> SampleState(state, 1, 2).values["r"].tolist()
+    [3.0, 4.0, 5.0]
+    """
+
+    def __init__(self, state: Any, sample: int, batch: int) -> None:
+        self.name = f"{state.name}[sample {sample}]"
+        self.record = state
+        self.values = SampleValues(state.values, sample, batch)
+
+
+class SampleValues(Mapping):
+    """A record's values seen by one sample, looked up at each access (population-level values are rebound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values = SampleValues({"r": np.arange(4.0).reshape(2, 2), "tau": 5.0}, 1, 2)
+    >>> values["r"].tolist(), values["tau"]
+    ([2.0, 3.0], 5.0)
+    """
+
+    def __init__(self, values: dict[str, Any], sample: int, batch: int) -> None:
+        self.values, self.sample, self.batch = values, sample, batch
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.values[key]
+        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == self.batch:
+            return value[self.sample]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class Sources:
     """How operators and projections read pre-synaptic values, through delays.
 
@@ -278,14 +371,20 @@ class Sources:
     [2.0, 3.0]
     """
 
-    def __init__(self, registry: Any, histories: dict[tuple[int, str], History], clock: Clock) -> None:
+    def __init__(self, registry: Any, histories: dict[tuple[int, str], History], clock: Clock,
+                 batch: int | None = None) -> None:
         self.registry = registry
         self.histories = histories
         self.clock = clock
+        self.batch = batch
 
     def _state(self, population: Any) -> PopulationState:
         state: PopulationState = self.registry.state(population)
         return state
+
+    def state(self, population: Any) -> Any:
+        """The record a reader takes ``population``'s values from."""
+        return self._state(population)
 
     def _ranks(self, population: Any) -> np.ndarray | None:
         return None if population.population is population else population.ranks
@@ -298,8 +397,8 @@ class Sources:
         ranks = self._ranks(population)
         if delay <= 1:
             values = self._state(population).values
-            return Live(values, var) if ranks is None else LiveView(values, var, ranks)
-        return Delayed(self.history(population, var), delay, ranks)
+            return Live(values, var, self.batch) if ranks is None else LiveView(values, var, ranks, self.batch)
+        return Delayed(self.history(population, var), delay, ranks, self.batch)
 
     def array(self, population: Any, var: str, delay: int) -> Callable[[], np.ndarray]:
         """A function returning ``var`` shaped like the population's geometry (a whole population)."""
@@ -321,3 +420,48 @@ class Sources:
         history = self.history(population, var)
         history.window(dmin, dmax)
         return history.versions, f"{dmin}..{dmax}"
+
+
+class SampleSources(Sources):
+    """What a projection reads for one sample of a batch: every value is that sample's slice.
+
+    A transmission without a batched kernel of its own (any psp, Convolution,
+    Pooling...) is built once per sample over these: each sample then runs
+    exactly the code of an unbatched network.
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> net = Network(batch=2)
+    >>> pop = net.create(2, Neuron(parameters="r = 0.0"))
+    >>> pop.r = [[1.0, 2.0], [3.0, 4.0]]
+    >>> SampleSources(net.registry, {}, net.registry.clock, 1).flat(pop, "r", 1)().tolist()
+    [3.0, 4.0]
+    """
+
+    def __init__(self, registry: Any, histories: dict[tuple[int, str], History], clock: Clock, sample: int) -> None:
+        super().__init__(registry, histories, clock)
+        self.sample = sample
+        self.samples: dict[int, SampleState] = {}
+        self.sample_histories: dict[tuple[int, str], SampleHistory] = {}
+
+    def _state(self, population: Any) -> Any:
+        state = self.registry.state(population)
+        found = self.samples.get(id(state))
+        if found is None:
+            found = self.samples[id(state)] = SampleState(state, self.sample, state.batch)
+        return found
+
+    def history(self, population: Any, var: str) -> Any:
+        key = (id(population.population), var)
+        found = self.sample_histories.get(key)
+        if found is None:
+            found = self.sample_histories[key] = SampleHistory(self.histories[key], self.sample)
+        return found
+
+    def per_synapse(self, population: Any, var: str, delays: np.ndarray, columns: np.ndarray
+                    ) -> Callable[[], np.ndarray]:
+        return SamplePerSynapse(self.history(population, var), delays, population.ranks[columns])
+
+    def version(self, population: Any, var: str, dmin: int, dmax: int) -> tuple[State, str]:
+        raise NotImplementedError("the plan takes versions from the batch's Sources")

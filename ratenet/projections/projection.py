@@ -1504,8 +1504,11 @@ class Projection:
         synapse = self.synapse_type
         reader, per_synapse = self._psp_pre_reader(sources)
         net = self.network
-        context = SynapseContext(synapse, storage, self._attrs, self._locality, self._side(self.pre),
-                                 self._side(self.post), symbols(synapse.psp), net.registry.clock, net.dt, net.rng,
+        # the sides as ``sources`` reads them (one sample's values in a batch)
+        pre_side = Side(sources.state(self.pre), None if self.pre.population is self.pre else self.pre.ranks)
+        post_side = Side(sources.state(self.post), None if self.post.population is self.post else self.post.ranks)
+        context = SynapseContext(synapse, storage, self._attrs, self._locality, pre_side, post_side,
+                                 symbols(synapse.psp), net.registry.clock, net.dt, net.rng,
                                  net.dtype, pre_reader=reader, per_synapse=per_synapse)
         ns = context.namespaces["local"]
         # random draws in a psp are made per synapse

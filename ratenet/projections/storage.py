@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Storage", "Dense", "Sparse", "matvec_function", "from_arrays"]
+__all__ = ["Storage", "Dense", "Sparse", "matvec_function", "matvecs_function", "from_arrays"]
 
 _KERNELS: dict[str, Any] = {}
 
@@ -67,6 +67,47 @@ def matvec_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n
     def product(x: np.ndarray, y: np.ndarray) -> None:
         y.fill(0)
         kernel(rows, cols, indptr, indices, data, x, y)
+
+    return product
+
+
+def matvecs_function(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int, batch: int,
+                     dtype: Any, transposed: bool = False) -> Callable[[np.ndarray, np.ndarray], None]:
+    """A function ``f(x, y)`` setting ``y = x @ A.T`` (or ``x @ A``) for a batch ``x`` of shape ``(batch, n)``.
+
+    One call of SciPy's multi-vector kernel: each row of the result is summed
+    in storage order from 0 with the same operations as :func:`matvec_function`
+    on that sample alone (the same bits).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = matvecs_function(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([1., 2., 3.]), 2, 2, np.float64)
+    >>> y = np.empty((2, 2)); f(np.array([[1.0, 1.0], [1.0, 10.0]]), y); y.tolist()
+    [[3.0, 3.0], [21.0, 30.0]]
+    """
+    n_rows = len(indptr) - 1
+    rows, cols = (n_cols, n_rows) if transposed else (n_rows, n_cols)
+    kernel = sparsetools("csc_matvecs" if transposed else "csr_matvecs")
+    columns = np.empty((cols, batch), dtype=dtype)  # the batch, one row per input neuron
+    result = np.empty((rows, batch), dtype=dtype)
+    if kernel is None:  # pragma: no cover - without scipy's kernels
+        import scipy.sparse as sp
+
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+        if transposed:
+            matrix = matrix.T
+
+        def slow(x: np.ndarray, y: np.ndarray) -> None:
+            y[...] = (matrix @ x.T).T
+
+        return slow
+
+    def product(x: np.ndarray, y: np.ndarray) -> None:
+        np.copyto(columns, x.T)
+        result.fill(0)
+        kernel(rows, cols, batch, indptr, indices, data, columns, result)
+        np.copyto(y, result.T)
 
     return product
 

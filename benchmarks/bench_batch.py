@@ -1,0 +1,136 @@
+"""The batch axis (Network(batch=B)): time per sample per step, unbatched and batched, next to bare NumPy.
+
+``--case dense``: the dense recurrent network of bench_dense.py (N = 2000), ms
+per sample per step unbatched and with B = 64, and a bare ``W @ R`` of the same
+shape (N x N times N x B) timed in the same process.
+
+``--case ring``: the ring of 10 populations of 100 neurons (bench_small_populations.py),
+us per sample per step unbatched and with B = 64, and a hand-written batched
+NumPy step of the same ring (one (B, 100) array per population).
+
+``--case video``: the tutorial's pipeline with a new frame every step, ms per
+frame unbatched and with B = 8 and 64 (``batch_large``: 16 with ``--quick``) (each step assigns B new frames with
+``image.r = frames``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from _harness import best_time, parser, report
+
+BATCH = 64
+
+
+def dense(args) -> None:
+    from ratenet import Network, Neuron, Uniform
+
+    n = 500 if args.quick else 2000
+    steps = 10 if args.quick else 50
+
+    def build(batch):
+        net = Network(batch=batch, seed=0)
+        model = Neuron(parameters="tau = 10.0 : population\nbaseline = Uniform(0.0, 1.0)",
+                       equations="tau * dr/dt + r = sum(exc) - sum(inh) + baseline : min=0.0")
+        pop = net.create(n, model)
+        net.connect(pop, pop, "exc").connect_all_to_all(Uniform(0.0, 1.0 / n), storage_format="dense")
+        net.simulate(2.0)
+        return net
+
+    alone, batched = build(None), build(BATCH)
+    unbatched = best_time(lambda: alone.simulate(float(steps)), args.repeats) / steps * 1e3
+    per_sample = best_time(lambda: batched.simulate(float(steps)), args.repeats) / steps / BATCH * 1e3
+    rng = np.random.default_rng(0)
+    w, r, out = rng.random((n, n)), rng.random((n, BATCH)), np.empty((n, BATCH))
+
+    def bare() -> None:
+        for _ in range(steps):
+            np.dot(w, r, out=out)
+
+    blas = best_time(bare, args.repeats) / steps / BATCH * 1e3
+    report("batch_dense", {"unbatched_ms_per_sample_step": unbatched, "batched_ms_per_sample_step": per_sample,
+                           "bare_blas_ms_per_sample_step": blas, "speedup": unbatched / per_sample}, args,
+           f"N={n}: {unbatched:.4f} ms/sample/step unbatched, {per_sample:.4f} with B={BATCH} "
+           f"({unbatched / per_sample:.2f}x less), bare W @ R {blas:.4f}")
+
+
+def ring_by_hand(batch: int, steps: int) -> None:
+    r = [np.zeros((batch, 100)) for _ in range(10)]
+    s = [np.empty((batch, 100)) for _ in range(10)]
+    for _ in range(steps):
+        for i in range(10):
+            np.multiply(r[i - 1], 0.5, out=s[i])
+        for i in range(10):
+            np.add(s[i], 0.1, out=s[i])
+            np.subtract(s[i], r[i], out=s[i])
+            np.multiply(s[i], 0.1, out=s[i])
+            np.add(r[i], s[i], out=r[i])
+
+
+def ring(args) -> None:
+    from ratenet import Network, Neuron
+
+    steps = 200 if args.quick else 2000
+
+    def build(batch):
+        net = Network(batch=batch)
+        neuron = Neuron(parameters="tau = 10.0 : population", equations="tau * dr/dt + r = sum(exc) + 0.1")
+        pops = [net.create(100, neuron) for _ in range(10)]
+        for i in range(10):
+            net.connect(pops[i], pops[(i + 1) % 10], "exc").connect_one_to_one(0.5)
+        net.simulate(10.0)
+        return net
+
+    alone, batched = build(None), build(BATCH)
+    unbatched = best_time(lambda: alone.simulate(float(steps)), args.repeats) / steps * 1e6
+    per_sample = best_time(lambda: batched.simulate(float(steps)), args.repeats) / steps / BATCH * 1e6
+    ring_by_hand(BATCH, 10)
+    by_hand = best_time(lambda: ring_by_hand(BATCH, steps), args.repeats) / steps / BATCH * 1e6
+    report("batch_ring", {"unbatched_us_per_sample_step": unbatched, "batched_us_per_sample_step": per_sample,
+                          "handwritten_batched_us_per_sample_step": by_hand}, args,
+           f"{unbatched:.3f} us/sample/step unbatched, {per_sample:.3f} with B={BATCH}, "
+           f"hand-written batched NumPy {by_hand:.3f}")
+
+
+def video(args) -> None:
+    from ratenet import compile, default_network
+    from ratenet.demo import build_network
+
+    large = 16 if args.quick else BATCH  # a smoke test need not hold 64 frames of 7 MB
+    batches = (8, large)
+    frames_per_step = {None: 1, **{b: b for b in batches}}
+    steps = {None: 40 if args.quick else 200, 8: 10 if args.quick else 40, large: 3 if args.quick else 6}
+    rng = np.random.default_rng(0)
+    figures = {}
+    for batch in (None,) + batches:
+        count = frames_per_step[batch]
+        clip = rng.random((2 * count, 480, 640, 3))  # two different batches of frames, alternating
+        stages = build_network(batch=batch)
+        compile()
+        image = stages["image"]
+        net = default_network()
+        frames = [clip[:count], clip[count:]] if batch is not None else [clip[0], clip[1]]
+        n = steps[batch]
+
+        def run() -> None:
+            for k in range(n):
+                image.r = frames[k % 2]
+                net.step()
+
+        run()
+        figures["unbatched" if batch is None else "batch_large" if batch == large else f"batch_{batch}"] = \
+            best_time(run, args.repeats) / n / count * 1e3
+        del clip, frames, stages, image, net
+    report("batch_video", {f"{k}_ms_per_frame": v for k, v in figures.items()}, args,
+           ", ".join(f"{k} {v:.3f} ms/frame" for k, v in figures.items()))
+
+
+def main() -> None:
+    p = parser(__doc__.split("\n\n")[0])
+    p.add_argument("--case", choices=["dense", "ring", "video"], default="dense")
+    args = p.parse_args()
+    {"dense": dense, "ring": ring, "video": video}[args.case](args)
+
+
+if __name__ == "__main__":
+    main()

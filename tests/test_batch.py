@@ -1,0 +1,219 @@
+"""The batch axis: Network(batch=B), per-sample values, inputs, outputs and errors.
+
+Sample-by-sample equality with separate runs over random networks lives in
+tests/differential/test_batch.py; here each feature against a value computed
+by hand or a separate unbatched run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from ratenet import Hebb, InputArray, Network, Neuron, RatenetError, TimedArray, ValidationError, clear, setup
+from ratenet import default_network
+from ratenet.image import ImagePopulation, VideoPopulation
+
+LEAKY = Neuron(parameters="tau = 10.0 : population\nb = 0.0", equations="tau * dr/dt + r = sum(exc) + b")
+
+
+def test_without_batch_nothing_changes():
+    net = Network()
+    pop = net.create((2, 3), LEAKY)
+    assert net.batch is None and pop.batch is None
+    assert pop.r.shape == (2, 3) and isinstance(pop.tau, float)
+
+
+def test_shapes_and_setup():
+    clear()
+    setup(batch=4)
+    pop = default_network().create((2, 3), LEAKY)
+    assert pop.r.shape == (4, 2, 3) and pop.b.shape == (4, 2, 3) and pop.tau.shape == (4,)
+    assert pop.sum("exc").shape == (4, 2, 3)
+    clear()
+    assert default_network().batch is None
+
+
+def test_assignments_every_sample_and_each_sample():
+    net = Network(batch=3)
+    pop = net.create((2, 2), LEAKY)
+    pop.b = np.arange(4.0).reshape(2, 2)  # the geometry: every sample
+    assert np.array_equal(pop.b, np.broadcast_to(np.arange(4.0).reshape(2, 2), (3, 2, 2)))
+    each = np.arange(12.0).reshape(3, 2, 2)
+    pop.b = each
+    assert np.array_equal(pop.b, each)
+    pop.b = np.arange(12.0).reshape(3, 4)  # (B, size)
+    assert np.array_equal(pop.b, each)
+    pop.tau = np.linspace(5, 50, 3)
+    assert pop.tau.tolist() == [5.0, 27.5, 50.0]
+    pop.tau = 2.0
+    assert pop.tau.tolist() == [2.0, 2.0, 2.0]
+    pop[1:3].b = [[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]  # a view, one row per sample
+    assert pop.b.reshape(3, 4)[:, 1:3].tolist() == [[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]
+    pop.neuron(3).b = [7.0, 8.0, 9.0]
+    assert pop.neuron(3).b.tolist() == [7.0, 8.0, 9.0]
+    assert pop[0:2].b.shape == (3, 2)
+
+
+def test_bad_shapes_are_clear_errors():
+    net = Network(batch=3)
+    pop = net.create((2, 2), LEAKY, name="p")
+    with pytest.raises(ValidationError, match=r"Population 'p'\.b: expected a number, an array of shape \(2, 2\) "
+                                              r"or \(4,\) \(every sample\) or \(3, 2, 2\) or \(3, 4\) \(one per "
+                                              r"sample\) \(got shape \(2, 3\)\)"):
+        pop.b = np.zeros((2, 3))
+    with pytest.raises(ValidationError, match=r"Population 'p'\.tau: is one value per sample: expected a number "
+                                              r"or an array of shape \(3,\) \(got shape \(2,\)\)"):
+        pop.tau = np.zeros(2)
+    with pytest.raises(ValidationError, match=r"Network\.batch: must be a positive integer"):
+        Network(batch=0)
+    with pytest.raises(ValidationError, match=r"Network\.batch: cannot change once populations exist"):
+        net.setup(batch=2)
+
+
+def test_population_level_sweep_equals_separate_runs():
+    """pop.tau = np.linspace(...): one run, sample b equals a run with that tau alone."""
+    taus = np.linspace(5.0, 50.0, 4)
+    net = Network(batch=4, dt=0.5)
+    inp = net.create(3, Neuron(parameters="r = 0.0"))
+    inp.r = [0.2, 0.5, 1.0]
+    pop = net.create(3, LEAKY)
+    pop.tau = taus
+    net.connect(inp, pop, "exc").connect_all_to_all(0.3, storage_format="dense")
+    m = net.monitor(pop, ["r", "tau"])
+    net.simulate(20.0)
+    for b, tau in enumerate(taus):
+        alone = Network(dt=0.5)
+        i2 = alone.create(3, Neuron(parameters="r = 0.0"))
+        i2.r = [0.2, 0.5, 1.0]
+        p2 = alone.create(3, LEAKY)
+        p2.tau = tau
+        alone.connect(i2, p2, "exc").connect_all_to_all(0.3, storage_format="dense")
+        alone.simulate(20.0)
+        np.testing.assert_allclose(pop.r[b], p2.r, rtol=1e-14)
+    recorded = m.get()
+    assert recorded["r"].shape == (40, 4, 3) and recorded["tau"].shape == (40, 4)
+    assert np.array_equal(recorded["r"][-1], pop.r)
+
+
+def test_global_operations_per_sample():
+    net = Network(batch=2)
+    pop = net.create(3, Neuron(parameters="b = 0.0", equations="r = b + 0.0 * t\ns = mean(r) : population"))
+    pop.b = [[1.0, 2.0, 3.0], [10.0, 20.0, 60.0]]
+    net.simulate(2.0)
+    assert pop.s.tolist() == [2.0, 30.0]
+
+
+def test_monitor_views_reshape_and_neuron():
+    net = Network(batch=2)
+    pop = net.create((2, 2), Neuron(equations="r = t"))
+    whole, view = net.monitor(pop, "r"), net.monitor(pop[1:3], "r")
+    net.simulate(3.0)
+    assert whole.get("r", keep=True).shape == (3, 2, 4)
+    assert whole.get("r", reshape=True).shape == (3, 2, 2, 2)
+    assert view.get("r").shape == (3, 2, 2)
+
+
+def test_delays_batched():
+    """A delay of 3 steps reads each sample's own past."""
+    net = Network(batch=2)
+    inp = InputArray(2, network=net)
+    out = net.create(2, Neuron(equations="r = sum(exc)"))
+    net.connect(inp, out, "exc").connect_one_to_one(1.0, delays=3.0)
+    m = net.monitor(out, "r")
+    net.compile()
+    inp.r = [[1.0, 2.0], [3.0, 4.0]]  # seen 3 - 1 steps later than without a delay (DESIGN section 5)
+    net.simulate(5.0)
+    got = m.get("r")
+    assert got[:2].sum() == 0.0 and got[2].tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_timed_array_one_sequence_per_sample_and_shared():
+    net = Network(batch=2)
+    rates = np.array([[[1.0], [2.0]], [[3.0], [4.0]]])  # (steps, B, 1)
+    timed = TimedArray(rates, network=net)
+    shared = TimedArray(np.array([[5.0], [6.0]]), network=net)
+    assert timed.geometry == (1,) and shared.geometry == (1,)
+    net.simulate(2.0)
+    assert timed.r.tolist() == [[3.0], [4.0]] and shared.r.tolist() == [[6.0], [6.0]]
+    with pytest.raises(ValidationError, match=r"rates: must have shape \(steps, 1\) or \(steps, 2, 1\)"):
+        TimedArray(np.zeros((3, 5, 2)), geometry=1, network=net)
+
+
+def test_check_finite_names_the_sample():
+    net = Network(batch=3)
+    pop = net.create(2, Neuron(parameters="k = 1.0", equations="r = 1.0 / k"), name="p")
+    pop.k = [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
+    net.check_finite = True
+    with np.errstate(divide="ignore"), pytest.raises(RatenetError, match=r"Population 'p'\.r: sample 2, neuron 1 "
+                                                                          r"is inf after step 0"):
+        net.step()
+
+
+def test_learning_is_refused_with_a_clear_error():
+    net = Network(batch=2)
+    a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    proj = net.connect(a, b, "exc", Hebb(), name="hebb").connect_all_to_all(0.5)
+    with pytest.raises(ValidationError, match=r"Projection 'hebb'\.synapse: learns, and a batched network "
+                                              r"\(batch=2\) does not run learning rules yet"):
+        net.simulate(1.0)
+    proj.disable_learning()
+    net.simulate(1.0)
+    assert b.r.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_save_load_reset():
+    net = Network(batch=2)
+    pop = net.create(2, LEAKY)
+    pop.b = [[1.0, 2.0], [3.0, 4.0]]
+    pop.tau = [2.0, 4.0]
+    net.simulate(3.0)
+    path = os.path.join(str(pytest.importorskip("tempfile").mkdtemp()), "state.npz")
+    net.save(path)
+    saved = pop.r
+    net.simulate(3.0)
+    net.load(path)
+    assert np.array_equal(pop.r, saved)
+    net.reset()
+    assert pop.r.sum() == 0.0 and pop.tau.tolist() == [2.0, 4.0]
+
+
+def test_set_images_and_set_image(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    net = Network(batch=2)
+    image = ImagePopulation((2, 2, 3), network=net)
+    paths = []
+    for level in (0, 255):
+        path = str(tmp_path / f"{level}.png")
+        cv2.imwrite(path, np.full((4, 4, 3), level, np.uint8))
+        paths.append(path)
+    image.set_images(paths)
+    assert image.r.reshape(2, -1).mean(axis=1).tolist() == [0.0, 1.0]
+    image.set_image(np.stack([np.full((2, 2, 3), 0.25), np.full((2, 2, 3), 0.5)]))
+    assert image.r.reshape(2, -1).mean(axis=1).tolist() == [0.25, 0.5]
+    image.set_image(paths[1])  # one image: every sample
+    assert image.r.min() == 1.0
+    with pytest.raises(ValidationError, match=r"images: needs exactly 2 image\(s\) for the batch of 2 samples "
+                                              r"\(got 3 images\)"):
+        image.set_images(paths + paths[:1])
+    with pytest.raises(ValidationError, match=r"needs exactly 1 image\(s\) for an unbatched network"):
+        ImagePopulation((2, 2, 3), network=Network()).set_images(paths)
+
+
+def test_video_feeds_consecutive_frames(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    path = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (8, 6))
+    for level in (0, 128, 255):
+        writer.write(np.full((6, 8, 3), level, np.uint8))
+    writer.release()
+    video = VideoPopulation((6, 8), network=Network(batch=2))
+    video.open_video(path)
+    video.grab_image()
+    means = video.r.reshape(2, -1).mean(axis=1)
+    assert means[0] < 0.1 and 0.4 < means[1] < 0.6
+    with pytest.raises(EOFError, match=r"1 frame\(s\) left for a batch of 2"):
+        video.grab_image()
+    video.release()
