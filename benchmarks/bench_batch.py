@@ -92,6 +92,16 @@ def ring(args) -> None:
            f"hand-written batched NumPy {by_hand:.3f}")
 
 
+def _frames_loop(image, frames, net, n: int):
+    """n steps, each assigning the next frames (alternating between two sets) to the image population."""
+    def run() -> None:
+        for k in range(n):
+            image.r = frames[k % 2]
+            net.step()
+
+    return run
+
+
 def video(args) -> None:
     from ratenet import compile, default_network
     from ratenet.demo import build_network
@@ -110,17 +120,11 @@ def video(args) -> None:
         image = stages["image"]
         net = default_network()
         frames = [clip[:count], clip[count:]] if batch is not None else [clip[0], clip[1]]
-        n = steps[batch]
-
-        def run() -> None:
-            for k in range(n):
-                image.r = frames[k % 2]
-                net.step()
-
+        run = _frames_loop(image, frames, net, steps[batch])
         run()
         figures["unbatched" if batch is None else "batch_large" if batch == large else f"batch_{batch}"] = \
-            best_time(run, args.repeats) / n / count * 1e3
-        del clip, frames, stages, image, net
+            best_time(run, args.repeats) / steps[batch] / count * 1e3
+        del clip, frames, stages, image, net, run
     report("batch_video", {f"{k}_ms_per_frame": v for k, v in figures.items()}, args,
            ", ".join(f"{k} {v:.3f} ms/frame" for k, v in figures.items()))
 

@@ -170,8 +170,8 @@ class PopulationState(State):
     True
     """
 
-    __slots__ = ("geometry", "size", "model", "dtype", "batch", "shape", "locality", "kinds", "role", "variables", "stackable",
-                 "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move")
+    __slots__ = ("geometry", "size", "model", "dtype", "batch", "shape", "locality", "kinds", "role", "variables",
+                 "stackable", "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move")
 
     def __init__(self, name: str, geometry: tuple[int, ...], model: Any, dtype: np.dtype,
                  values: dict[str, Any], batch: int | None = None) -> None:

@@ -339,19 +339,19 @@ class SampleValues(Mapping):
     """
 
     def __init__(self, values: dict[str, Any], sample: int, batch: int) -> None:
-        self.values, self.sample, self.batch = values, sample, batch
+        self.source, self.sample, self.batch = values, sample, batch
 
     def __getitem__(self, key: str) -> Any:
-        value = self.values[key]
+        value = self.source[key]
         if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == self.batch:
             return value[self.sample]
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self.source)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.source)
 
 
 class Sources:

@@ -766,7 +766,7 @@ class CheckFinite(Operator):
                     rows = np.reshape(values, (batch, -1))
                     first = int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
                     values = rows[first]
-                    if state.locality.get(name) != "local":
+                    if getattr(state, "locality", {}).get(name) != "local":
                         values = values[0]
                     sample = f"sample {first}" + (", " if np.ndim(values) else " ")
                 flat = np.ravel(values)

@@ -30,7 +30,7 @@ import os
 import re
 
 import numpy as np
-from hypothesis import HealthCheck, assume, event, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from netgen import descriptions, differences, execute_source, render
 
 from ratenet import Network, Neuron
@@ -92,7 +92,8 @@ def _factory(batch: int | None, reference: bool):
 def _helpers(ns_batch: int | None, sample: int = 0) -> str:
     if ns_batch is None:
         factor = FACTORS[sample]
-        return f"def PS(x):\n    return np.asarray(x) * {factor!r}\n\ndef PT(x):\n    return np.asarray(x) * {factor!r}\n"
+        return (f"def PS(x):\n    return np.asarray(x) * {factor!r}\n\n"
+                f"def PT(x):\n    return np.asarray(x) * {factor!r}\n")
     return (f"_F = np.array({FACTORS[:ns_batch]!r})\n"
             "def PS(x):\n    x = np.asarray(x)\n    return x[None] * _F.reshape((-1,) + (1,) * x.ndim)\n\n"
             "def PT(x):\n    x = np.asarray(x)\n    return x[:, None] * _F.reshape((1, -1) + (1,) * (x.ndim - 1))\n")
