@@ -24,6 +24,8 @@ from scipy import ndimage
 from scipy.integrate import solve_ivp
 
 import ratenet
+import ratenet.image
+import ratenet.projections
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -67,6 +69,36 @@ def test_image_filters(monkeypatch, tmp_path, capsys):
     np.testing.assert_allclose(ns["pooled"].r, pooled, atol=1e-12)
     np.testing.assert_allclose(ns["smoothed"].r, smoothed, atol=1e-12)
     np.testing.assert_allclose(ns["filtered"].r, filtered, atol=1e-12)
+
+
+def test_batch_images(monkeypatch, tmp_path, capsys):
+    """Each sample of the batch equals the tutorial run on that image alone."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    import cv2
+
+    for k in range(3):  # two of the tutorial's size, one to be resized
+        shape = (480, 640, 3) if k < 2 else (240, 320, 3)
+        cv2.imwrite(str(folder / f"{k}.png"), rng.integers(0, 256, shape, dtype=np.uint8))
+    ns = run_example("batch_images.py", monkeypatch, tmp_path, str(folder))
+    assert (tmp_path / "ratenet-batch-images.png").read_bytes()[:8] == PNG
+    assert "3 images" in capsys.readouterr().out
+    batched = np.array(ns["filtered"].r)
+    assert batched.shape == (3, 48, 64, 3)
+    for k in range(3):
+        ratenet.clear()
+        image = ratenet.image.ImagePopulation(geometry=(480, 640, 3))
+        neuron = ratenet.Neuron(equations="r=sum(exc): min=0.0")
+        pooled, smoothed, filtered = (ratenet.Population((48, 64, 3), neuron) for _ in range(3))
+        ratenet.projections.Pooling(image, pooled, "exc", operation="mean").connect_pooling()
+        ratenet.projections.Convolution(pooled, smoothed, "exc").connect_filter(np.ones((3, 3, 1)) / 9.0)
+        ratenet.projections.Convolution(smoothed, filtered, "exc").connect_filters(ns["filter_bank"])
+        ratenet.compile()
+        image.set_image(str(folder / f"{k}.png"))
+        ratenet.simulate(4.0)
+        assert np.array_equal(batched[k], filtered.r)  # bit for bit, sample by sample
+    ratenet.clear()
 
 
 def test_edge_detection(monkeypatch, tmp_path):
