@@ -217,3 +217,42 @@ def test_video_feeds_consecutive_frames(tmp_path):
     with pytest.raises(EOFError, match=r"1 frame\(s\) left for a batch of 2"):
         video.grab_image()
     video.release()
+
+
+def test_sparse_batch_kernel_gives_the_bits_of_one_product_per_sample():
+    from ratenet.projections.storage import matvec_function, matvecs_function
+
+    rng = np.random.default_rng(1)
+    dense = np.where(rng.random((30, 40)) < 0.3, rng.standard_normal((30, 40)), 0.0)
+    indptr = np.concatenate([[0], np.cumsum((dense != 0).sum(axis=1))])
+    indices = np.nonzero(dense)[1]
+    data = dense[dense != 0]
+    x = rng.standard_normal((5, 40))
+    batched = np.empty((5, 30))
+    matvecs_function(indptr, indices, data, 40, 5, np.float64)(x, batched)
+    one = matvec_function(indptr, indices, data, 40)
+    for b in range(5):
+        alone = np.empty(30)
+        one(x[b], alone)
+        assert np.array_equal(batched[b], alone)
+    transposed = np.empty((5, 40))
+    matvecs_function(indptr, indices, data, 40, 5, np.float64, transposed=True)(x[:, :30], transposed)
+    np.testing.assert_allclose(transposed, x[:, :30] @ dense, rtol=1e-12, atol=1e-12)
+
+
+def test_reference_mode_dense_is_one_product_per_sample():
+    net = Network(batch=2, reference=True)
+    a = net.create(3, Neuron(parameters="r = 0.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    net.connect(a, b, "exc").connect_all_to_all(0.5, storage_format="dense")
+    assert any("one product per sample" in line for line in net.step_order)
+    a.r = [[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]
+    net.simulate(2.0)
+    assert b.r.tolist() == [[3.0, 3.0], [0.5, 0.5]]
+
+
+def test_set_images_refuses_what_is_not_an_image():
+    image = ImagePopulation((2, 2), network=Network(batch=2), name="img")
+    with pytest.raises(ValidationError, match=r"ImagePopulation 'img'\.images\[1\]: must be a file path or a NumPy "
+                                              r"array \(got 3\)"):
+        image.set_images([np.zeros((2, 2)), 3])
