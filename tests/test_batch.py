@@ -256,3 +256,16 @@ def test_set_images_refuses_what_is_not_an_image():
     with pytest.raises(ValidationError, match=r"ImagePopulation 'img'\.images\[1\]: must be a file path or a NumPy "
                                               r"array \(got 3\)"):
         image.set_images([np.zeros((2, 2)), 3])
+
+
+def test_equal_gather_weights_changed_from_python_are_seen():
+    """A gather whose weights are all equal multiplies by one number; a change between runs is taken in."""
+    net = Network(batch=2)
+    a = net.create(2, Neuron(parameters="r = 1.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    proj = net.connect(a, b, "exc").connect_one_to_one(0.5)
+    net.simulate(2.0)
+    assert b.r.tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    proj.w = np.array([2.0, -0.0])
+    net.simulate(2.0)
+    assert b.r.tolist() == [[2.0, -0.0], [2.0, -0.0]] and bool(np.signbit(b.r[0, 1]))
