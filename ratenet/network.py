@@ -802,6 +802,7 @@ class Network(metaclass=_NetworkType):
             registry.state(obj).compiled(not self._compiled)
         if not self._compiled:
             self._rng_state = self.rng.bit_generator.state  # reset(reseed_rng=True) returns to compile time
+            self._sample_rng_states = [g.bit_generator.state for g in self._sample_rngs]
         self._compiled = True
         if self._loaded_histories:
             for history in plan.histories.values():
@@ -1020,6 +1021,8 @@ class Network(metaclass=_NetworkType):
         self.registry.clock.t[()] = 0.0
         if reseed_rng:
             self.rng.bit_generator.state = self._rng_state  # in place: generated code holds this generator
+            for generator, state in zip(self._sample_rngs, getattr(self, "_sample_rng_states", [])):
+                generator.bit_generator.state = state  # each sample's generator too (a batch)
 
     def enable_learning(self, projections: Iterable[Projection] | None = None, period: float | None = None,
                         offset: float | None = None) -> None:

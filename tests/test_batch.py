@@ -269,3 +269,13 @@ def test_equal_gather_weights_changed_from_python_are_seen():
     proj.w = np.array([2.0, -0.0])
     net.simulate(2.0)
     assert b.r.tolist() == [[2.0, -0.0], [2.0, -0.0]] and bool(np.signbit(b.r[0, 1]))
+
+
+def test_reset_reseeds_every_sample_generator():
+    net = Network(batch=2, seed=3)
+    pop = net.create(3, Neuron(equations="r = Uniform(0, 1)"))
+    net.simulate(2.0)
+    first = pop.r
+    net.reset(reseed_rng=True)
+    net.simulate(2.0)
+    assert np.array_equal(pop.r, first) and not np.array_equal(first[0], first[1])
