@@ -479,6 +479,17 @@ class Population(_Attributes):
         if kind == "int" and (np.abs(array) >= 2.0**63).any():
             raise ValidationError(owner, name, "is an int attribute: expected whole numbers from -2**63 to 2**63-1",
                                   got=given)
+    def _set_per_sample(self, name: str, values: Any) -> None:
+        """Hold a batched population-level value (see PopulationState.set_per_sample).
+
+        The generated code was written for a scalar or for an array (``ite(k > 0.5, ...)`` on one number
+        takes one branch): when the value changes from one to the other, the plan is built again.
+        """
+        before = np.ndim(self._ns[name])
+        self._state.set_per_sample(name, values)
+        if np.ndim(self._ns[name]) != before:
+            self.network.registry.structure_changed()
+
     def _assign_shared_batched(self, name: str, value: Any, dtype: Any) -> None:
         """A population-level value in a batch: one number for every sample, or one per sample."""
         batch = self.batch
@@ -490,7 +501,7 @@ class Population(_Attributes):
         if np.ndim(value) == 0:
             number = self._checked_number(name, value)
             self._check_kind(name, self._kinds[name], np.asarray(number), self._owner(), value)
-            self._state.set_per_sample(name, np.dtype(dtype).type(number))
+            self._set_per_sample(name, np.dtype(dtype).type(number))
         else:
             array = np.asarray(value) if isinstance(value, np.ndarray) else None
             if array is None or array.shape != (batch,) or array.dtype.kind not in "biuf":
@@ -499,7 +510,7 @@ class Population(_Attributes):
                                       got=f"shape {np.shape(value)}" if array is not None else value,
                                       got_repr=array is None)
             self._check_kind(name, self._kinds[name], array, self._owner(), value)
-            self._state.set_per_sample(name, array.astype(dtype))
+            self._set_per_sample(name, array.astype(dtype))
         self._state.bump(name)
 
     def _assign_local_batched(self, name: str, value: Any, ranks: np.ndarray | slice | None, count: int,
@@ -738,7 +749,7 @@ class Population(_Attributes):
                 raise self._unknown(name)
             saved = initial[name]
             if self.batch is not None and self._locality[name] != "local":
-                state.set_per_sample(name, saved)
+                self._set_per_sample(name, saved)
             elif isinstance(saved, np.ndarray):
                 self._ns[name][...] = saved
             else:

@@ -279,3 +279,16 @@ def test_reset_reseeds_every_sample_generator():
     net.reset(reseed_rng=True)
     net.simulate(2.0)
     assert np.array_equal(pop.r, first) and not np.array_equal(first[0], first[1])
+
+
+def test_a_parameter_that_becomes_one_per_sample_rebuilds_the_update():
+    """ite() on one number takes one branch: a per-sample value needs the code for arrays (and back)."""
+    net = Network(batch=3)
+    pop = net.create(1, Neuron(parameters="k = 0.0 : population", equations="r = ite(k > 0.5, 1.0, -1.0)"))
+    net.simulate(1.0)
+    pop.k = [0.0, 1.0, 2.0]
+    net.simulate(1.0)
+    assert pop.r.ravel().tolist() == [-1.0, 1.0, 1.0]
+    pop.k = 1.0
+    net.simulate(1.0)
+    assert pop.r.ravel().tolist() == [1.0, 1.0, 1.0]
