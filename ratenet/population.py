@@ -479,6 +479,7 @@ class Population(_Attributes):
         if kind == "int" and (np.abs(array) >= 2.0**63).any():
             raise ValidationError(owner, name, "is an int attribute: expected whole numbers from -2**63 to 2**63-1",
                                   got=given)
+
     def _set_per_sample(self, name: str, values: Any) -> None:
         """Hold a batched population-level value (see PopulationState.set_per_sample).
 
@@ -538,7 +539,7 @@ class Population(_Attributes):
             each = f"{(batch,) + shape}" + (f" or ({batch}, {count})" if shape != (count,) else "")
             raise ValidationError(owner, name, f"expected a number, an array of shape {one} (every sample) or "
                                                f"{each} (one per sample)", got=f"shape {array.shape}", got_repr=False)
-        if ranks is None or ranks is self.ranks:
+        if ranks is None or ranks is self.ranks or ranks is _WHOLE:
             rows[...] = array  # the whole population: a plain copy, not an assignment through an index array
         else:
             rows[:, ranks] = array
