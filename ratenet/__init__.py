@@ -78,7 +78,9 @@ from .models import (
     list_standard_neurons,
     list_standard_synapses,
 )
+from .parallel import parallel_run
 from .reporting import report
+from .sweeps import sweep
 
 #: ANNarchy's older name of :class:`LILConnectivity`.
 CSR = LILConnectivity
@@ -171,5 +173,7 @@ __all__ = [
     "ValidationError",
     "RatenetWarning",
     "report",
+    "parallel_run",
+    "sweep",
     "UnstableMethodWarning",
 ]

@@ -36,6 +36,7 @@ from ._memory import check_bytes
 from .exceptions import RatenetWarning, ValidationError
 from .io import load_objects, save_objects
 from .monitor import Monitor
+from .parallel import network_parallel_run
 from .plan import Plan, build_plan, run, steps_for
 from .population import IndividualNeuron, Population, PopulationView
 from .projections.projection import Projection, check_end, select
@@ -1035,6 +1036,50 @@ class Network(metaclass=_NetworkType):
         """Disable learning for the given projections (all by default)."""
         for proj in (self.projections if projections is None else projections):
             proj.disable_learning()
+
+    def parallel_run(self, method: Any, number: int, max_processes: int = -1, seeds: Any = None,
+                     measure_time: bool = False, client: Any = None, progress_bar: bool = False,
+                     **kwargs: Any) -> list[Any]:
+        """Run ``method(net, **kwargs)`` on ``number`` rebuilt copies of this network, in processes (ANNarchy 5.x).
+
+        Only for an instance of a subclass (``class MyNet(Network)`` whose
+        ``__init__`` builds the network): each run builds a new instance of the
+        class in a worker process, with this network's constructor arguments
+        and dt, and a seed of its own, then calls ``method`` on it.  Results
+        come back in the order of the runs.
+
+        Parameters
+        ----------
+        method : callable
+            ``method(net, **kwargs)``; what it returns comes back (pickled).
+        number : int
+            Number of runs.
+        max_processes : int
+            Worker processes at most (-1: one per core).
+        seeds : None, 'same', 'sequential' or list of int
+            None: distinct seeds derived from this network's seed (reproducible;
+            fresh ones when it has none; ANNarchy draws fresh ones always);
+            ``'same'``: this network's seed for every run; ``'sequential'``:
+            ``seed + 1, seed + 2...``; or one seed per run.
+        measure_time : bool
+            Print the time the runs took.
+        client : dask.distributed.Client, optional
+            Send the runs to a Dask cluster (the class must be importable or
+            picklable there).
+        progress_bar : bool
+            A tqdm bar counting finished runs.
+        **kwargs
+            A keyword that names a parameter of the class's ``__init__`` goes to
+            the constructor of each copy; others go to ``method``.  A list gives
+            one value per run (it must have ``number`` values); anything else is
+            shared by all runs.
+
+        Examples
+        --------
+        See :func:`ratenet.parallel_run` for the 4.x form, and the user guide.
+        """
+        return network_parallel_run(self, Network, method, number, max_processes=max_processes, seeds=seeds,
+                                    measure_time=measure_time, client=client, progress_bar=progress_bar, **kwargs)
 
     # ------------------------------------------------------------ save / load
     def save(self, filename: str | os.PathLike[str], populations: bool = True, projections: bool = True) -> None:
