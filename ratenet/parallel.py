@@ -31,6 +31,7 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -327,6 +328,55 @@ def _run_on_network(task: tuple[Callable[..., Any], int, Any, dict[str, Any]]) -
     return method(idx, net, **kwargs)
 
 
+def _sendable(exc: BaseException) -> BaseException:
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - an exception holding what does not pickle
+        return RuntimeError(_describe(exc))
+    return exc
+
+
+def _in_own_fork(function: Callable[[Any], Any], task: Any) -> Any:
+    """``function(task)`` in a process forked for this call alone, so that no run sees what another changed.
+
+    A worker process runs several runs one after the other; each gets a fresh
+    fork of the worker, whose copy of the networks no run has touched.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the forked process (coverage does not follow it)
+        os.close(read_end)
+        try:
+            try:
+                payload = pickle.dumps((True, function(task)), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
+                payload = pickle.dumps((False, _sendable(exc)), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as source:
+        payload = source.read()
+    _, status = os.waitpid(pid, 0)
+    if not payload:
+        raise RatenetError(f"the process of the run died before it returned (wait status {status})")
+    ok, value = pickle.loads(payload)
+    if ok:
+        return value
+    raise value
+
+
+def _run_copy_in_own_fork(task: Any) -> Any:
+    return _in_own_fork(_run_inherited_copy, task)
+
+
+def _run_network_in_own_fork(task: Any) -> Any:
+    return _in_own_fork(_run_on_network, task)
+
+
 def parallel_run(method: Callable[..., Any], networks: Sequence[Any] | None = None, number: int = 0,
                  max_processes: int = -1, measure_time: bool = False, sequential: bool = False,
                  same_seed: bool = False, annarchy: bool = True, client: Any = None, progress_bar: bool = False,
@@ -430,7 +480,7 @@ def parallel_run(method: Callable[..., Any], networks: Sequence[Any] | None = No
             function: Callable[[Any], Any] = _run_on_rebuilt
         else:
             tasks = [(method, i, net, per_run[i]) for i, net in enumerate(networks)]
-            function = _run_on_network
+            function = _run_on_network if sequential else _run_network_in_own_fork
         results = execute(function, tasks, max_processes=max_processes, client=client, sequential=sequential,
                           progress_bar=progress_bar, owner=owner)
     else:
@@ -443,7 +493,7 @@ def parallel_run(method: Callable[..., Any], networks: Sequence[Any] | None = No
         master = net.seed if net.seed is not None else fresh_seed()
         seeds = [master] * count if same_seed else [derive_seed(master, i) for i in range(count)]
         tasks = [(method, i, seeds[i], per_run[i]) for i in range(count)]
-        results = execute(_run_inherited_copy, tasks, max_processes=1 if sequential else max_processes,
+        results = execute(_run_copy_in_own_fork, tasks, max_processes=1 if sequential else max_processes,
                           progress_bar=progress_bar, owner=owner)
     _report_time(measure_time, start, count, sequential)
     return results
