@@ -117,6 +117,10 @@ ROWS = [
         "MB", ratio_target=1.3, ratio=own_memory),
     Row("fixed_probability 0.1 N=8000, build", "bench_build.py", ("--case", "fixed_probability", "--p", "0.1"),
         "build_s", "s"),
+    Row("sweep of 256 points, 1 worker", "bench_sweep.py", (), "s_1_worker", "s"),
+    # the ratio is the time on 2 workers over the time on 1: at most 1 / 1.7 (2 workers >= 1.7x faster)
+    Row("sweep of 256 points, 2 workers", "bench_sweep.py", (), "s_2_workers", "s", None, "s_1_worker",
+        ratio_target=1 / 1.7),
 ]
 
 

@@ -186,7 +186,7 @@ def _on_processes(function: Callable[[Any], Any], tasks: list[Any], max_processe
             token = next(_TOKENS)
             _CONTEXTS[token] = (function, tasks)
     else:
-        for index, task in enumerate(tasks):
+        for task in tasks:
             try:
                 pickle.dumps((function, task))
             except Exception as exc:  # noqa: BLE001 - pickling raises many kinds of errors
@@ -509,16 +509,17 @@ def _constructor_arguments(owner: str, net: Any) -> tuple[type, dict[str, Any]]:
                                                 "arguments of its constructor (build it in a Network subclass)",
                               got=cls.__name__, got_repr=False)
     if isinstance(recorded, dict):
-        args, kwargs = (), dict(recorded)
+        args: tuple[Any, ...] = ()
+        kwargs: dict[str, Any] = dict(recorded)
     else:
         args, kwargs = tuple(recorded[0]), dict(recorded[1])
     params = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    named = {p.name: p.default for p in params if p.default is not p.empty}
+    named: dict[str, Any] = {p.name: p.default for p in params if p.default is not p.empty}
     if len(args) > len(params):
         raise ValidationError(owner, "network", f"was built with {len(args)} positional arguments, more than "
                                                 f"{cls.__name__}.__init__ names", got_repr=False)
-    named.update({p.name: value for p, value in zip(params, args)})
+    named.update({p.name: arg for p, arg in zip(params, args)})
     named.update(kwargs)
     named.pop("dt", None)
     named.pop("seed", None)

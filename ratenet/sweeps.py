@@ -88,9 +88,10 @@ def _recorded(build: Callable[..., Any], returned: Any) -> dict[str, tuple[Any, 
     return targets
 
 
-def _task(spec: tuple[Callable[..., Any], list[str], list[np.ndarray], list[int], int | None, float, float]) -> Any:
-    """Run one batch of grid points; returns {name: array (points, steps, *shape)} and the sample times."""
-    build, names, values, seeds, batch, duration, dt = spec
+def _task(spec: tuple[Callable[..., Any], list[str], list[list[Any]], list[int], int | None, float, float,
+                      float | None]) -> Any:
+    """Run one batch of grid points; returns {name: array (points, samples, *shape)} and the sample times."""
+    build, names, values, seeds, batch, duration, dt, period = spec
     if batch is None:
         net = Network(dt=dt, seed=seeds[0])
         params = {name: column[0] for name, column in zip(names, values)}
@@ -107,7 +108,7 @@ def _task(spec: tuple[Callable[..., Any], list[str], list[np.ndarray], list[int]
             raise ValidationError(_OWNER, "build", f"returned for '{key}' an object of another network: create "
                                                    "everything with the net it is given", got=obj)
         try:
-            monitors[key] = net.monitor(obj, variable)
+            monitors[key] = net.monitor(obj, variable, period=period)
         except ValidationError as exc:
             raise ValidationError(_OWNER, "build", f"returned for '{key}' something that cannot be recorded: "
                                                    f"{exc}") from exc
@@ -125,7 +126,7 @@ def _task(spec: tuple[Callable[..., Any], list[str], list[np.ndarray], list[int]
 
 def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], duration: float, batch: int = 1,
           client: Any = None, seed: int | None = None, dt: float = 1.0, progress_bar: bool = False,
-          max_processes: int = -1) -> Any:
+          max_processes: int = -1, period: float | None = None) -> Any:
     """Run a network for every point of a grid of parameter values; the recordings as an xarray Dataset.
 
     Parameters
@@ -140,7 +141,7 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
     grid : dict
         Parameter name -> list of values; every combination is run.
     duration : float
-        Simulated time per grid point, in ms; every step is recorded.
+        Simulated time per grid point, in ms.
     batch : int
         Grid points per task, run at once in one batched network.
     client : dask.distributed.Client, optional
@@ -156,6 +157,8 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
         A tqdm bar counting finished grid points.
     max_processes : int
         Local worker processes (-1: one per core); ignored with a client.
+    period : float, optional
+        Record every ``period`` ms (default: every step).
 
     Returns
     -------
@@ -188,9 +191,12 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
     if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
         raise ValidationError(_OWNER, "batch", "must be a positive number of grid points per task", got=batch)
     check_processes(_OWNER, max_processes)
+    Network(dt=dt)  # checks dt with the network's own message
+    if period is not None and (isinstance(period, bool) or not isinstance(period, numbers.Real) or
+                               not period >= dt):
+        raise ValidationError(_OWNER, "period", "must be a number of ms, at least dt", got=period)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValidationError(_OWNER, "seed", "must be a non-negative integer or None", got=seed)
-    Network(dt=dt)  # checks dt with the network's own message
     shape = tuple(len(axis) for axis in axes)
     count = int(np.prod(shape))
     master = int(seed) if seed is not None else fresh_seed()
@@ -199,7 +205,8 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
     for block in chunks(count, int(batch)):
         values = [[points[i][k] for i in block] for k in range(len(names))]
         seeds = [derive_seed(master, i) for i in block]
-        tasks.append((build, names, values, seeds, None if batch == 1 else len(block), float(duration), float(dt)))
+        tasks.append((build, names, values, seeds, None if batch == 1 else len(block), float(duration), float(dt),
+                      period))
     results = execute(_task, tasks, max_processes=max_processes, client=client, progress_bar=progress_bar,
                       description="sweep", weights=[len(b) for b in chunks(count, int(batch))], owner=_OWNER)
     return _dataset(xarray, names, axes, shape, results, master, dt)

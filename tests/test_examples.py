@@ -236,6 +236,41 @@ def test_neural_field(monkeypatch, tmp_path, capsys):
     assert np.mean(np.isfinite(ns["settled"])) > 0.95
 
 
+def test_neural_field_sweep(monkeypatch, tmp_path, capsys):
+    pytest.importorskip("xarray", reason="the sweep example needs the distributed extra")
+    output = tmp_path / "sweep.png"
+    ns = run_example("neural_field_sweep.py", monkeypatch, tmp_path, "-o", str(output), "--duration", "300")
+    assert output.read_bytes()[:8] == PNG
+    assert "figure written" in capsys.readouterr().out
+    res, grid, n = ns["res"], ns["grid"], ns["N"]
+    assert res["field"].dims == ("speed", "inhibition", "time", "neuron_0", "neuron_1")
+    # a grid point run alone here, in a plain network with the seed of its place in the grid (C order)
+    i, j = 2, 1
+    net = ratenet.Network(seed=ratenet.parallel.derive_seed(3, i * len(grid["inhibition"]) + j))
+    field = ns["build"](net, grid["speed"][i], grid["inhibition"][j])["field"]
+    monitor = net.monitor(field, "r", period=10.0)
+    net.simulate(300.0)
+    frames = monitor.get("r", reshape=True)
+    np.testing.assert_array_equal(res["field"].sel(speed=grid["speed"][i], inhibition=grid["inhibition"][j]), frames)
+    # its tracking error, by a loop over the frames
+    distances = []
+    for k, frame in enumerate(frames):
+        t = 10.0 * k
+        if t < 200.0:
+            continue
+        mask = frame > 0.5 * frame.max()
+        ys, xs = np.nonzero(mask)
+        weights = frame[mask]
+        angle = 2 * np.pi * grid["speed"][i] / 1000.0 * (t - 20.0)
+        stim = (n / 2 + n / 4 * np.cos(angle), n / 2 + n / 4 * np.sin(angle))
+        distances.append(np.hypot((xs * weights).sum() / weights.sum() - stim[0],
+                                  (ys * weights).sum() / weights.sum() - stim[1]))
+    assert ns["error"][i, j] == pytest.approx(np.median(distances), abs=1e-12)
+    # slow stimuli are tracked within a neuron; the fastest one with the weakest inhibition worst of all
+    assert (ns["error"][0] < 1.0).all()
+    assert np.unravel_index(ns["error"].argmax(), ns["error"].shape) == (len(grid["speed"]) - 1, 0)
+
+
 def test_bar_learning(monkeypatch, tmp_path):
     """A short training already makes the receptive fields prefer one bar (the full run takes ~30 s)."""
 

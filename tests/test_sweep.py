@@ -94,6 +94,14 @@ def test_sweep_equals_plain_runs_and_labels_every_axis():
     assert again.identical(res)
 
 
+def test_a_recording_period():
+    grid = {"tau": [5.0, 10.0], "I": [1.0]}
+    res = sweep(build, grid, duration=10.0, seed=6, period=3.0)
+    full = reference(build, grid, 10.0, 6)
+    np.testing.assert_array_equal(res["time"].values, [0.0, 3.0, 6.0, 9.0])
+    np.testing.assert_array_equal(res["rate"].values, full["rate"][:, :, ::3])
+
+
 def test_shared_neuron_dimensions_when_shapes_agree_and_dt():
     grid = {"tau": [5.0, 10.0]}
     res = sweep(build_deterministic, {**grid, "I": [1.0]}, duration=2.0, dt=0.5, seed=0)
@@ -160,6 +168,8 @@ def test_bad_grids():
         sweep(build, GRID, duration=1.0, seed=-2)
     with pytest.raises(ValidationError, match=r"Network.dt: must be a positive number of ms \(got 0\)"):
         sweep(build, GRID, duration=1.0, dt=0)
+    with pytest.raises(ValidationError, match=r"sweep.period: must be a number of ms, at least dt \(got 0.5\)"):
+        sweep(build, GRID, duration=1.0, period=0.5)
     with pytest.raises(ValidationError, match=r"sweep.build: must be a function build\(net, \*\*params\)"):
         sweep("build", GRID, duration=1.0)
 
@@ -200,9 +210,9 @@ def test_spawned_workers_need_a_picklable_build(monkeypatch):
     monkeypatch.setattr(par, "START_METHOD", "spawn")
     with pytest.raises(RatenetError, match=r"sweep: the method and its arguments cannot be sent to worker processes "
                                            r"started with 'spawn'"):
-        sweep(lambda net, tau: {"r": net.create(1, RELAY)}, {"tau": [1.0, 2.0]}, duration=1.0)
+        sweep(lambda net, tau: {"r": net.create(1, RELAY)}, {"tau": [1.0, 2.0]}, duration=1.0, max_processes=1)
     grid = {"tau": [5.0, 10.0], "I": [1.0]}
-    res = sweep(build, grid, duration=3.0, seed=2)
+    res = sweep(build, grid, duration=3.0, seed=2, max_processes=1)
     check_against_reference(res, reference(build, grid, 3.0, 2), grid)
 
 

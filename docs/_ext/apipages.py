@@ -38,6 +38,8 @@ TITLES = {
     "ratenet.parameter_files": "Saving and loading",
     "ratenet.random": "Random distributions",
     "ratenet.exceptions": "Errors",
+    "ratenet.parallel": "Many runs: parallel_run and parameter sweeps",
+    "ratenet.sweeps": "Many runs: parallel_run and parameter sweeps",
 }
 
 HEADER = """\
