@@ -121,6 +121,7 @@ ROWS = [
     # the ratio is the time on 2 workers over the time on 1: at most 1 / 1.7 (2 workers >= 1.7x faster)
     Row("sweep of 256 points, 2 workers", "bench_sweep.py", (), "s_2_workers", "s", None, "s_1_worker",
         ratio_target=1 / 1.7),
+    Row("sweep, speed-up 2 free cores would give", "bench_sweep.py", (), "speedup_on_free_cores", "x"),
 ]
 
 

@@ -500,12 +500,12 @@ def parallel_run(method: Callable[..., Any], networks: Sequence[Any] | None = No
 
 
 # ---------------------------------------------------------------- 5.x: net.parallel_run
-def _constructor_arguments(owner: str, net: Any) -> tuple[type, dict[str, Any]]:
+def _constructor_arguments(owner: str, net: Any, name: str = "network") -> tuple[type, dict[str, Any]]:
     """The class of ``net`` and the arguments of its constructor by name (positional ones named from the signature)."""
     cls = type(net)
     recorded = getattr(net, "init_args", None)
     if recorded is None:
-        raise ValidationError(owner, "network", "cannot be rebuilt in another process: it does not know the "
+        raise ValidationError(owner, name, "cannot be rebuilt in another process: it does not know the "
                                                 "arguments of its constructor (build it in a Network subclass)",
                               got=cls.__name__, got_repr=False)
     if isinstance(recorded, dict):
@@ -517,7 +517,7 @@ def _constructor_arguments(owner: str, net: Any) -> tuple[type, dict[str, Any]]:
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     named: dict[str, Any] = {p.name: p.default for p in params if p.default is not p.empty}
     if len(args) > len(params):
-        raise ValidationError(owner, "network", f"was built with {len(args)} positional arguments, more than "
+        raise ValidationError(owner, name, f"was built with {len(args)} positional arguments, more than "
                                                 f"{cls.__name__}.__init__ names", got_repr=False)
     named.update({p.name: arg for p, arg in zip(params, args)})
     named.update(kwargs)
@@ -527,7 +527,7 @@ def _constructor_arguments(owner: str, net: Any) -> tuple[type, dict[str, Any]]:
 
 
 def _recipe(owner: str, name: str, net: Any) -> tuple[type, dict[str, Any], float, int | None]:
-    cls, named = _constructor_arguments(owner, net)
+    cls, named = _constructor_arguments(owner, net, name)
     return cls, named, net.dt, net.seed
 
 

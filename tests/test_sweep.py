@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from ratenet import Network, Neuron, RatenetError, ValidationError, sweep
+from ratenet import Network, Neuron, RatenetError, ValidationError, parallel_run, sweep
 from ratenet import parallel as par
 from ratenet.parallel import derive_seed
 
@@ -275,5 +275,20 @@ def test_parallel_run_on_a_cluster(client):
         np.testing.assert_array_equal(rates, pop.r)
     with pytest.raises(RatenetError, match=r"Network.parallel_run: run 1 failed: ValueError"):
         net.parallel_run(lambda net, k: int("x") if k == 1 else k, number=2, k=[0, 1], client=client)
+    # 4.x form: given networks are rebuilt on the cluster from their class and constructor arguments
+    nets = [Leaky(n=2, seed=8), Leaky(n=3, seed=9)]
+    results = parallel_run(lambda idx, net, steps: (idx, run_leaky(net, steps)), networks=nets, steps=[5, 7],
+                           client=client)
+    for i, (idx, rates) in enumerate(results):
+        ref = Network(seed=8 + i)
+        pop = ref.create(2 + i, NOISY)
+        ref.simulate(float(5 + 2 * i))
+        assert idx == i
+        np.testing.assert_array_equal(rates, pop.r)
+    with pytest.raises(RatenetError, match=r"parallel_run: copies of the default network can only reach forked "
+                                           r"worker processes \(Linux\), not a Dask cluster"):
+        parallel_run(lambda idx, net: 0, number=2, client=client)
+    with pytest.raises(ValidationError, match=r"parallel_run.networks\[0\]: cannot be rebuilt in another process"):
+        parallel_run(lambda idx, net: 0, networks=[Network()], client=client)
     with pytest.raises(ValidationError, match=r"Network.parallel_run.client: must be a dask.distributed.Client"):
         net.parallel_run(run_leaky, number=1, steps=1, client="tcp://nowhere")
