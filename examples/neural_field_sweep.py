@@ -27,7 +27,7 @@ matplotlib.use("Agg")  # draw into a file, even where a screen exists
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ratenet import Neuron, sweep
+from ratenet import Network, Neuron, sweep
 
 parser = argparse.ArgumentParser(description="tracking error of a neural field over stimulus speed x inhibition")
 parser.add_argument("-o", "--output", default="neural_field_sweep.png")
@@ -78,6 +78,17 @@ def build(net, speed, inhibition):
     net.connect(field, field, "inh").connect_gaussian(amp=0.1, sigma=0.7, limit=0.1)
     return {"field": field}
 
+
+# %%
+# One grid point first
+# --------------------
+# ``sweep`` calls ``build`` in worker processes, on a network it creates for
+# each grid point.  Calling it here on a network of our own checks it cheaply
+# before the workers start (and shows what it builds).
+net = Network(seed=0)
+build(net, speed=1.0, inhibition=1.0)
+print(net)
+net.simulate(50.0)
 
 # %%
 # The sweep

@@ -504,9 +504,10 @@ def _constructor_arguments(owner: str, net: Any, name: str = "network") -> tuple
     """The class of ``net`` and the arguments of its constructor by name (positional ones named from the signature)."""
     cls = type(net)
     recorded = getattr(net, "init_args", None)
-    if recorded is None:
-        raise ValidationError(owner, name, "cannot be rebuilt in another process: it does not know the "
-                                                "arguments of its constructor (build it in a Network subclass)",
+    # Network derives from object directly: below it, a class of its own must define __init__ (and build there)
+    if recorded is None or not any("__init__" in vars(klass) for klass in cls.__mro__[:-2]):
+        raise ValidationError(owner, name, "cannot be rebuilt in another process: only an instance of a "
+                                           "Network subclass whose __init__ builds the network can",
                               got=cls.__name__, got_repr=False)
     if isinstance(recorded, dict):
         args: tuple[Any, ...] = ()

@@ -88,15 +88,16 @@ def _recorded(build: Callable[..., Any], returned: Any) -> dict[str, tuple[Any, 
     return targets
 
 
-def _task(spec: tuple[Callable[..., Any], list[str], list[list[Any]], list[int], int | None, float, float,
+def _task(spec: tuple[Callable[..., Any], list[str], list[list[Any]], list[int], int, int | None, float, float,
                       float | None]) -> Any:
     """Run one batch of grid points; returns {name: array (points, samples, *shape)} and the sample times."""
-    build, names, values, seeds, batch, duration, dt, period = spec
+    build, names, values, seeds, master, batch, duration, dt, period = spec
     if batch is None:
         net = Network(dt=dt, seed=seeds[0])
         params = {name: column[0] for name, column in zip(names, values)}
     else:
-        net = Network(dt=dt, seed=seeds[0], batch=batch)  # type: ignore[call-arg]
+        # what all samples share (random weights) follows the sweep's seed: the same in every task
+        net = Network(dt=dt, seed=master, batch=batch)  # type: ignore[call-arg]
         rngs = getattr(net, "sample_rngs", None)
         if isinstance(rngs, list) and len(rngs) == batch:
             rngs[:] = [np.random.default_rng(seed) for seed in seeds]  # a point's draws follow its own seed
@@ -150,7 +151,11 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
     seed : int, optional
         The sweep's seed; grid point ``i`` (in the grid's C order) runs with
         :func:`~ratenet.parallel.derive_seed` ``(seed, i)``.  None draws one
-        (kept in the result's ``attrs['seed']``).
+        (kept in the result's ``attrs['seed']``).  With ``batch > 1``, what a
+        batched network draws once for all its samples (random weights, which
+        the samples share) comes from ``seed`` itself, the same for every grid
+        point, while each sample's own draws (initial values, noise) follow its
+        grid point's seed; with ``batch=1`` the point's seed gives both.
     dt : float
         Step size in ms.
     progress_bar : bool
@@ -205,8 +210,8 @@ def sweep(build: Callable[..., Any], grid: Mapping[str, Sequence[float]], durati
     for block in chunks(count, int(batch)):
         values = [[points[i][k] for i in block] for k in range(len(names))]
         seeds = [derive_seed(master, i) for i in block]
-        tasks.append((build, names, values, seeds, None if batch == 1 else len(block), float(duration), float(dt),
-                      period))
+        tasks.append((build, names, values, seeds, master, None if batch == 1 else len(block), float(duration),
+                      float(dt), period))
     results = execute(_task, tasks, max_processes=max_processes, client=client, progress_bar=progress_bar,
                       description="sweep", weights=[len(b) for b in chunks(count, int(batch))], owner=_OWNER)
     return _dataset(xarray, names, axes, shape, results, master, dt)
