@@ -231,6 +231,17 @@ def _failed(owner: str, index: int, exc: BaseException) -> RatenetError:
     return RatenetError(f"{owner}: run {index} failed: {_describe(exc)}")
 
 
+class _Box:
+    """A task's argument, opaque to Dask (which would run a tuple that starts with a function as a task of its own)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _call_boxed(function: Callable[[Any], Any], box: _Box) -> Any:
+    return function(box.value)
+
+
 def _on_cluster(function: Callable[[Any], Any], tasks: list[Any], client: Any, owner: str,
                 done: Callable[[int, Any], None]) -> None:
     try:
@@ -245,7 +256,7 @@ def _on_cluster(function: Callable[[Any], Any], tasks: list[Any], client: Any, o
             dumps((function, task))
         except Exception as exc:  # noqa: BLE001 - pickling raises many kinds of errors
             raise _not_sent(owner, exc, "the Dask cluster") from exc
-    futures = [client.submit(function, task, pure=False) for task in tasks]
+    futures = [client.submit(_call_boxed, function, _Box(task), pure=False) for task in tasks]
     index_of = {future.key: i for i, future in enumerate(futures)}
     try:
         for future in as_completed(futures):

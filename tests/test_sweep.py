@@ -13,6 +13,7 @@ import inspect
 import itertools
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -236,6 +237,10 @@ def test_sweep_on_a_cluster_equals_plain_runs(client):
     # lambdas travel to a cluster (cloudpickle)
     lam = sweep(lambda net, tau, I: build(net, tau, I), GRID, duration=8.0, seed=4, client=client)
     assert lam.identical(res)
+    lock = threading.Lock()
+    with pytest.raises(RatenetError, match=r"sweep: the method and its arguments cannot be sent to the Dask cluster "
+                                           r"\(TypeError: .*lock.*\); they must be picklable"):
+        sweep(lambda net, tau, I: lock and build(net, tau, I), GRID, duration=8.0, client=client)
 
 
 def kills_its_worker_once(net, tau, I, marker, parent):
