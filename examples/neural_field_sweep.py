@@ -145,7 +145,8 @@ axes[0].set_yticks(range(len(grid["speed"])), [f"{v:g}" for v in grid["speed"]])
 axes[0].set_xlabel("inhibition strength"), axes[0].set_ylabel("stimulus speed (turns per second)")
 axes[0].set_title("median tracking error (neurons)")
 for (i, j), value in np.ndenumerate(error):
-    axes[0].text(j, i, f"{value:.1f}", ha="center", va="center", color="tab:blue")
+    dark = value > (error.min() + error.max()) / 2  # the colour map is dark at high errors
+    axes[0].text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if dark else "black")
 fig.colorbar(image, ax=axes[0])
 for ax, speed in zip(axes[1:], (grid["speed"][0], grid["speed"][-1])):
     ax.imshow(res["field"].sel(speed=speed, inhibition=grid["inhibition"][-1]).isel(time=-1), vmin=0, vmax=1)
