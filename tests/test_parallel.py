@@ -7,7 +7,6 @@ at a time, with the seed the run is documented to get.
 from __future__ import annotations
 
 import inspect
-import os
 
 import numpy as np
 import pytest
