@@ -109,8 +109,7 @@ def _not_sent(owner: str, exc: BaseException, where: str) -> RatenetError:
 
 def execute(function: Callable[[Any], Any], tasks: Sequence[Any], *, max_processes: int = -1, client: Any = None,
             sequential: bool = False, progress_bar: bool = False, description: str = "runs",
-            weights: Sequence[int] | None = None, owner: str = "parallel_run",
-            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+            weights: Sequence[int] | None = None, owner: str = "parallel_run") -> list[Any]:
     """``[function(task) for task in tasks]``, computed by worker processes or a Dask client; in order.
 
     Parameters
@@ -129,8 +128,8 @@ def execute(function: Callable[[Any], Any], tasks: Sequence[Any], *, max_process
         Run in this process, one task after the other.
     progress_bar : bool
         A tqdm bar counting finished tasks (or ``weights`` of them).
-    on_result : callable, optional
-        Called in this process with ``(index, result)`` as each task finishes.
+    description, weights, owner
+        The bar's label and how much each task counts on it; the name errors start with.
 
     Examples
     --------
@@ -145,8 +144,6 @@ def execute(function: Callable[[Any], Any], tasks: Sequence[Any], *, max_process
 
     def done(index: int, result: Any) -> None:
         results[index] = result
-        if on_result is not None:
-            on_result(index, result)
         if bar is not None:
             bar.update(weights[index])
 
