@@ -45,6 +45,9 @@ from .registry import Registry, default_network
 
 __all__ = ["START_METHOD", "derive_seed", "execute", "network_parallel_run", "parallel_run"]
 
+#: How many times local runs go again after a worker process died (killed, out of memory) before giving up.
+LOCAL_RETRIES = 2
+
 #: How local worker processes start: None picks ``"fork"`` where available (Linux), else ``"spawn"``.
 START_METHOD: str | None = None
 
@@ -120,7 +123,9 @@ def execute(function: Callable[[Any], Any], tasks: Sequence[Any], *, max_process
     tasks : sequence
         One argument per call.
     max_processes : int
-        Local worker processes (-1: one per core, at most one per task).
+        Local worker processes (-1: one per core, at most one per task).  A
+        worker that dies (killed, out of memory) costs a retry of the runs it
+        had in flight, :data:`LOCAL_RETRIES` times at most.
     client : dask.distributed.Client, optional
         Send the tasks to this cluster instead (a worker lost mid-task costs a
         retry on another worker, as Dask does).
@@ -188,27 +193,38 @@ def _on_processes(function: Callable[[Any], Any], tasks: list[Any], max_processe
                 pickle.dumps((function, task))
             except Exception as exc:  # noqa: BLE001 - pickling raises many kinds of errors
                 raise _not_sent(owner, exc, f"worker processes started with '{method}' (not forked)") from exc
+    todo = list(range(len(tasks)))
+    losses = 0
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-            if token is not None:
-                futures = {pool.submit(_call_inherited, token, i): i for i in range(len(tasks))}
-            else:
-                futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
-            pending: set[Future] = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in sorted(finished, key=futures.__getitem__):
-                    index = futures[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool as exc:
-                        _cancel(pending)
-                        raise RatenetError(f"{owner}: a worker process died during run {index} (killed, or out of "
-                                           "memory); the other runs were cancelled") from exc
-                    except Exception as exc:
-                        _cancel(pending)
-                        raise _failed(owner, index, exc) from exc
-                    done(index, result)
+        while todo:
+            finished_ok: set[int] = set()
+            broken = False
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+                if token is not None:
+                    futures = {pool.submit(_call_inherited, token, i): i for i in todo}
+                else:
+                    futures = {pool.submit(function, tasks[i]): i for i in todo}
+                pending: set[Future] = set(futures)
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in sorted(finished, key=futures.__getitem__):
+                        index = futures[future]
+                        try:
+                            result = future.result()
+                        except BrokenProcessPool:
+                            broken = True  # every run in flight is lost with it: they go again
+                            continue
+                        except Exception as exc:
+                            _cancel(pending)
+                            raise _failed(owner, index, exc) from exc
+                        done(index, result)
+                        finished_ok.add(index)
+            todo = [i for i in todo if i not in finished_ok]
+            if broken:
+                losses += 1
+                if losses > LOCAL_RETRIES:
+                    raise RatenetError(f"{owner}: worker processes died {losses} times (killed, or out of memory); "
+                                       f"{len(todo)} runs are not done (the first: run {todo[0]})")
     finally:
         if token is not None:
             with _LOCK:

@@ -217,6 +217,27 @@ def test_spawned_workers_need_a_picklable_build(monkeypatch):
     check_against_reference(res, reference(build, grid, 3.0, 2), grid)
 
 
+def test_a_local_worker_killed_mid_sweep_costs_a_retry(tmp_path):
+    marker = str(tmp_path / "killed")
+    job = functools.partial(kills_its_worker_once, marker=marker, parent=os.getpid())
+    res = sweep(job, GRID, duration=8.0, seed=5, max_processes=2)
+    assert os.path.exists(marker)
+    check_against_reference(res, reference(build, GRID, 8.0, 5), GRID)
+
+
+def kills_its_worker_always(net, tau, I, parent):
+    if tau == 10.0 and os.getpid() != parent:
+        os._exit(1)
+    return build(net, tau, I)
+
+
+def test_a_worker_that_always_dies_gives_up_after_the_retries():
+    job = functools.partial(kills_its_worker_always, parent=os.getpid())
+    with pytest.raises(RatenetError, match=r"sweep: worker processes died 3 times \(killed, or out of memory\); "
+                                           r"\d+ runs are not done \(the first: run 4\)"):
+        sweep(job, GRID, duration=2.0, seed=5, max_processes=1)
+
+
 # ------------------------------------------------------------------ on a Dask cluster
 @pytest.fixture(scope="module")
 def client():
