@@ -584,7 +584,8 @@ def network_parallel_run(net: Any, base: type, method: Callable[..., Any], numbe
     if type(net) is base:
         raise ValidationError(owner, "network", "must be an instance of a class deriving from Network (class "
                                                 "MyNet(Network) whose __init__ builds it), not Network itself: each "
-                                                "run rebuilds the network from its class and constructor arguments")
+                                                "run rebuilds the network from its class and constructor arguments",
+                              got=type(net).__name__, got_repr=False)
     if not callable(method):
         raise ValidationError(owner, "method", "must be a function (net, ...)", got=method)
     if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 1:
@@ -600,7 +601,7 @@ def network_parallel_run(net: Any, base: type, method: Callable[..., Any], numbe
             raise ValidationError(owner, "seeds", "must be None, 'same', 'sequential' or a list of seeds", got=seeds)
         if seeds == "sequential" and own is None:
             raise ValidationError(owner, "seeds", "'sequential' counts from the network's seed, and it has none: "
-                                                  "create it with seed=")
+                                                  "create it with seed=", got=seeds)
         if seeds == "same":
             same = own if own is not None else fresh_seed()
             run_seeds = [same] * number
