@@ -1076,7 +1076,20 @@ class Network(metaclass=_NetworkType):
 
         Examples
         --------
-        See :func:`ratenet.parallel_run` for the 4.x form, and the user guide.
+        >>> from ratenet import Network, Neuron
+        >>> class Leaky(Network):
+        ...     def __init__(self, size, tau=10.0):
+        ...         model = Neuron(parameters="tau = 10.0 : population", equations="tau * dr/dt + r = 1.0")
+        ...         self.pop = self.create(size, model)
+        ...         self.pop.tau = tau
+        >>> def run(net, duration):
+        ...     net.simulate(duration)
+        ...     return round(float(net.pop.r[0]), 4)
+        >>> net = Leaky(3, seed=1)
+        >>> net.parallel_run(run, number=3, tau=[5.0, 10.0, 20.0], duration=10.0)  # tau: to Leaky(...)
+        [0.8926, 0.6513, 0.4013]
+
+        :func:`ratenet.parallel_run` is the 4.x form.
         """
         return network_parallel_run(self, Network, method, number, max_processes=max_processes, seeds=seeds,
                                     measure_time=measure_time, client=client, progress_bar=progress_bar, **kwargs)

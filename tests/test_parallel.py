@@ -6,7 +6,6 @@ at a time, with the seed the run is documented to get.
 
 from __future__ import annotations
 
-import inspect
 
 import numpy as np
 import pytest
@@ -80,7 +79,6 @@ def test_a_method_defined_here_as_a_lambda_and_sequential_runs(default_pop):
 
 
 @fork_only
-@pytest.mark.skipif(not hasattr(Network, "get"), reason="needs the 4.x network API (net.get)")
 def test_a_4x_method_finds_its_copy_with_net_get(default_pop):
     def method(idx, net, tau):
         net.get(default_pop).tau = tau
@@ -184,19 +182,20 @@ def test_without_fork_the_default_network_cannot_be_copied_and_methods_must_pick
 
 
 # ------------------------------------------------------------------ 5.x net.parallel_run
-#: Whether Network keeps the arguments of its constructor (net.init_args, with the 5.x network API).
-RECORDS_ITS_ARGUMENTS = isinstance(inspect.getattr_static(Network, "init_args", None), property)
-
-
 class Leaky(Network):
-    """A network built by its constructor, as ANNarchy 5 recommends."""
+    """A network built by its constructor, as ANNarchy 5 recommends (no super().__init__(): Network does it)."""
 
-    def __init__(self, n: int = 4, tau: float = 10.0, dt: float = 1.0, seed: int | None = None) -> None:
-        super().__init__(dt=dt, seed=seed)
-        if not RECORDS_ITS_ARGUMENTS:  # until Network keeps its constructor's arguments itself (init_args)
-            self.init_args = ((), {"n": n, "tau": tau})
+    def __init__(self, n: int = 4, tau: float = 10.0) -> None:
         self.pop = self.create(n, NOISY)
         self.pop.tau = tau
+
+
+class Leaky4(Network):
+    """The same, calling super().__init__() itself and taking dt and seed, as a 4.x-minded user writes it."""
+
+    def __init__(self, n: int = 4, dt: float = 1.0, seed: int | None = None) -> None:
+        super().__init__(dt=dt, seed=seed)
+        self.pop = self.create(n, NOISY)
 
 
 def simulate_leaky(net, steps=20, I=1.0):
@@ -223,21 +222,11 @@ def test_network_parallel_run_rebuilds_the_subclass_per_run():
         np.testing.assert_array_equal(rates, reference(seed, tau=5.0, n=3))
 
 
-class Field5(Network):
-    """ANNarchy 5's pattern: __init__ builds the network and never calls super().__init__()."""
-
-    def __init__(self, n, tau=10.0):
-        self.pop = self.create(n, NOISY)
-        self.pop.tau = tau
-
-
-@pytest.mark.skipif(not RECORDS_ITS_ARGUMENTS, reason="needs the 5.x network API (a subclass's __init__ without "
-                                                      "super().__init__(), net.init_args)")
-def test_network_parallel_run_with_annarchy5_subclass():
-    net = Field5(3, tau=5.0, seed=2)
-    results = net.parallel_run(simulate_leaky, number=2, tau=[5.0, 20.0], I=2.0)
+def test_network_parallel_run_with_a_subclass_that_calls_super():
+    net = Leaky4(n=3, dt=1.0, seed=2)
+    results = net.parallel_run(simulate_leaky, number=2, I=[2.0, 3.0])
     for i, rates in enumerate(results):
-        np.testing.assert_array_equal(rates, reference(derive_seed(2, i), tau=(5.0, 20.0)[i], I=2.0, n=3))
+        np.testing.assert_array_equal(rates, reference(derive_seed(2, i), I=(2.0, 3.0)[i], n=3))
 
 
 def test_network_parallel_run_on_spawned_processes(monkeypatch):

@@ -279,15 +279,8 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_a_result(client, tmp_path):
     check_against_reference(res, reference(build, GRID, 8.0, 5), GRID)
 
 
-#: Whether Network keeps the arguments of its constructor (net.init_args, with the 5.x network API).
-RECORDS_ITS_ARGUMENTS = isinstance(inspect.getattr_static(Network, "init_args", None), property)
-
-
 class Leaky(Network):
-    def __init__(self, n: int = 3, dt: float = 1.0, seed: int | None = None) -> None:
-        super().__init__(dt=dt, seed=seed)
-        if not RECORDS_ITS_ARGUMENTS:  # until Network keeps its constructor's arguments itself (init_args)
-            self.init_args = ((), {"n": n})
+    def __init__(self, n: int = 3) -> None:
         self.pop = self.create(n, NOISY)
 
 
