@@ -97,7 +97,7 @@ def _task(spec: tuple[Callable[..., Any], list[str], list[list[Any]], list[int],
         params = {name: column[0] for name, column in zip(names, values)}
     else:
         # what all samples share (random weights) follows the sweep's seed: the same in every task
-        net = Network(dt=dt, seed=master, batch=batch)  # type: ignore[call-arg]
+        net = Network(dt=dt, seed=master, batch=batch)
         rngs = getattr(net, "sample_rngs", None)
         if isinstance(rngs, list) and len(rngs) == batch:
             rngs[:] = [np.random.default_rng(seed) for seed in seeds]  # a point's draws follow its own seed
