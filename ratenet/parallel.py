@@ -27,21 +27,21 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import multiprocessing
 import numbers
 import os
 import pickle
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from .exceptions import RatenetError, ValidationError
 from .registry import Registry, default_network
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
 
 __all__ = ["START_METHOD", "derive_seed", "execute", "network_parallel_run", "parallel_run"]
 
@@ -67,6 +67,8 @@ def start_method() -> str:
     """
     if START_METHOD is not None:
         return START_METHOD
+    import multiprocessing  # with concurrent.futures, 11 ms of `import ratenet`: imported when first used
+
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
@@ -193,6 +195,10 @@ def _on_processes(function: Callable[[Any], Any], tasks: list[Any], max_processe
                 pickle.dumps((function, task))
             except Exception as exc:  # noqa: BLE001 - pickling raises many kinds of errors
                 raise _not_sent(owner, exc, f"worker processes started with '{method}' (not forked)") from exc
+    import multiprocessing  # see start_method
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     todo = list(range(len(tasks)))
     losses = 0
     try:
