@@ -258,6 +258,9 @@ class Transmission:
     last two, ``compute(sources)`` returns a function writing the contribution
     into a flat array of post's size; ``sources`` is the plan's reader of
     (possibly delayed) pre-synaptic values, see :mod:`ratenet.plan.delays`.
+    A kernel may also give ``compute_batch(sources, B)``: the same for a whole
+    batch in one call, into a ``(B, post size)`` array, each row with the bits
+    of ``compute`` over that sample alone.
 
     What it reads, for the plan to know when its result may change: ``reads``
     (records and names: its weights...), ``pre_vars`` of pre through the delay,
@@ -293,6 +296,7 @@ class Transmission:
     constants: bool = False
     fusable: bool = False
     compute: Callable[[Any], Callable[[np.ndarray], None]] | None = None
+    compute_batch: Callable[[Any, int], Callable[[np.ndarray], None]] | None = None
 
 
 @dataclass

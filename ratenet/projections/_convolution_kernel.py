@@ -284,6 +284,8 @@ class ConvolutionKernel:
                 got=strategy,
             )
         self._forced_strategy = strategy
+        self._keep_last = bool(keep_last_dimension)
+        self._explicit_centres = subsampling is not None
 
         w = self._check_weights(weights)
         self._weights_shape = w.shape
@@ -384,6 +386,88 @@ class ConvolutionKernel:
                        f"{self._post_shape}", f"{layout} {out.dtype} array of shape {out.shape}",
                        got_repr=False)
         self._run(pre, out)
+
+    def compute_batch(self, pre: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`compute` for a batch: ``pre[b]`` into ``out[b]`` for every sample ``b``.
+
+        Sample ``b`` gets exactly the bits :meth:`compute` gives for ``pre[b]``.
+        ``shifted``, ``ndimage``, ``separable`` and ``direct`` run the whole
+        batch in one pass (the batch is one more leading axis that the kernel
+        does not span); ``matmul`` is one stacked product (one BLAS call of the
+        unbatched shape per sample); ``im2col`` and ``fft`` run sample by sample,
+        because BLAS and FFT round an element differently in a larger call.
+
+        Parameters
+        ----------
+        pre : numpy.ndarray
+            C-contiguous array of shape ``(B, *pre_shape)`` and the kernel's dtype.
+        out : numpy.ndarray
+            C-contiguous array of shape ``(B, *post_shape)`` and the kernel's dtype.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> k = ConvolutionKernel((4,), (2,), [1.0, 1.0, 1.0], padding=0.5)
+        >>> out = np.empty((2, 2))
+        >>> k.compute_batch(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]]), out)
+        >>> out
+        array([[3.5, 9. ],
+               [0.5, 0. ]])
+        """
+        batch = pre.shape[0] if pre.ndim else 0
+        if pre.shape != (batch, *self._pre_shape) or batch < 1 or pre.dtype != self._dtype:
+            self._fail("pre", f"must be a {self._dtype} array of shape (batch, *{self._pre_shape})",
+                       f"{pre.dtype} array of shape {pre.shape}", got_repr=False)
+        if out.shape != (batch, *self._post_shape) or out.dtype != self._dtype or not out.flags.c_contiguous:
+            layout = "C-contiguous" if out.flags.c_contiguous else "non-contiguous"
+            self._fail("out", f"must be a C-contiguous {self._dtype} array of shape "
+                       f"{(batch, *self._post_shape)}", f"{layout} {out.dtype} array of shape {out.shape}",
+                       got_repr=False)
+        run = self._batch_runs.get(batch)
+        if run is None:
+            run = self._batch_runs[batch] = self._batch_run(batch)
+        run(pre, out)
+
+    def _batch_run(self, batch: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        """``run(pre, out)`` over a batch: the plan of this kernel over one more leading axis.
+
+        That is the same kernel over ``(batch, *pre_shape)`` with a filter of
+        extent 1 along the batch axis, held to this kernel's strategy: every
+        strategy but ``fft`` then does, per sample, the same arithmetic in the
+        same order.  (An FFT over the batch axis would round differently.)
+        """
+        single = self._run
+        if self._strategy == "matmul" and self._grid is not None and all(t == 1 for _, t, _ in self._grid):
+            positions, n_filters, wmat_t = self._n_positions, self._n_filters, self._wmat_t
+            channels = self._pre_shape[-1] if self._collapse else 1
+            scale = 1.0 / self._n_taps if self._operation == "mean" else None
+
+            def stacked(pre: np.ndarray, out: np.ndarray) -> None:
+                target = out.reshape(batch, positions, n_filters)
+                np.matmul(pre.reshape(batch, positions, channels), wmat_t, out=target)
+                if scale is not None:
+                    np.multiply(target, scale, out=target)
+
+            return stacked
+        if self._strategy in ("fft", "im2col", "matmul") or batch == 1:
+            def one_by_one(pre: np.ndarray, out: np.ndarray) -> None:
+                for b in range(batch):
+                    single(pre[b], out[b])
+
+            return one_by_one
+        weights = np.asarray(self._weights_view)
+        weights = weights.reshape((weights.shape[0], 1, *weights.shape[1:]) if self._bank else (1, *weights.shape))
+        subsampling = None
+        if self._explicit_centres:
+            centres = self._centres
+            subsampling = np.concatenate(
+                [np.repeat(np.arange(batch), len(centres))[:, None], np.tile(centres, (batch, 1))], axis=1)
+        shadow = ConvolutionKernel(
+            (batch, *self._pre_shape), (batch, *self._post_shape), weights, bank=self._bank,
+            keep_last_dimension=self._keep_last, padding=self._padding, subsampling=subsampling,
+            operation=self._operation, psp=self._psp, dtype=self._dtype, owner=self._owner,
+            strategy=self._strategy)
+        return shadow._run
 
     def centres(self) -> np.ndarray:
         """Pre coordinates of the kernel centre for each post position.
@@ -705,6 +789,8 @@ class ConvolutionKernel:
         # (taps, filters): column f holds filter f in C order of its taps.
         self._wmat_t = np.ascontiguousarray(self._filters.reshape(n_filters, -1).T)
         self._plan()
+        # Batched runs follow the weights: built again on first use after a change.
+        self._batch_runs: dict[int, Callable[[np.ndarray, np.ndarray], None]] = {}
 
     def _plan(self) -> None:
         candidates = self._candidate_costs()

@@ -117,6 +117,10 @@ class PoolingKernel:
         ``float64`` (default) or ``float32``; the dtype of ``out``.
     owner : str, optional
         Name used in error messages, e.g. ``"Pooling 'pool1'"``.
+    batch : int, optional
+        With ``batch=B``, :meth:`compute` pools ``(B, *pre_shape)`` into
+        ``(B, *post_shape)`` in one pass over the whole batch, each sample with
+        exactly the plan (and so the bits) of the kernel without ``batch``.
 
     Raises
     ------
@@ -148,6 +152,15 @@ class PoolingKernel:
     >>> mean.compute(np.array([1.0, 3.0, 5.0, 7.0, 9.0]), res)
     >>> res
     array([2., 6., 9.])
+
+    A batch of two samples, pooled in one call:
+
+    >>> both = PoolingKernel((4, 6), (2, 3), operation="max", batch=2)
+    >>> out2 = np.empty((2, 2, 3))
+    >>> both.compute(np.stack([pre, -pre]), out2)
+    >>> out2[1]
+    array([[ -0.,  -2.,  -4.],
+           [-12., -14., -16.]])
     """
 
     def __init__(
@@ -159,6 +172,7 @@ class PoolingKernel:
         operation: str = "max",
         dtype: npt.DTypeLike = np.float64,
         owner: str = "Pooling",
+        batch: int | None = None,
     ) -> None:
         self._owner = owner
         self._pre_shape = _as_shape(pre_shape, owner, "pre_shape")
@@ -177,6 +191,14 @@ class PoolingKernel:
             self._extent = _automatic_extent(pre, post, owner)
         else:
             self._extent = _explicit_extent(extent, pre, post, owner)
+        if batch is not None and (isinstance(batch, (bool, np.bool_)) or not isinstance(batch, (int, np.integer))
+                                  or batch < 1):
+            raise ValidationError(owner, "batch", "must be None or a positive integer", got=batch)
+        self._batch = None if batch is None else int(batch)
+        # What compute() reads and writes: the geometries with the batch axis in front.
+        lead = () if self._batch is None else (self._batch,)
+        self._in_shape = lead + self._pre_shape
+        self._out_shape = lead + self._post_shape
         self._build_plan()
         # Bound calls, rebuilt only when compute() receives other array objects:
         # the tail (stages fed by kernel buffers, writing into out) per out, the
@@ -209,6 +231,11 @@ class PoolingKernel:
             starts = np.arange(self._post_shape[axis]) * e if axis < len(self._post_shape) else np.zeros(1, int)
             total *= int(np.sum(np.minimum(starts + e, p) - np.minimum(starts, p)))
         return total
+
+    @property
+    def batch(self) -> int | None:
+        """Number of samples pooled per call, or ``None`` for one unbatched array."""
+        return self._batch
 
     @property
     def pre_shape(self) -> tuple[int, ...]:
@@ -316,7 +343,8 @@ class PoolingKernel:
         return (
             f"PoolingKernel(pre_shape={self._pre_shape}, post_shape={self._post_shape}, "
             f"extent={self._extent}, operation={self._operation!r}, "
-            f"dtype={self._dtype.name})"
+            f"dtype={self._dtype.name}"
+            + ("" if self._batch is None else f", batch={self._batch}") + ")"
         )
 
     def describe(self) -> str:
@@ -340,7 +368,11 @@ class PoolingKernel:
 
     # ------------------------------------------------------------ planning
     def _build_plan(self) -> None:
-        pre, post, ext = self._pre_shape, self._post_shape, self._extent
+        # A batch is one more leading axis, of extent 1: it is never reduced.
+        copies = 1 if self._batch is None else self._batch
+        lead = len(self._in_shape) - len(self._pre_shape)
+        pre, ext = self._in_shape, (1,) * lead + self._extent
+        post = self._out_shape
         op = self._operation
         # Post padded with 1s to the pre rank: missing axes have one window at 0.
         windows = post + (1,) * (len(pre) - len(post))
@@ -382,7 +414,9 @@ class PoolingKernel:
             if e == 1:
                 continue
             inner = math.prod(tiled[axis + 1 :])
-            self._stages.append(_plan_stage(axis, a_before, e, inner, op, self._dtype))
+            # Planned for one sample (a_before / copies windows), so that every
+            # sample gets the method, and the rounding, of the unbatched kernel.
+            self._stages.append(_plan_stage(axis - lead, a_before, e, inner, op, self._dtype, copies))
         # Stage outputs other than the last go to buffers owned by the kernel.
         self._buffers = [
             np.empty((s.A, s.B), dtype=self._dtype) for s in self._stages[:-1]
@@ -415,13 +449,13 @@ class PoolingKernel:
         """Check ``out`` and bind every call that does not read pre to it."""
         if (
             not isinstance(out, np.ndarray)
-            or out.shape != self._post_shape
+            or out.shape != self._out_shape
             or out.dtype != self._dtype
             or not out.flags.writeable
         ):
             raise ValidationError(
                 self._owner, "out",
-                f"must be a writable array of shape {self._post_shape} and dtype "
+                f"must be a writable array of shape {self._out_shape} and dtype "
                 f"{self._dtype.name}",
                 got=f"{type(out).__name__} of shape {getattr(out, 'shape', None)} and "
                 f"dtype {getattr(out, 'dtype', None)}",
@@ -434,7 +468,7 @@ class PoolingKernel:
         if self._scale is not None and not self._scale_folded:
             finish.append(partial(np.multiply, self._target, self._scale, out=self._target))
         if not direct:
-            finish.append(partial(np.copyto, out, self._final.reshape(self._post_shape)))
+            finish.append(partial(np.copyto, out, self._final.reshape(self._out_shape)))
         self._finish = finish
         self._tails = {}  # built by _tail() when a pre needs one
         self._out = out
@@ -443,9 +477,9 @@ class PoolingKernel:
 
     def _bind_pre(self, pre: np.ndarray) -> None:
         """Check ``pre`` and bind the calls that read it (the head)."""
-        if not isinstance(pre, np.ndarray) or pre.shape != self._pre_shape:
+        if not isinstance(pre, np.ndarray) or pre.shape != self._in_shape:
             raise ValidationError(
-                self._owner, "pre", f"must be an array of shape {self._pre_shape}",
+                self._owner, "pre", f"must be an array of shape {self._in_shape}",
                 got=getattr(pre, "shape", pre),
             )
         if pre.dtype.kind not in "biuf":
@@ -516,6 +550,7 @@ class _Stage:
 
     label = "?"
     can_scale = False
+    copies = 1  # samples of a batch, one after the other along A
 
     def __init__(self, axis: int, A: int, e: int, B: int, ufunc: np.ufunc) -> None:
         self.axis, self.A, self.e, self.B, self.ufunc = axis, A, e, B, ufunc
@@ -559,9 +594,15 @@ class _Gemv(_Stage):
         self.weights = np.full(self.e, weight, dtype=dtype)
 
     def bind(self, src: np.ndarray, dst: np.ndarray) -> list[Step]:
+        # One product per sample: BLAS rounds an output row differently depending
+        # on how many rows the call has, so a batch in one call would not give
+        # each sample the bits of the unbatched kernel.
+        rows = self.A // self.copies
+        matrices = src.reshape(self.copies, rows, self.e)
+        outs = dst.reshape(self.copies, rows)
         return [
-            partial(np.matmul, src.reshape(self.A, self.e), self.weights,
-                    out=dst.reshape(self.A))
+            partial(np.matmul, matrix, self.weights, out=target)
+            for matrix, target in zip(matrices, outs)
         ]
 
 
@@ -657,14 +698,17 @@ def _double_cost(A: int, e: int, B: int, levels: int, idempotent: bool, itemsize
     return cost + ops * per_op
 
 
-def _plan_stage(axis: int, A: int, e: int, B: int, operation: str, dtype: np.dtype) -> _Stage:
+def _plan_stage(axis: int, A: int, e: int, B: int, operation: str, dtype: np.dtype, copies: int = 1) -> _Stage:
     """Choose the cheapest way to reduce a contiguous ``(A, e, B)`` array over axis 1.
 
     The candidates are ranked by a rough cost model rather than timed, so the
     choice (and with it the rounding of a mean) is the same on every run.
+    ``copies`` samples of a batch lie one after the other (``A`` counts all of
+    them); the choice is made for one sample, so it does not depend on the batch.
     """
     ufunc = _UFUNCS[operation]
     args = (axis, A, e, B, ufunc)
+    A //= copies
     size = A * e * B
     idempotent = operation != "mean"
     candidates: dict[Callable[[], _Stage], float] = {}
@@ -685,7 +729,9 @@ def _plan_stage(axis: int, A: int, e: int, B: int, operation: str, dtype: np.dty
         candidates[partial(_Reduce, *args)] = (
             loops * _NS_REDUCE_LOOP + size * _NS_PASS + _NS_CALL
         )
-    return min(candidates, key=candidates.__getitem__)()
+    stage = min(candidates, key=candidates.__getitem__)()
+    stage.copies = copies
+    return stage
 
 
 # ------------------------------------------------------------ validation

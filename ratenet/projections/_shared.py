@@ -182,8 +182,10 @@ class KernelProjection(Projection):
         self._delays = float(saved[".delays"])
         self._changed()
 
-    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
-        """The array the kernel reads: pre.r, or the psp of pre's variables (through the delay)."""
+    def _pre_values(self, sources: Any, shape: tuple[int, ...] | None = None) -> Callable[[], np.ndarray]:
+        """The array the kernel reads: pre.r, or the psp of pre's variables (through the delay).
+
+        ``shape`` is what it returns (pre's geometry, with the batch axis in front for a batch)."""
         raise NotImplementedError
 
     def _weight_reads(self) -> list[Any]:
@@ -194,7 +196,8 @@ class KernelProjection(Projection):
         pre_vars = sorted({classify(s)[1] for s in symbols(self._psp_tree) if classify(s)[0] == "pre"}) or ["r"]
         return Transmission("kernel", self.pre, self.post, self.target, self._delay_steps(), self._describe(),
                             reads=self._weight_reads(), pre_vars=pre_vars,
-                            constants=any(s in _CONSTANTS for s in symbols(self._psp_tree)), compute=self._compute)
+                            constants=any(s in _CONSTANTS for s in symbols(self._psp_tree)), compute=self._compute,
+                            compute_batch=self._compute_batch)
 
     def _compute(self, sources: Any) -> Callable[[np.ndarray], None]:
         kernel = self._require_kernel()
@@ -205,6 +208,28 @@ class KernelProjection(Projection):
             kernel.compute(values(), target.reshape(shape))
 
         return compute
+
+    def _compute_batch(self, sources: Any, batch: int) -> Callable[[np.ndarray], None]:
+        """The same over a whole batch in one kernel call: ``target`` is ``(batch, post size)``."""
+        run = self._batch_kernel(batch)
+        values = self._pre_values(sources, (batch, *self.pre.geometry))
+        shape = (batch, *self.post.geometry)
+        scratch: list[np.ndarray] = []  # for a target whose rows are not contiguous (a slice of stacked sums)
+
+        def compute(target: np.ndarray) -> None:
+            if target.flags.c_contiguous:
+                run(values(), target.reshape(shape))
+                return
+            if not scratch:
+                scratch.append(np.empty(shape, dtype=target.dtype))
+            run(values(), scratch[0])
+            np.copyto(target, scratch[0].reshape(target.shape))
+
+        return compute
+
+    def _batch_kernel(self, batch: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        """``run(pre, out)`` over ``(batch, *geometry)`` arrays."""
+        raise NotImplementedError
 
     def _fusable(self) -> bool:
         return False

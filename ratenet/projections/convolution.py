@@ -131,7 +131,11 @@ class Convolution(KernelProjection):
     def _weight_reads(self) -> list[Any]:
         return [(self._state, "weights")]
 
-    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
+    def _batch_kernel(self, batch: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        kernel = self._require_kernel()
+        return lambda pre, out: kernel.compute_batch(pre, out)
+
+    def _pre_values(self, sources: Any, shape: tuple[int, ...] | None = None) -> Callable[[], np.ndarray]:
         return sources.array(self.pre, "r", self._delay_steps())
 
     def _receptive_field(self, post_rank: int) -> np.ndarray:

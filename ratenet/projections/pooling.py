@@ -69,6 +69,7 @@ class Pooling(KernelProjection):
         self._check_unconnected()
         self._kernel = PoolingKernel(self.pre.geometry, self.post.geometry, extent, operation=self.operation,
                                      dtype=self.network.dtype, owner=self._owner())
+        self._batch_kernels: dict[int, PoolingKernel] = {}
         self._set_delay(delays)
         self._ready = True  # from now on, an unknown attribute is an error
         self._changed()
@@ -81,7 +82,16 @@ class Pooling(KernelProjection):
         """Window size per pre axis."""
         return self._require_kernel().extent
 
-    def _pre_values(self, sources: Any) -> Callable[[], np.ndarray]:
+    def _batch_kernel(self, batch: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        # A pooling kernel has no weights to share: one batched kernel per batch size (its buffers stay bound).
+        kernel = self._batch_kernels.get(batch)
+        if kernel is None:
+            kernel = self._batch_kernels[batch] = PoolingKernel(
+                self.pre.geometry, self.post.geometry, self.extent, operation=self.operation,
+                dtype=self.network.dtype, owner=self._owner(), batch=batch)
+        return kernel.compute
+
+    def _pre_values(self, sources: Any, shape: tuple[int, ...] | None = None) -> Callable[[], np.ndarray]:
         tree = self._psp_tree
         delay = self._delay_steps()
         if isinstance(tree, ast.Name) and tree.id == "_pre_r":
@@ -89,7 +99,7 @@ class Pooling(KernelProjection):
         names = sorted(s for s in symbols(tree) if classify(s)[0] == "pre")
         evaluate = psp_function(tree, tuple(names), f"psp of {self.name}")
         readers = [sources.array(self.pre, classify(s)[1], delay) for s in names]
-        shape = self.pre.geometry
+        shape = self.pre.geometry if shape is None else shape
         return lambda: np.broadcast_to(evaluate(*[get() for get in readers]), shape)
 
     def _receptive_field(self, post_rank: int) -> np.ndarray:
