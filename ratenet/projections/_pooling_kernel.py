@@ -98,6 +98,10 @@ _NS_BATCH = 80.0  # one small product inside a stacked matmul
 
 Step = Callable[[], object]
 
+# A batch is pooled in passes of as many samples as keep a pass's intermediate
+# buffers within this many bytes (about what stays in the caches of one core).
+_CHUNK_BYTES = 4 << 20
+
 
 class PoolingKernel:
     """Pool an N-D array over non-overlapping windows into a preallocated output.
@@ -195,11 +199,18 @@ class PoolingKernel:
                                   or batch < 1):
             raise ValidationError(owner, "batch", "must be None or a positive integer", got=batch)
         self._batch = None if batch is None else int(batch)
-        # What compute() reads and writes: the geometries with the batch axis in front.
-        lead = () if self._batch is None else (self._batch,)
-        self._in_shape = lead + self._pre_shape
-        self._out_shape = lead + self._post_shape
+        # A batch runs in passes of `chunk` samples whose intermediate buffers stay
+        # in the cache (passes over the whole batch at once would send every
+        # intermediate through RAM); the plan is built for one pass.
+        self._chunk: int | None = None if self._batch is None else 1
         self._build_plan()
+        if self._batch is not None:
+            fit = max(1, _CHUNK_BYTES // max(self._work_bytes(), 1))
+            self._chunk = max(d for d in range(1, min(fit, self._batch) + 1) if self._batch % d == 0)
+            if self._chunk > 1:
+                self._build_plan()
+        self._chunk_key: tuple[Any, ...] | None = None
+        self._chunk_steps: list[Step] = []
         # Bound calls, rebuilt only when compute() receives other array objects:
         # the tail (stages fed by kernel buffers, writing into out) per out, the
         # head (what reads pre) per pre.  See _bind_out and _bind_pre.
@@ -236,6 +247,17 @@ class PoolingKernel:
     def batch(self) -> int | None:
         """Number of samples pooled per call, or ``None`` for one unbatched array."""
         return self._batch
+
+    @property
+    def chunk(self) -> int | None:
+        """Samples of a batch pooled per pass (a divisor of ``batch``), or ``None`` without batch.
+
+        Examples
+        --------
+        >>> PoolingKernel((4, 6), (2, 3), batch=8).chunk  # tiny buffers: the whole batch in one pass
+        8
+        """
+        return self._chunk
 
     @property
     def pre_shape(self) -> tuple[int, ...]:
@@ -289,12 +311,43 @@ class PoolingKernel:
         >>> out
         array([[-5., -7.]])
         """
+        if self._chunk != self._batch:
+            self._compute_in_passes(pre, out)
+            return
         if out is not self._out and not self._same_memory(out):
             self._bind_out(out)
         if pre is not self._pre:
             self._bind_pre(pre)
         for step in self._steps:
             step()
+
+    def _compute_in_passes(self, pre: np.ndarray, out: np.ndarray) -> None:
+        """A batch, ``chunk`` samples per pass through the (cache-resident) buffers."""
+        assert self._batch is not None and self._chunk is not None
+        shapes = ((self._batch, *self._pre_shape), (self._batch, *self._post_shape))
+        for name, array, shape in (("pre", pre, shapes[0]), ("out", out, shapes[1])):
+            if not isinstance(array, np.ndarray) or array.shape != shape:
+                raise ValidationError(self._owner, name, f"must be an array of shape {shape}",
+                                      got=getattr(array, "shape", array))
+        # The bound calls hold views of both arrays, which keeps their memory
+        # alive: an equal address and layout is the same memory.
+        key = tuple((a.__array_interface__["data"][0], a.strides, a.dtype, a.flags.writeable) for a in (pre, out))
+        if key != self._chunk_key:
+            steps: list[Step] = []
+            for start in range(0, self._batch, self._chunk):
+                self._bind_out(out[start : start + self._chunk])
+                self._bind_pre(pre[start : start + self._chunk])
+                steps += self._steps
+            self._chunk_steps, self._chunk_key = steps, key
+        for step in self._chunk_steps:
+            step()
+
+    def _work_bytes(self) -> int:
+        """Bytes of the buffers one pass writes and reads back (what must stay in the cache)."""
+        arrays = [*self._buffers, self._final, *(a for s in self._stages for a in getattr(s, "scratch", []))]
+        if self._staging is not None:
+            arrays.append(self._staging)
+        return sum(a.nbytes for a in arrays)
 
     def receptive_field(self, post_rank: int) -> np.ndarray:
         """Flat (C-order) pre ranks pooled by one post neuron.
@@ -368,9 +421,12 @@ class PoolingKernel:
 
     # ------------------------------------------------------------ planning
     def _build_plan(self) -> None:
-        # A batch is one more leading axis, of extent 1: it is never reduced.
-        copies = 1 if self._batch is None else self._batch
-        lead = len(self._in_shape) - len(self._pre_shape)
+        # A batch (one pass of it) is one more leading axis, of extent 1: it is never reduced.
+        copies = 1 if self._chunk is None else self._chunk
+        leading = () if self._chunk is None else (self._chunk,)
+        self._in_shape = leading + self._pre_shape
+        self._out_shape = leading + self._post_shape
+        lead = len(leading)
         pre, ext = self._in_shape, (1,) * lead + self._extent
         post = self._out_shape
         op = self._operation

@@ -15,6 +15,7 @@ from ratenet import Network, Neuron
 from ratenet.exceptions import ValidationError
 from ratenet.projections import Convolution, Pooling
 from ratenet.projections._convolution_kernel import STRATEGIES, ConvolutionKernel
+from ratenet.projections import _pooling_kernel
 from ratenet.projections._pooling_kernel import PoolingKernel
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,11 +51,18 @@ def pooling_cases(draw):
 def test_pooling_batch_equals_sample_by_sample(case):
     pre, post, extent, operation, dtype, batch, seed = case
     single = PoolingKernel(pre, post, extent, operation=operation, dtype=dtype)
-    batched = PoolingKernel(pre, post, extent, operation=operation, dtype=dtype, batch=batch)
     x = np.random.default_rng(seed).standard_normal((batch, *pre)).astype(dtype)
-    out = np.empty((batch, *post), dtype=dtype)
-    batched.compute(x, out)
-    assert same_bits(out, per_sample(single.compute, x, post, dtype))
+    budget = _pooling_kernel._CHUNK_BYTES
+    try:  # passes of one sample, of a few, of the whole batch
+        for _pooling_kernel._CHUNK_BYTES in (1, 3 * x[0].nbytes, budget):
+            batched = PoolingKernel(pre, post, extent, operation=operation, dtype=dtype, batch=batch)
+            out = np.empty((batch, *post), dtype=dtype)
+            batched.compute(x, out)
+            assert same_bits(out, per_sample(single.compute, x, post, dtype))
+            batched.compute(x[::-1].copy(), out)  # other arrays: bound again
+            assert same_bits(out, per_sample(single.compute, x[::-1], post, dtype))
+    finally:
+        _pooling_kernel._CHUNK_BYTES = budget
     # Another dtype and a non-contiguous out go through the staging and final buffers.
     other = x.astype(np.float32 if dtype == np.float64 else np.float64)
     strided = np.empty((batch, *post, 2), dtype=dtype)[..., 0]
@@ -80,12 +88,19 @@ def test_pooling_batch_must_be_a_positive_integer(batch):
         PoolingKernel((4,), (2,), batch=batch)
 
 
-def test_pooling_batch_checks_shapes():
+@pytest.mark.parametrize("budget", [1, 4 << 20])
+def test_pooling_batch_checks_shapes(budget, monkeypatch):
+    monkeypatch.setattr(_pooling_kernel, "_CHUNK_BYTES", budget)  # in passes of one sample, or all at once
     kernel = PoolingKernel((4,), (2,), batch=3)
     with pytest.raises(ValidationError, match=r"Pooling\.pre: must be an array of shape \(3, 4\)"):
         kernel.compute(np.zeros(4), np.empty((3, 2)))
-    with pytest.raises(ValidationError, match=r"Pooling\.out: must be a writable array of shape \(3, 2\)"):
+    with pytest.raises(ValidationError, match=r"Pooling\.out: must be a.* array of shape \(3, 2\)"):
         kernel.compute(np.zeros((3, 4)), np.empty(2))
+
+
+def test_pooling_batch_of_the_tutorial_runs_in_cache_sized_passes():
+    kernel = PoolingKernel((480, 640, 3), (48, 64, 3), operation="mean", batch=64)
+    assert 64 % kernel.chunk == 0 and kernel.chunk < 8
 
 
 @st.composite
