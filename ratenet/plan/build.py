@@ -252,6 +252,7 @@ class _Builder:
     def transmit_batch(self, t: Transmission, sources: Sources, out: np.ndarray, sets: list[Access], label: str,
                        reads: list[Access]) -> Operator:
         """The same with a batch axis: ``out`` and pre's values have one row per sample."""
+        assert self.batch is not None
         if t.kind == "kernel" and t.compute_batch is not None and not self.reference:
             # One kernel call over the whole batch (reference mode keeps one call per sample).
             return TransmitKernel(label, t.compute_batch(sources, self.batch), out, reads, sets, always=t.volatile)

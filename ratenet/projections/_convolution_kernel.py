@@ -457,11 +457,11 @@ class ConvolutionKernel:
             return one_by_one
         weights = np.asarray(self._weights_view)
         weights = weights.reshape((weights.shape[0], 1, *weights.shape[1:]) if self._bank else (1, *weights.shape))
-        subsampling = None
-        if self._explicit_centres:
+        subsampling: list[list[int]] | None = None
+        if self._explicit_centres:  # every sample's centres, with its index in front
             centres = self._centres
             subsampling = np.concatenate(
-                [np.repeat(np.arange(batch), len(centres))[:, None], np.tile(centres, (batch, 1))], axis=1)
+                [np.repeat(np.arange(batch), len(centres))[:, None], np.tile(centres, (batch, 1))], axis=1).tolist()
         shadow = ConvolutionKernel(
             (batch, *self._pre_shape), (batch, *self._post_shape), weights, bank=self._bank,
             keep_last_dimension=self._keep_last, padding=self._padding, subsampling=subsampling,
