@@ -131,10 +131,16 @@ class Parameter(_Record):
     value : float, int, bool or Distribution
         Initial value; a distribution is sampled when the population or
         projection is created.
-    locality : {"global", "semiglobal", "local"}
-        ``"global"`` (the default, as in ANNarchy 5): one value for the
-        population or projection; ``"semiglobal"``: one per post-synaptic
-        neuron (synapses only); ``"local"``: one per neuron or synapse.
+    locality : {"global", "semiglobal", "local"}, optional
+        ``"global"`` (the default, as in ANNarchy 5.0.2 and later): one value
+        for the population or projection; ``"semiglobal"``: one per
+        post-synaptic neuron (synapses only); ``"local"``: one per neuron or
+        synapse.  When it is not given, the parameter is global but a
+        population that is given one value per neuron for it (``pop[i].b =
+        ...``, a view, an array) makes it local for itself, with a
+        :class:`~ratenet.exceptions.RatenetWarning`: ANNarchy 5.0.0 and
+        5.0.1, which the published notebooks ran, made it local by default.
+        :attr:`explicit_locality` says whether it was given.
     type : {float, int, bool}
         Data type (the names ``"float"``, ``"int"``, ``"bool"`` work too).
 
@@ -142,17 +148,25 @@ class Parameter(_Record):
     --------
     >>> Parameter(10.0)
     Parameter(value=10.0, locality='global', type='float')
+    >>> Parameter(10.0).explicit_locality, Parameter(10.0, locality="global").explicit_locality
+    (False, True)
     >>> Parameter(3, locality="local", type=int).type
     'int'
     """
 
-    __slots__ = ("value", "locality", "type")
+    __slots__ = ("value", "locality", "type", "explicit_locality")
     value: Any
     locality: str
     type: str
+    #: whether ``locality`` was given (if not, a per-neuron assignment may make the parameter local)
+    explicit_locality: bool
 
-    def __init__(self, value: Any, locality: str = "global", type: Any = "float") -> None:
-        super().__init__(value=value, locality=locality, type=type)
+    def __init__(self, value: Any, locality: str | None = None, type: Any = "float") -> None:
+        super().__init__(value=value, locality="global" if locality is None else locality, type=type,
+                         explicit_locality=locality is not None)
+
+    def __repr__(self) -> str:
+        return f"Parameter(value={self.value!r}, locality={self.locality!r}, type={self.type!r})"
 
     def _check(self) -> None:
         _locality("Parameter", self.locality)

@@ -208,13 +208,16 @@ class ParameterDef:
     ``value`` is a number, a bool, or a :class:`~ratenet.random.Distribution`.
     ``locality`` is ``"local"`` (one value per neuron or synapse),
     ``"population"`` (neurons), ``"postsynaptic"`` or ``"projection"``
-    (synapses).
+    (synapses).  ``promotable``: a 5.x ``Parameter`` whose locality was not
+    given; a population given one value per neuron for it makes it local
+    for itself (ANNarchy 5.0.0's default).
     """
 
     name: str
     value: Any
     locality: str = "local"
     dtype: str = "float"
+    promotable: bool = False
     source: Source | None = field(default=None, compare=False)
 
 
@@ -1639,7 +1642,7 @@ def parse_parameters(
                 raise _flag_error(flag, allowed_locality + _TYPE_FLAGS, source, "a parameter")
         value_at = eq + 1 + len(body[eq + 1:]) - len(body[eq + 1:].lstrip())
         value = _checked_parameter_value(name, value, dtype, source, value_at)
-        result.append(ParameterDef(name, value, locality, dtype, source))
+        result.append(ParameterDef(name, value, locality, dtype, source=source))
     return result
 
 
@@ -1656,17 +1659,19 @@ def _parameters_from_mapping(text: Mapping[str, Any], kind: str, where: str) -> 
                 locality = locality_flag(value.locality, kind)
             except ValueError as exc:
                 raise source.error(f"the parameter '{name}': {exc}") from None
+            promotable = not value.explicit_locality and locality == "population"
             dtype, value = value.type, value.value
         elif isinstance(value, (bool, int, float, Distribution)) and not isinstance(value, complex):
             # ANNarchy 5: a plain value is one value for the population/projection.
             locality = "local" if kind == "neuron" and name == "r" else _LOCALITY_FLAGS[kind][-1]
             dtype = _dtype_of(value)
+            promotable = False
         else:
             raise source.error(f"the value of '{name}' must be a number, a bool, a distribution or a Parameter")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
             raise source.error(f"the value of '{name}' must be finite")
         value = _checked_parameter_value(name, value, dtype, source, len(name) + 3)
-        result.append(ParameterDef(name, value, locality, dtype, source))
+        result.append(ParameterDef(name, value, locality, dtype, promotable, source))
     return result
 
 

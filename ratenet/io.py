@@ -347,18 +347,26 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
                                                              f"population {sorted(attributes)}")
     for attr, value in saved.items():
         kind = state.kinds.get(attr, "float")
+        local = state.locality[attr] == "local" or _made_local(state, attr, value)
         if state.batch is None:
-            shape = tuple(state.geometry) if state.locality[attr] == "local" else ()
+            shape = tuple(state.geometry) if local else ()
         else:  # one value per sample: (B, *geometry), or (B, 1, ...) for population-level ones
-            shape = tuple(state.shape) if state.locality[attr] == "local" else \
+            shape = tuple(state.shape) if local else \
                 (state.batch,) + (1,) * len(state.geometry)
         what = {"float": "numbers", "int": "integers", "bool": "booleans"}[kind]
         expect(where, f"pop:{name}:{attr}", value, ACCEPTED_KINDS[kind], shape, finite and kind == "float", what)
 
 
+def _made_local(state: PopulationState, attr: str, value: np.ndarray) -> bool:
+    """Whether a saved array holds one value per neuron for a parameter that may become local (5.0.0's default)."""
+    return attr in state.promotable and np.shape(value) == tuple(state.shape)
+
+
 def _restore_population(state: PopulationState, saved: dict[str, np.ndarray]) -> None:
     values = state.values
     for attr, value in saved.items():
+        if state.locality[attr] != "local" and _made_local(state, attr, value):
+            state.promote(attr)  # saved after a per-neuron assignment made it local
         if state.locality[attr] != "local" and state.batch is not None:
             state.set_per_sample(attr, value)
         elif state.locality[attr] != "local":

@@ -23,7 +23,9 @@ from ._codegen import global_operation_code, update_code, warn_unstable
 from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
-from .exceptions import EquationError, ValidationError
+import warnings
+
+from .exceptions import EquationError, RatenetWarning, ValidationError
 from ._memory import check_bytes
 from .io import load_objects, save_objects
 from .neurons import Neuron
@@ -284,6 +286,10 @@ class Population(_Attributes):
         self._ns = ns
         self._locality = locality
         self._kinds = kinds
+        # 5.x Parameters declared without a locality: global until given one value per neuron
+        self._promotable = {p.name for p in neuron.parameters if p.promotable}
+        state.promotable = self._promotable
+        state.promote = self._promote
         for target in neuron.targets:
             state.ensure_sum(target)
         self._globals = sorted({classify(s) for eq in neuron.equations for s in symbols(eq.rhs)
@@ -422,7 +428,67 @@ class Population(_Attributes):
         if name not in self._locality:
             raise self._unknown(name)
         # the whole population: a plain copy into the state array, not a gather through its ranks
-        self._assign(name, value, _WHOLE, shape=self.geometry)
+        if self._locality[name] != "local" and name in self._promotable and self._per_neuron(value):
+            self._assign_promoting(name, value, _WHOLE, shape=self.geometry)
+        else:
+            self._assign(name, value, _WHOLE, shape=self.geometry)
+
+    def _per_neuron(self, value: Any) -> bool:
+        """Whether a value assigned to the whole population gives each neuron its own (an array, not one per sample)."""
+        if isinstance(value, Distribution) or np.ndim(value) == 0:
+            return False
+        return self.batch is None or np.shape(value) != (self.batch,)
+
+    def _refuse_shared(self, name: str, value: Any, owner: str) -> None:
+        """Refuse one value per neuron for a population-level attribute that cannot become local."""
+        if self._locality[name] != "local" and name not in self._promotable:
+            raise ValidationError(owner, name, "is shared by the whole population: set it on the population "
+                                               "itself, or declare it Parameter(..., locality='local') (in a 4.x "
+                                               "string: without ': population') for one value per neuron",
+                                  got=value)
+
+    def _assign_promoting(self, name: str, value: Any, ranks: np.ndarray | slice | None,
+                          shape: tuple[int, ...] | None = None, owner: str | None = None) -> None:
+        """:meth:`_assign` one value per neuron to a promotable parameter: made local first, undone on failure."""
+        value_before = self._ns[name]
+        initial = self._initial_state
+        initial_before = None if initial is None else initial.get(name)
+        self._promote(name)
+        try:
+            self._assign(name, value, ranks, shape=shape, owner=owner)
+        except BaseException:
+            self._ns[name] = value_before
+            if initial is not None and initial_before is not None:
+                initial[name] = initial_before
+            self._locality[name] = "population"
+            self._promotable.add(name)
+            self._state.bump(name)
+            raise
+        warnings.warn(
+            f"{self._owner()}.{name}: one value per neuron was given for a Parameter declared without a "
+            f"locality, which is global (one value for the population) since ANNarchy 5.0.2; it is now local "
+            f"(one value per neuron) for this population only, as in ANNarchy 5.0.0. To silence this, declare "
+            f"Parameter(..., locality='local') (per neuron) or locality='global' (per population, refusing "
+            f"per-neuron values)", RatenetWarning, stacklevel=3)
+
+    def _promote(self, name: str) -> None:
+        """Make the 5.x ``Parameter`` ``name`` (declared without a locality) local for this population only.
+
+        ANNarchy 5.0.0 and 5.0.1 made such a parameter local, 5.0.2 and later
+        global; the published 5.x notebooks assign it per neuron.  Its value
+        (one per sample in a batch) is spread over the neurons, the compile-time
+        value ``reset`` returns to likewise, and the plan is built again: the
+        generated update (a one-value ``ite`` is a Python branch), stacking
+        with other populations, monitors and saved files follow the locality.
+        """
+        dtype = np.asarray(self._ns[name]).dtype
+        self._ns[name] = np.array(np.broadcast_to(self._ns[name], self._shape), dtype=dtype)
+        if self._initial_state is not None and name in self._initial_state:
+            self._initial_state[name] = np.array(np.broadcast_to(self._initial_state[name], self._shape), dtype=dtype)
+        self._locality[name] = "local"  # the state's dict too: monitors, save/load and the plan read it
+        self._promotable.discard(name)
+        self._state.bump(name)
+        self.network.registry.structure_changed()
 
     def _assign(self, name: str, value: Any, ranks: np.ndarray | slice | None,
                 shape: tuple[int, ...] | None = None, owner: str | None = None) -> None:
@@ -438,7 +504,8 @@ class Population(_Attributes):
                 value = value.sample((), self.network.rng)
             if np.ndim(value) != 0:
                 raise ValidationError(self._owner(), name, "is one value for the whole population: expected a "
-                                                           "single number", got=value)
+                                                           "single number (declare it Parameter(..., locality="
+                                                           "'local') for one value per neuron)", got=value)
             number = self._checked_number(name, value)
             self._check_kind(name, kind, np.asarray(number), owner or self._owner(), value)
             ns[name] = np.dtype(dtype).type(number)
@@ -698,6 +765,8 @@ class Population(_Attributes):
         copy = type(self)(*bound.args[1:], **bound.kwargs)
         for name in self.attributes:
             value = self._ns[name]
+            if self._locality[name] != copy._locality[name]:  # made local here by a per-neuron assignment
+                copy._promote(name)
             if self._locality[name] != "local":
                 value = value.item() if isinstance(value, np.generic) else value
             copy._assign(name, value, copy.ranks)
@@ -1099,8 +1168,9 @@ class PopulationView(_Attributes):
         if name not in pop._locality:
             raise self._unknown(name)
         if pop._locality[name] != "local":
-            raise ValidationError(self._owner(), name, "is shared by the whole population: set it on the "
-                                                       "population itself", got=value)
+            pop._refuse_shared(name, value, self._owner())
+            pop._assign_promoting(name, value, self.ranks, shape=self.geometry, owner=self._owner())
+            return
         pop._assign(name, value, self.ranks, shape=self.geometry, owner=self._owner())
 
     def sum(self, target: str) -> np.ndarray:
@@ -1207,15 +1277,17 @@ class IndividualNeuron:
         if name not in pop._locality:
             raise pop._unknown(name)
         if pop._locality[name] != "local":
-            raise ValidationError(pop._owner(), name, "is shared by the whole population: set it on the "
-                                                      "population itself", got=value)
+            pop._refuse_shared(name, value, pop._owner())
         if np.ndim(value) != 0 and not (pop.batch is not None and np.shape(value) == (pop.batch,)):
             expected = "a single number" + ("" if pop.batch is None else f" or one per sample ({pop.batch},)")
             raise ValidationError(f"{pop._owner()} (neuron {self.rank})", name, f"expected {expected}",
                                   got=value)
         if np.ndim(value):
             value = np.asarray(value).reshape(-1, 1)
-        pop._assign(name, value, np.array([self.rank]))
+        if pop._locality[name] != "local":
+            pop._assign_promoting(name, value, np.array([self.rank]))
+        else:
+            pop._assign(name, value, np.array([self.rank]))
 
     def __add__(self, other: Any) -> PopulationView:
         return PopulationView(self.population, np.array([self.rank])) + other

@@ -157,6 +157,11 @@ class PopulationState(State):
     move : callable
         ``move(network)``: leave this network for another one (keeping the
         values, in the other network's dtype).
+    promotable : set of str
+        Population-level 5.x ``Parameter``\ s declared without a locality,
+        which ``promote(name)`` makes local (one value per neuron) for this
+        population, as a per-neuron assignment does (a loaded file may hold
+        one value per neuron for them).
 
     Examples
     --------
@@ -171,7 +176,8 @@ class PopulationState(State):
     """
 
     __slots__ = ("geometry", "size", "model", "dtype", "batch", "shape", "locality", "kinds", "role", "variables",
-                 "stackable", "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move")
+                 "stackable", "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move",
+                 "promotable", "promote")
 
     def __init__(self, name: str, geometry: tuple[int, ...], model: Any, dtype: np.dtype,
                  values: dict[str, Any], batch: int | None = None) -> None:
@@ -194,6 +200,8 @@ class PopulationState(State):
         self.make_stop: Callable[[], Callable[[], Any]] | None = None
         self.compiled: Callable[[bool], None] = _ignore
         self.move: Callable[[Any], None] = _ignore
+        self.promotable: set[str] = set()
+        self.promote: Callable[[str], None] = _ignore
 
     def per_sample(self, key: str) -> np.ndarray:
         """A population-level value of a batched population, one per sample: a ``(B, 1, ...)`` array."""
@@ -403,7 +411,7 @@ def _nothing() -> None:
     pass
 
 
-def _ignore(first: bool) -> None:
+def _ignore(first: Any) -> None:
     pass
 
 

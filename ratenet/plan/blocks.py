@@ -68,6 +68,7 @@ class Block:
         self.shared: dict[str, list[int]] = {}
         self.targets: list[str] = []
         self.split = False
+        self.locality: dict[str, str] = {}
         self.views: dict[int, dict[str, np.ndarray]] = {}
         first = self.members[0]
         if len(self.members) == 1:
@@ -81,6 +82,7 @@ class Block:
         members = self.members
         first = members[0]
         locality = first.locality
+        self.locality = dict(locality)  # a parameter made local later (see Population._promote) breaks the block
         ns: dict[str, Any] = {}
         for state in members:
             self.views[id(state)] = {}
@@ -147,6 +149,8 @@ class Block:
         if len(self.members) == 1 or self.split:
             return False
         for state in self.members:
+            if state.locality != self.locality:
+                return False
             views = self.views[id(state)]
             if any(state.values.get(name) is not view for name, view in views.items()):
                 return False
