@@ -158,7 +158,7 @@ class PopulationState(State):
         ``move(network)``: leave this network for another one (keeping the
         values, in the other network's dtype).
     promotable : set of str
-        Population-level 5.x ``Parameter``\ s declared without a locality,
+        Population-level 5.x ``Parameter`` objects declared without a locality,
         which ``promote(name)`` makes local (one value per neuron) for this
         population, as a per-neuron assignment does (a loaded file may hold
         one value per neuron for them).

@@ -212,6 +212,6 @@ def test_reset_save_load_copy_and_repr_follow_the_promotion(tmp_path):
     fresh.network.simulate(1.0)
     assert fresh.r.tolist() == [0.0, np.tanh(4.0), 0.0]
     explicit = Network().create(3, model("global"), name="p")
-    with pytest.raises(ValidationError, match=r"pop:p:constant: expected numbers \(a single value\) \(got floating-point "
-                                              r"values \(float64\), shape \(3,\)\)"):
+    with pytest.raises(ValidationError, match=r"pop:p:constant: expected numbers \(a single value\) \(got "
+                                              r"floating-point values \(float64\), shape \(3,\)\)"):
         explicit.load(str(tmp_path / "p.npz"))
