@@ -12,6 +12,7 @@ import ast
 import difflib
 import math
 import numbers
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -23,8 +24,6 @@ from ._codegen import global_operation_code, update_code, warn_unstable
 from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
-import warnings
-
 from .exceptions import EquationError, RatenetWarning, ValidationError
 from ._memory import check_bytes
 from .io import load_objects, save_objects
