@@ -348,6 +348,8 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
     for attr, value in saved.items():
         kind = state.kinds.get(attr, "float")
         local = state.locality[attr] == "local" or _made_local(state, attr, value)
+        if local and attr in state.promotable and np.shape(value) != tuple(state.shape):
+            local = False  # saved before a per-neuron assignment made it local here: one value, spread on restore
         if state.batch is None:
             shape = tuple(state.geometry) if local else ()
         else:  # one value per sample: (B, *geometry), or (B, 1, ...) for population-level ones

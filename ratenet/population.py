@@ -460,7 +460,6 @@ class Population(_Attributes):
             if initial is not None and initial_before is not None:
                 initial[name] = initial_before
             self._locality[name] = "population"
-            self._promotable.add(name)
             self._state.bump(name)
             raise
         warnings.warn(
@@ -485,7 +484,6 @@ class Population(_Attributes):
         if self._initial_state is not None and name in self._initial_state:
             self._initial_state[name] = np.array(np.broadcast_to(self._initial_state[name], self._shape), dtype=dtype)
         self._locality[name] = "local"  # the state's dict too: monitors, save/load and the plan read it
-        self._promotable.discard(name)
         self._state.bump(name)
         self.network.registry.structure_changed()
 

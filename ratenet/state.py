@@ -161,7 +161,7 @@ class PopulationState(State):
         Population-level 5.x ``Parameter`` objects declared without a locality,
         which ``promote(name)`` makes local (one value per neuron) for this
         population, as a per-neuron assignment does (a loaded file may hold
-        one value per neuron for them).
+        one value per neuron for them, or one value after they became local).
 
     Examples
     --------

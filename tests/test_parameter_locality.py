@@ -205,6 +205,10 @@ def test_reset_save_load_copy_and_repr_follow_the_promotion(tmp_path):
     assert pop.constant.tolist() == [0.0, 0.0, 0.0]  # the compile-time value, now one per neuron
     pop.load(str(tmp_path / "p.npz"))
     assert pop.constant.tolist() == [0.0, 4.0, 0.0]
+    # a file saved before the promotion holds one value: every neuron takes it
+    Network().create(3, model(None), name="p").save(str(tmp_path / "before.npz"))
+    pop.load(str(tmp_path / "before.npz"))
+    assert pop.constant.tolist() == [0.0, 0.0, 0.0]
     # a fresh population of the same model takes the saved values and becomes local as well
     fresh = Network().create(3, model(None), name="p")
     fresh.load(str(tmp_path / "p.npz"))
