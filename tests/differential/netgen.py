@@ -51,8 +51,6 @@ class Model:
     variables: tuple[str, ...]
     targets: tuple[str, ...]  # the targets its equations read (all three for sum())
     stackable: bool  # same-model populations share stacked arrays in the optimised plan
-    # 5.x Parameters declared without a locality: one value per neuron makes them local for that population
-    promotable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,17 +260,11 @@ def models(draw: st.DrawFn, name: str) -> Model:
         equations = ["s = 0.5 * s + 0.01 * t : population", f"r = tanh({drive}) + s + b"]
         variables = ["s", "r"]
         stackable = False
+    text_p = "\n".join(_parameter_line(*p) for p in params)
     text_e = "\n".join(equations)
+    call = f"Neuron(parameters={text_p!r}, equations={text_e!r})"
     population = tuple((p, float(v)) for p, v, pop in params if pop)
     local = tuple(p for p, _, pop in params if not pop)
-    if kind == "powers" and draw(st.booleans()):  # 5.x objects: the one-value ite becomes element-wise
-        items = ", ".join(f"{p!r}: Parameter({v})" if pop else f"{p!r}: Parameter({v}, locality='local')"
-                          for p, v, pop in params)
-        call = f"Neuron(parameters={{{items}}}, equations={text_e!r})"
-        return Model(name, call, population, local, tuple(variables), targets, stackable,
-                     tuple(p for p, _ in population))
-    text_p = "\n".join(_parameter_line(*p) for p in params)
-    call = f"Neuron(parameters={text_p!r}, equations={text_e!r})"
     return Model(name, call, population, local, tuple(variables), targets, stackable)
 
 
@@ -587,7 +579,7 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
         for _ in range(draw(st.integers(0, 3))):
             kind = draw(st.sampled_from(["set_input", "set_variable", "set_local", "set_population", "set_weights",
                                          "set_kernel", "reset", "save", "load", "learning", "set_input",
-                                         "set_population", "set_kernel", "reset", "reset", "load", "promote"]))
+                                         "set_population", "set_kernel", "reset", "reset", "load"]))
             if kind == "set_input" and inputs:
                 pop = draw(st.sampled_from(inputs))
                 result.append(Action(kind, draw(assignment(pop, "r")), pop.name))
@@ -605,12 +597,6 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
                 name, initial = draw(st.sampled_from(desc.model(pop.model).population_parameters))
                 value = draw(st.sampled_from([initial * 1.5 + 0.5, initial * 0.5 + 0.05]))
                 result.append(Action(kind, f"{pop.name}.{name} = {_num(round(value, 4))}", pop.name))
-            elif kind == "promote" and any(desc.model(p.model).promotable for p in model_pops):
-                pop = draw(st.sampled_from([p for p in model_pops if desc.model(p.model).promotable]))
-                name = draw(st.sampled_from(desc.model(pop.model).promotable))
-                rank = draw(st.integers(0, math.prod(pop.geometry) - 1))
-                result.append(Action(kind, f"{pop.name}.neuron(*{pop.name}.coordinates_from_rank({rank})).{name} = "
-                                           f"{draw(st.sampled_from(['1.0', '0.0', '0.75']))}", pop.name))
             elif kind == "set_weights" and plain:
                 proj = draw(st.sampled_from(plain))
                 value = draw(st.sampled_from(["0.25", "Uniform(-0.5, 0.5)", "-0.1"]))
