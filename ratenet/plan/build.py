@@ -46,6 +46,7 @@ from .operators import (
     SumInputs,
     TransmitDense,
     TransmitDenseBatch,
+    TransmitDenseSamples,
     TransmitFusedGather,
     TransmitFusedSparse,
     TransmitGather,
@@ -263,6 +264,8 @@ class _Builder:
         weights = self.weights_of(t).values["w"]
         pre = self.pre_rates(t, sources)
         storage = t.storage
+        if weights.ndim == len(storage.shape) + 1:  # a learning synapse: one weight set per sample
+            return self.transmit_own_weights(t, weights, pre, out, sets, label, reads)
         if storage.kind == "dense":
             return TransmitDenseBatch(label, weights.T if t.transposed else weights, pre, out, reads, sets,
                                       exact=self.reference)
@@ -275,6 +278,20 @@ class _Builder:
         product = matvecs_function(storage.indptr, storage.indices, weights, storage.n_pre, self.batch, out.dtype,
                                    transposed=t.transposed)
         return TransmitSparseBatch(label, product, pre, out, reads, sets)
+
+    def transmit_own_weights(self, t: Transmission, weights: np.ndarray, pre: Any, out: np.ndarray,
+                             sets: list[Access], label: str, reads: list[Access]) -> Operator:
+        """A batch where each sample has its own weights (``weights[b]``): one unbatched product per sample."""
+        storage = t.storage
+        if storage.kind == "dense":
+            return TransmitDenseSamples(label, weights, pre, out, reads, sets)
+        assert self.batch is not None
+        computes = []
+        for b in range(self.batch):
+            product = matvec_function(storage.indptr, storage.indices, weights[b], storage.n_pre,
+                                      transposed=t.transposed)
+            computes.append(_sample_product(product, pre, b))
+        return TransmitPerSample(label, computes, out, reads, sets)
 
     @staticmethod
     def weights_of(t: Transmission) -> State:
@@ -498,11 +515,6 @@ class _Builder:
         for proj in registry.projections:
             state = self.state(proj)
             learning = state.learning()
-            if learning is not None and self.batch is not None:
-                raise ValidationError(f"Projection '{proj.name}'", "synapse",
-                                      f"learns, and a batched network (batch={self.batch}) does not run learning "
-                                      "rules yet (each sample would need its own weights): call "
-                                      "disable_learning() on it, or run the samples without batch")
             if learning is not None:
                 ops.append(Learn(f"{proj.name}: learning {learning.description}", learning, self.clock, (),
                                  [(state, name) for name in learning.sets]))
@@ -510,7 +522,10 @@ class _Builder:
                 owner = f"{type(proj).__name__} '{proj.name}' (synapse {repr(synapse) if synapse else 'unnamed'})"
                 for name in learning.sets:
                     if np.asarray(state.values[name]).dtype.kind == "f":
-                        where[len(learned)] = (owner, _synapse_locator(state, name))
+                        locate = _synapse_locator(state, name)
+                        if self.batch is not None:  # one set per sample: name the sample first
+                            locate = _per_sample_locator(locate, state.values[name][0].size)
+                        where[len(learned)] = (owner, locate)
                         learned.append((state, name))
         if net.check_finite and learned:
             ops.append(CheckFinite("check that every learned synaptic value is finite", learned, self.clock, net.dt,
@@ -602,6 +617,20 @@ def build_plan(net: Any, previous: Plan | None = None) -> Plan:
     b: r = sum(exc)  [UpdateBlock]
     """
     return _Builder(net, previous).build()
+
+
+def _sample_product(product: Callable[[np.ndarray, np.ndarray], Any], pre: Any, sample: int
+                    ) -> Callable[[np.ndarray], None]:
+    """Sample ``sample``'s sparse product into its row of the batch's sums (``pre``: the batch's rows or a reader)."""
+    if callable(pre):
+        return lambda row: product(pre()[sample], row)
+    x = pre[sample]
+    return lambda row: product(x, row)
+
+
+def _per_sample_locator(locate: Callable[[int], str], size: int) -> Callable[[int], str]:
+    """Words for a flat index of a synaptic array with one set per sample (``size`` values each)."""
+    return lambda index: f"sample {index // size}, {locate(index % size)}" if size else locate(index)
 
 
 def _synapse_locator(state: ProjectionState, name: str) -> Callable[[int], str]:

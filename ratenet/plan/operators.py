@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
-           "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "TransmitDenseBatch", "TransmitGatherBatch",
+           "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "TransmitDenseBatch", "TransmitDenseSamples", "TransmitGatherBatch",
            "TransmitSparseBatch", "TransmitPerSample", "SumInputs", "AddInputs", "UpdateBlock",
            "Replay", "PushHistory", "Learn", "Rewire", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
 
@@ -222,6 +222,46 @@ class TransmitDenseBatch(Operator):
             np.dot(x, self.wt, out=self.result)
             if self.result is not self.out:
                 np.copyto(self.out, self.result)
+
+
+class TransmitDenseSamples(Operator):
+    """A batch where each sample has its own dense weights (a learning synapse): ``out[b] = W[b] @ pre[b]``.
+
+    One matrix-vector product per sample, as an unbatched network computes
+    it: the same bits as B separate runs.  (A stacked ``np.matmul(W, pre[..., None])``
+    adds in another order and is no faster: each sample's matrix is read once
+    either way, the product is memory-bound.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty((2, 2))
+    >>> w = np.array([[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    >>> TransmitDenseSamples("ab", w, np.array([[1.0, 1.0], [1.0, 2.0]]), out, (), ())()
+    >>> out.tolist()
+    [[3.0, 7.0], [2.0, 1.0]]
+    """
+
+    pure = True
+
+    def __init__(self, label: str, weights: np.ndarray, pre: np.ndarray | Callable[[], np.ndarray],
+                 out: np.ndarray, reads: Sequence[Access], sets: Sequence[Access]) -> None:
+        super().__init__(label, reads, sets)
+        self.w = weights
+        self.x, self.read = _source(pre)
+        self.out = out
+        self.rows = [out[b] if out[b].flags.c_contiguous else None for b in range(len(out))]
+        self.result = np.empty(out.shape[1:], out.dtype)  # BLAS writes into C-contiguous arrays only
+
+    def __call__(self) -> None:
+        x = self.x if self.read is None else self.read()
+        w, out, result = self.w, self.out, self.result
+        for b, row in enumerate(self.rows):
+            if row is None:
+                np.dot(w[b], x[b], out=result)
+                out[b] = result
+            else:
+                np.dot(w[b], x[b], out=row)
 
 
 class TransmitSparseBatch(Operator):

@@ -43,11 +43,16 @@ class Side:
 
     state: State
     ranks: np.ndarray | None  # None: the whole population, in rank order
+    sample: int | None = None  # in a batch: read this sample's values only
 
     def values(self, var: str) -> Callable[[], np.ndarray]:
         """A function returning ``var`` flat, in this side's order (looked up at each call: population-level
         values are rebound by their update)."""
-        values, ranks = self.state.values, self.ranks
+        values, ranks, sample = self.state.values, self.ranks, self.sample
+        if sample is not None:
+            if ranks is None:
+                return lambda: values[var][sample].reshape(-1)
+            return lambda: values[var][sample].reshape(-1)[ranks]
         if ranks is None:
             return lambda: values[var].reshape(-1)
         return lambda: values[var].reshape(-1)[ranks]
@@ -58,7 +63,13 @@ class Side:
 
     def scalar_value(self, var: str) -> Callable[[], Any]:
         """A function returning the population-level ``var`` (looked up at each call: updates rebind it)."""
-        values = self.state.values
+        values, sample = self.state.values, self.sample
+        if sample is not None:  # a (B, 1, ...) array: this sample's one value
+            def one() -> Any:
+                value = values[var]
+                return value[sample].reshape(()) if np.ndim(value) else value
+
+            return one
         return lambda: values[var]
 
 

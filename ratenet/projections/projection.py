@@ -240,6 +240,23 @@ class Projection:
         else:
             self._state.bump(name)
 
+    def _samples(self) -> int | None:
+        """The batch size when this projection keeps one set of synaptic values per sample, else None.
+
+        A learning synapse (one with equations) in a batched network: each
+        sample learns on its own, so its synaptic arrays gain a leading batch
+        axis (dense ``(B, post, pre)``, sparse ``(B, nnz)`` over the shared
+        structure, postsynaptic ``(B, post)``, projection-level ``(B,)``).
+        """
+        batch = self.network.batch
+        return batch if batch is not None and self.synapse_type.equations else None
+
+    def _sample_attrs(self, sample: int | None) -> dict[str, np.ndarray]:
+        """The synaptic arrays of one sample (views), or all of them (``sample`` None or shared values)."""
+        if sample is None or self._samples() is None:
+            return self._attrs
+        return {k: v[sample] for k, v in self._attrs.items()}
+
     # ---------------------------------------------------------------- checks
     def _owner(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
@@ -562,6 +579,12 @@ class Projection:
             locality[eq.target] = eq.locality
             init = eq.init if eq.init is not None else 0.0
             attrs[eq.target] = self._initial(init, shapes[eq.locality], eq.dtype, attrs)
+        samples = self._samples()
+        if samples is not None:  # a learning synapse in a batch: one set of synaptic values per sample
+            check_bytes(samples * sum(a.nbytes for a in attrs.values()), self._owner(), "synapse",
+                        f"its synaptic values, one set per sample of the batch ({samples} x "
+                        f"{len(attrs)} arrays of {storage.nnz} synapses)", f"batch={samples}")
+            attrs = {k: np.array(np.broadcast_to(v, (samples,) + v.shape)) for k, v in attrs.items()}
         self._attrs = attrs
         self._locality = locality
         #: Post neurons with a dendrite (ANNarchy creates synapses only on those).
@@ -635,6 +658,12 @@ class Projection:
         storage = self._require_connected()
         array = self._attrs[name]
         locality = self._locality[name]
+        if self._samples() is not None:  # one set per sample: the batch axis first
+            if locality == "projection" or storage.full:
+                return array.copy()
+            if locality == "postsynaptic":
+                return array[:, self.post_rows].copy()
+            return [[storage.row_values(one, row).copy() for row in self.post_rows] for one in array]
         if locality == "projection":
             return array.item()
         if locality == "postsynaptic":
@@ -644,9 +673,42 @@ class Projection:
         return [storage.row_values(array, row).copy() for row in self.post_rows]
 
     def _set_attribute(self, name: str, value: Any) -> None:
-        storage = self._require_connected()
+        self._require_connected()
         self._take_snapshot()
         array = self._attrs[name]
+        samples = self._samples()
+        if samples is None:
+            self._assign(name, array, value)
+        elif self._one_per_sample(name, value, samples):
+            for one, part in zip(array, value):
+                self._assign(name, one, part)
+        else:  # shaped like one sample's values: every sample gets them
+            for one in array:
+                self._assign(name, one, value)
+        self._changed(name)
+
+    def _one_per_sample(self, name: str, value: Any, samples: int) -> bool:
+        """Whether ``value`` gives each sample of the batch its own values (a leading axis of the batch size)."""
+        if isinstance(value, Distribution) or np.ndim(value) == 0 or len(value) != samples:
+            return False
+        storage = self._require_connected()
+        locality = self._locality[name]
+        if locality == "projection":
+            return True
+        if isinstance(value, list) and not all(isinstance(v, np.ndarray) for v in value) and \
+                any(isinstance(v, list) and v and np.ndim(v[0]) == 1 for v in value):
+            return True  # one list of dendrites per sample
+        try:
+            shape = np.shape(value)
+        except ValueError:  # ragged: lists of dendrites
+            return False
+        if locality == "postsynaptic":
+            return shape in ((samples, storage.n_post), (samples, len(self.post_rows)))
+        return shape in ((samples, storage.n_post, storage.n_pre), (samples, storage.nnz))
+
+    def _assign(self, name: str, array: np.ndarray, value: Any) -> None:
+        """Write ``value`` into ``array`` (one sample's values of ``name``), checked."""
+        storage = self._require_connected()
         locality = self._locality[name]
         owner = self._owner()
         finite = not self.network.allow_nonfinite
@@ -674,7 +736,6 @@ class Projection:
                                                    f"neuron)", got=f"shape {values.shape}", got_repr=False)
         else:
             self._set_local(name, array, value)
-        self._changed(name)
 
     def _set_local(self, name: str, array: np.ndarray, value: Any) -> None:
         storage = self._require_connected()
@@ -1447,8 +1508,9 @@ class Projection:
         return [(self.pre.population, name, depth) for name in sorted(names)]
 
     # ---------------------------------------------------------- transmission
-    def _side(self, end: "Population | PopulationView") -> Side:
-        return Side(self.network.registry.state(end), None if end.population is end else end.ranks)
+    def _side(self, end: "Population | PopulationView", sample: int | None = None) -> Side:
+        """An end as synapse expressions read it (``sample``: that sample's values in a batch)."""
+        return Side(self.network.registry.state(end), None if end.population is end else end.ranks, sample)
 
     def _weights(self) -> State:
         """The record holding the weights this projection transmits through (its own, or an original's)."""
@@ -1507,7 +1569,8 @@ class Projection:
         # the sides as ``sources`` reads them (one sample's values in a batch)
         pre_side = Side(sources.state(self.pre), None if self.pre.population is self.pre else self.pre.ranks)
         post_side = Side(sources.state(self.post), None if self.post.population is self.post else self.post.ranks)
-        context = SynapseContext(synapse, storage, self._attrs, self._locality, pre_side, post_side,
+        attrs = self._sample_attrs(getattr(sources, "sample", None))
+        context = SynapseContext(synapse, storage, attrs, self._locality, pre_side, post_side,
                                  symbols(synapse.psp), net.registry.clock, net.dt, net.rng,
                                  net.dtype, pre_reader=reader, per_synapse=per_synapse)
         ns = context.namespaces["local"]
@@ -1564,24 +1627,30 @@ class Projection:
         names = set().union(*(symbols(t) for t in trees))
         storage = self._require_connected()
         net = self.network
-        context = SynapseContext(synapse, storage, self._attrs, self._locality, self._side(self.pre),
-                                 self._side(self.post), names, net.registry.clock, net.dt, net.rng, net.dtype)
+        samples = self._samples()
         stages: list[Callable[[], Any]] = []
-        for level in ("projection", "postsynaptic", "local"):
-            group = [eq for eq in synapse.equations if (eq.locality if eq.target != "w" else "local") == level]
-            if not group:
-                continue
-            code = update_code(group, lambda name: False)
-            fn = build_function(code.statements, context.namespaces[level], f"learning of {self.name} ({level})",
-                                dtype=net.dtype)
-            refresh = context.refresher(level)
-            if refresh is not None:
-                stages.append(refresh)
-            stages.append(fn)
-        if any(eq.target == "w" for eq in synapse.equations):
-            absent = storage.absent_stage(self._attrs["w"])  # keep absent synapses at 0
-            if absent is not None:
-                stages.append(absent)
+        # in a batch each sample runs the unbatched rule over its own weights and its own rates (the same bits)
+        for sample in [None] if samples is None else range(samples):
+            attrs = self._sample_attrs(sample)
+            rng = net.rng if sample is None else net.sample_rngs[sample]
+            context = SynapseContext(synapse, storage, attrs, self._locality, self._side(self.pre, sample),
+                                     self._side(self.post, sample), names, net.registry.clock, net.dt, rng,
+                                     net.dtype)
+            for level in ("projection", "postsynaptic", "local"):
+                group = [eq for eq in synapse.equations if (eq.locality if eq.target != "w" else "local") == level]
+                if not group:
+                    continue
+                code = update_code(group, lambda name: False)
+                fn = build_function(code.statements, context.namespaces[level],
+                                    f"learning of {self.name} ({level})", dtype=net.dtype)
+                refresh = context.refresher(level)
+                if refresh is not None:
+                    stages.append(refresh)
+                stages.append(fn)
+            if any(eq.target == "w" for eq in synapse.equations):
+                absent = storage.absent_stage(attrs["w"])  # keep absent synapses at 0
+                if absent is not None:
+                    stages.append(absent)
         sets = list(dict.fromkeys(eq.target for eq in synapse.equations))
         return Learning(stages, self._learning_period, self._learning_offset, sets,
                         "; ".join(eq.text for eq in synapse.equations))
@@ -1787,6 +1856,12 @@ class Dendrite:
         if name in proj._attrs:
             locality = proj._locality[name]
             array = proj._attrs[name]
+            if proj._samples() is not None:  # one value (or row) per sample
+                if locality == "projection":
+                    return array.copy()
+                if locality == "postsynaptic":
+                    return array[:, self.row].copy()
+                return np.array([proj._storage.row_values(one, self.row) for one in array])
             if locality == "projection":
                 return array.item()
             if locality == "postsynaptic":
@@ -1802,6 +1877,18 @@ class Dendrite:
         proj._take_snapshot()
         array = proj._attrs[name]
         values = _numbers(proj._owner(), name, value, array.dtype, not proj.network.allow_nonfinite)
+        samples = proj._samples()
+        if samples is not None and locality != "projection":  # each sample's values, or one set for all
+            width = () if locality == "postsynaptic" else (self.size,)
+            per_sample = values.shape in ((samples,) + width,) and values.shape != width
+            for b, one in enumerate(array):
+                self._assign(proj, name, locality, one, values[b] if per_sample else values, value)
+        else:
+            self._assign(proj, name, locality, array, values, value)
+        proj._changed(name)
+
+    def _assign(self, proj: Projection, name: str, locality: str, array: np.ndarray, values: np.ndarray,
+                value: Any) -> None:
         if locality == "projection":
             raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the "
                                                        "projection", got=value)
@@ -1814,7 +1901,6 @@ class Dendrite:
                 raise ValidationError(proj._owner(), name, f"expected a number or {self.size} values",
                                       got=f"shape {values.shape}", got_repr=False)
             proj._storage.set_row_values(array, self.row, values)
-        proj._changed(name)
 
     def create_synapse(self, rank: int, w: float = 0.0, delay: float = 0.0) -> None:
         """Add a synapse from pre neuron ``rank`` (population rank) with weight ``w``."""
