@@ -284,7 +284,8 @@ class _Builder:
         """A batch where each sample has its own weights (``weights[b]``): one unbatched product per sample."""
         storage = t.storage
         if storage.kind == "dense":
-            return TransmitDenseSamples(label, weights, pre, out, reads, sets)
+            return TransmitDenseSamples(label, weights.transpose(0, 2, 1) if t.transposed else weights, pre, out,
+                                        reads, sets)
         assert self.batch is not None
         computes = []
         for b in range(self.batch):

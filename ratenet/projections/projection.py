@@ -248,8 +248,11 @@ class Projection:
         axis (dense ``(B, post, pre)``, sparse ``(B, nnz)`` over the shared
         structure, postsynaptic ``(B, post)``, projection-level ``(B,)``).
         """
-        batch = self.network.batch
-        return batch if batch is not None and self.synapse_type.equations else None
+        storage = self._storage
+        if self.network.batch is None or storage is None:
+            return None
+        weights = self._attrs.get("w")  # a Copy's are its original's
+        return None if weights is None or weights.ndim == len(storage.shape) else int(weights.shape[0])
 
     def _sample_attrs(self, sample: int | None) -> dict[str, np.ndarray]:
         """The synaptic arrays of one sample (views), or all of them (``sample`` None or shared values)."""
@@ -579,7 +582,7 @@ class Projection:
             locality[eq.target] = eq.locality
             init = eq.init if eq.init is not None else 0.0
             attrs[eq.target] = self._initial(init, shapes[eq.locality], eq.dtype, attrs)
-        samples = self._samples()
+        samples = self.network.batch if self.synapse_type.equations else None
         if samples is not None:  # a learning synapse in a batch: one set of synaptic values per sample
             check_bytes(samples * sum(a.nbytes for a in attrs.values()), self._owner(), "synapse",
                         f"its synaptic values, one set per sample of the batch ({samples} x "
@@ -677,6 +680,13 @@ class Projection:
         self._take_snapshot()
         array = self._attrs[name]
         samples = self._samples()
+        if isinstance(value, Distribution) and samples is not None:
+            # one draw, as an unbatched network makes it, for every sample (as at connect time)
+            one = array[0].copy()
+            self._assign(name, one, value)
+            array[...] = one
+            self._changed(name)
+            return
         if samples is None:
             self._assign(name, array, value)
         elif self._one_per_sample(name, value, samples):
@@ -1055,6 +1065,9 @@ class Projection:
             raise ValidationError(where, owner, f"the file has synaptic attributes {sorted(attrs)}, the "
                                                 f"projection {sorted(self._attrs)}")
         shapes = {"local": synapses, "postsynaptic": (n_post,), "projection": ()}
+        samples = self._samples()
+        if samples is not None:  # one set per sample of the batch
+            shapes = {k: (samples,) + v for k, v in shapes.items()}
         for attr in sorted(attrs):
             current = self._attrs[attr]
             kind_name = {"i": "int", "b": "bool"}.get(current.dtype.kind, "float")
@@ -1229,6 +1242,11 @@ class Projection:
                                                              "setup(structural_plasticity=True) (or "
                                                              "net.setup(structural_plasticity=True)) first, as "
                                                              "ANNarchy asks")
+        if self._samples() is not None:
+            raise ValidationError(owner, f"{action}_{kind}", f"a learning synapse in a batched network (batch="
+                                                             f"{self._samples()}) keeps one weight set per sample "
+                                                             "over one shared structure: it cannot create or "
+                                                             "prune synapses; run without batch")
         return rule
 
     def _start_rule(self, kind: str, period: float | None) -> None:

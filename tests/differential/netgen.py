@@ -847,7 +847,10 @@ def snapshot(net: Network) -> State:
         else:
             for name in proj.attributes:
                 value = proj.get(name)
-                if isinstance(value, list):
+                if isinstance(value, list) and value and isinstance(value[0], list):
+                    # a learning synapse in a batch: one list of dendrites per sample
+                    value = np.stack([np.concatenate(v) if v else np.zeros(0) for v in value])
+                elif isinstance(value, list):
                     value = np.concatenate(value) if value else np.zeros(0)
                 state[f"{proj.name}.{name}"] = np.array(value)
     for monitor in net.monitors:
