@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from ratenet import Hebb, InputArray, Network, Neuron, RatenetError, TimedArray, ValidationError, clear, setup
+from ratenet import Hebb, InputArray, Network, Neuron, RatenetError, Synapse, TimedArray, ValidationError, clear, setup
 from ratenet import default_network
 from ratenet.image import ImagePopulation, VideoPopulation
 
@@ -152,16 +152,83 @@ def test_check_finite_names_the_sample():
         net.step()
 
 
-def test_learning_is_refused_with_a_clear_error():
+def _learning_net(batch, fmt="dense", rates=None):
+    net = Network(batch=batch)
+    a = net.create(3, Neuron(parameters="r = 1.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    syn = Synapse(parameters="eta = 0.1 : projection", equations="dw/dt = eta * pre.r * post.r")
+    proj = net.connect(a, b, "exc", syn, name="hebb").connect_all_to_all(0.5, storage_format=fmt)
+    if rates is not None:
+        a.r = rates
+    return net, a, b, proj
+
+
+def test_learning_keeps_one_weight_set_per_sample():
+    rates = np.array([[1.0, 0.0, 0.5], [0.2, 0.4, 0.6]])
+    net, a, b, proj = _learning_net(2, rates=rates)
+    assert proj.w.shape == (2, 2, 3) and proj.eta.tolist() == [0.1, 0.1]
+    net.simulate(3.0)
+    # a plain loop: w += dt * eta * pre.r * post.r, post.r = w @ pre.r of the step before (the same order)
+    for s in range(2):
+        w, post = np.full((2, 3), 0.5), np.zeros(2)
+        for _ in range(3):
+            post = w @ rates[s]
+            w = w + 0.1 * np.outer(post, rates[s])
+        assert np.allclose(proj.w[s], w, rtol=1e-14) and np.allclose(b.r[s], post, rtol=1e-14)
+    assert not np.array_equal(proj.w[0], proj.w[1])
+    assert proj.dendrite(1).w.shape == (2, 3)
+
+
+def test_learning_weights_assignments_save_and_reset():
+    net, a, b, proj = _learning_net(2, fmt="csr")
+    proj.w = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]  # one sample's matrix: every sample
+    assert [np.concatenate(rows).tolist() for rows in proj.w] == [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]] * 2
+    proj.eta = [0.0, 0.5]  # one value per sample
+    proj.dendrite(0).w = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    assert proj.dendrite(0).w.tolist() == [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    net.simulate(2.0)
+    before = [np.concatenate(rows) for rows in proj.w]
+    assert np.array_equal(before[0], [1.0, 1.0, 1.0, 4.0, 5.0, 6.0])  # eta = 0: sample 0 does not learn
+    path = os.path.join(str(pytest.importorskip("tempfile").mkdtemp()), "learn.npz")
+    net.save(path)
+    net.simulate(2.0)
+    net.load(path)
+    assert all(np.array_equal(np.concatenate(r), x) for r, x in zip(proj.w, before))
+    net.reset(projections=True)  # back to the values at compile time (the first simulate)
+    assert proj.eta.tolist() == [0.0, 0.5] and proj.dendrite(0).w.tolist() == [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+
+
+def test_learning_monitor_and_check_finite_name_the_sample():
+    net, a, b, proj = _learning_net(3, rates=np.full((3, 3), 10.0))
+    m = net.monitor(proj, "w")
+    proj.eta = [0.1, 0.1, 1e308]  # sample 2 overflows
+    net.check_finite = True
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            RatenetError, match=r"Projection 'hebb' \(synapse 'Synapse'\)\.w: sample 2, synapse \(post 0, pre 0\) "
+                                r"is inf after step 0"):
+        net.step()
+    assert m.get("w").shape[1:] == (3, 2, 3)
+
+
+def test_learning_in_a_batch_refuses_what_cannot_fit():
+    net = Network(batch=10**6)
+    a, b = net.create(1000, Neuron(parameters="r = 1.0")), net.create(1000, Neuron(equations="r = sum(exc)"))
+    proj = net.connect(a, b, "exc", Hebb(), name="big")
+    with pytest.raises(ValidationError, match=r"Projection 'big'\.synapse: its synaptic values, one set per sample "
+                                              r"of the batch \(1000000 x 2 arrays of 1000000 synapses\) would take "
+                                              r"8 TB, more than this machine's memory"):
+        proj.connect_all_to_all(0.5, storage_format="dense")
+
+
+def test_learning_in_a_batch_refuses_structural_plasticity():
     net = Network(batch=2)
-    a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
-    proj = net.connect(a, b, "exc", Hebb(), name="hebb").connect_all_to_all(0.5)
-    with pytest.raises(ValidationError, match=r"Projection 'hebb'\.synapse: learns, and a batched network "
-                                              r"\(batch=2\) does not run learning rules yet"):
-        net.simulate(1.0)
-    proj.disable_learning()
-    net.simulate(1.0)
-    assert b.r.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    net.setup(structural_plasticity=True)
+    pop = net.create(2, Neuron(equations="r = 1.0"))
+    syn = Synapse(equations="dw/dt = -w", pruning="w < 0.5 : proba=1.0")
+    proj = net.connect(pop, pop, "exc", syn, name="pp").connect_all_to_all(0.1)
+    with pytest.raises(ValidationError, match=r"Projection 'pp'\.start_pruning: a learning synapse in a batched "
+                                              r"network \(batch=2\) keeps one weight set per sample"):
+        proj.start_pruning()
 
 
 def test_save_load_reset():

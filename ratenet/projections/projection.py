@@ -258,7 +258,7 @@ class Projection:
         """The synaptic arrays of one sample (views), or all of them (``sample`` None or shared values)."""
         if sample is None or self._samples() is None:
             return self._attrs
-        return {k: v[sample] for k, v in self._attrs.items()}
+        return {k: v[sample, ...] for k, v in self._attrs.items()}  # views, 0-d ones too
 
     # ---------------------------------------------------------------- checks
     def _owner(self) -> str:
@@ -682,7 +682,7 @@ class Projection:
         samples = self._samples()
         if isinstance(value, Distribution) and samples is not None:
             # one draw, as an unbatched network makes it, for every sample (as at connect time)
-            one = array[0].copy()
+            one = array[0, ...].copy()
             self._assign(name, one, value)
             array[...] = one
             self._changed(name)
@@ -690,11 +690,11 @@ class Projection:
         if samples is None:
             self._assign(name, array, value)
         elif self._one_per_sample(name, value, samples):
-            for one, part in zip(array, value):
-                self._assign(name, one, part)
+            for b, part in enumerate(value):
+                self._assign(name, array[b, ...], part)
         else:  # shaped like one sample's values: every sample gets them
-            for one in array:
-                self._assign(name, one, value)
+            for b in range(samples):
+                self._assign(name, array[b, ...], value)
         self._changed(name)
 
     def _one_per_sample(self, name: str, value: Any, samples: int) -> bool:
