@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from ..exceptions import ValidationError
 from ..neurons import constants_epoch
 from ..projections.storage import matvec_function, matvecs_function
 from ..state import PopulationState, ProjectionState, State, Transmission, python_writes, sum_key

@@ -42,8 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
-           "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "TransmitDenseBatch", "TransmitDenseSamples", "TransmitGatherBatch",
-           "TransmitSparseBatch", "TransmitPerSample", "SumInputs", "AddInputs", "UpdateBlock",
+           "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "TransmitDenseBatch", "TransmitDenseSamples",
+           "TransmitGatherBatch", "TransmitSparseBatch", "TransmitPerSample", "SumInputs", "AddInputs", "UpdateBlock",
            "Replay", "PushHistory", "Learn", "Rewire", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
 
 #: What an operator reads or writes: a record and the name of a value in it.
