@@ -229,8 +229,8 @@ class TransmitDenseSamples(Operator):
 
     One matrix-vector product per sample, as an unbatched network computes
     it: the same bits as B separate runs.  (A stacked ``np.matmul(W, pre[..., None])``
-    adds in another order and is no faster: each sample's matrix is read once
-    either way, the product is memory-bound.)
+    may add in another order, so it is not used; each sample's matrix is read
+    once either way.)
 
     Examples
     --------

@@ -1918,7 +1918,9 @@ class Dendrite:
             if values.ndim and values.shape != (self.size,):
                 raise ValidationError(proj._owner(), name, f"expected a number or {self.size} values",
                                       got=f"shape {values.shape}", got_repr=False)
-            proj._storage.set_row_values(array, self.row, values)
+            storage = proj._storage
+            assert storage is not None  # a dendrite exists only once the projection is connected
+            storage.set_row_values(array, self.row, values)
 
     def create_synapse(self, rank: int, w: float = 0.0, delay: float = 0.0) -> None:
         """Add a synapse from pre neuron ``rank`` (population rank) with weight ``w``."""
