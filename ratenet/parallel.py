@@ -244,7 +244,8 @@ def _cancel(pending: set[Future]) -> None:
 
 def _failed(owner: str, index: int, exc: BaseException) -> RatenetError:
     text = str(exc)
-    if isinstance(exc, pickle.PicklingError) or "pickle" in text.lower():
+    # Python 3.13 reports an unpicklable local function as AttributeError("Can't get local object ...")
+    if isinstance(exc, pickle.PicklingError) or "pickle" in text.lower() or "can't get local object" in text.lower():
         return RatenetError(f"{owner}: the result of run {index} cannot be sent back ({_describe(exc)}); return "
                             "arrays and plain values (monitor data, rates), not networks, populations or functions")
     return RatenetError(f"{owner}: run {index} failed: {_describe(exc)}")
