@@ -662,7 +662,9 @@ class Projection:
         array = self._attrs[name]
         locality = self._locality[name]
         if self._samples() is not None:  # one set per sample: the batch axis first
-            if locality == "projection" or storage.full:
+            if locality == "projection":  # one Python number per sample, as an unbatched projection returns one
+                return np.array([value.item() for value in array])
+            if storage.full:
                 return array.copy()
             if locality == "postsynaptic":
                 return array[:, self.post_rows].copy()
