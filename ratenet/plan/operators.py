@@ -264,37 +264,6 @@ class TransmitDenseSamples(Operator):
                 np.dot(w[b], x[b], out=row)
 
 
-class TransmitSparseBatch(Operator):
-    """A batch: ``out = pre @ W.T`` with compressed sparse rows (one SciPy multi-vector kernel call).
-
-    Each sample gets the same bits as an unbatched product (see
-    :func:`~ratenet.projections.storage.matvecs_function`).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ratenet.projections.storage import matvecs_function
-    >>> product = matvecs_function(np.array([0, 1, 2]), np.array([1, 0]), np.array([2.0, 3.0]), 2, 2, np.float64)
-    >>> out = np.empty((2, 2))
-    >>> TransmitSparseBatch("ab", product, np.array([[1.0, 10.0], [2.0, 0.0]]), out, (), ())()
-    >>> out.tolist()
-    [[20.0, 3.0], [0.0, 6.0]]
-    """
-
-    pure = True
-
-    def __init__(self, label: str, product: Callable[[np.ndarray, np.ndarray], None],
-                 pre: np.ndarray | Callable[[], np.ndarray], out: np.ndarray, reads: Sequence[Access],
-                 sets: Sequence[Access]) -> None:
-        super().__init__(label, reads, sets)
-        self.product = product
-        self.x, self.read = _source(pre)
-        self.out = out
-
-    def __call__(self) -> None:
-        self.product(self.x if self.read is None else self.read(), self.out)
-
-
 class TransmitGatherBatch(Operator):
     """A batch: ``out = w * pre[:, columns]`` (sparse weights with exactly one synapse per row).
 
@@ -393,6 +362,27 @@ class TransmitSparse(Operator):
 
     def __call__(self) -> None:
         self.product(self.x if self.read is None else self.read(), self.out)
+
+
+
+class TransmitSparseBatch(TransmitSparse):
+    """A batch: ``out = pre @ W.T`` with compressed sparse rows (one SciPy multi-vector kernel call).
+
+    :class:`TransmitSparse` with a product over the batch axis; its own name in ``step_order``.
+
+    Each sample gets the same bits as an unbatched product (see
+    :func:`~ratenet.projections.storage.matvecs_function`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ratenet.projections.storage import matvecs_function
+    >>> product = matvecs_function(np.array([0, 1, 2]), np.array([1, 0]), np.array([2.0, 3.0]), 2, 2, np.float64)
+    >>> out = np.empty((2, 2))
+    >>> TransmitSparseBatch("ab", product, np.array([[1.0, 10.0], [2.0, 0.0]]), out, (), ())()
+    >>> out.tolist()
+    [[20.0, 3.0], [0.0, 6.0]]
+    """
 
 
 class TransmitGather(Operator):
