@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from _harness import best_time, parser, report
+from bench_small_populations import handwritten as ring_by_hand
 
 BATCH = 64
 
@@ -54,19 +55,6 @@ def dense(args) -> None:
            f"({unbatched / per_sample:.2f}x less), bare W @ R {blas:.4f}")
 
 
-def ring_by_hand(batch: int, steps: int) -> None:
-    r = [np.zeros((batch, 100)) for _ in range(10)]
-    s = [np.empty((batch, 100)) for _ in range(10)]
-    for _ in range(steps):
-        for i in range(10):
-            np.multiply(r[i - 1], 0.5, out=s[i])
-        for i in range(10):
-            np.add(s[i], 0.1, out=s[i])
-            np.subtract(s[i], r[i], out=s[i])
-            np.multiply(s[i], 0.1, out=s[i])
-            np.add(r[i], s[i], out=r[i])
-
-
 def ring(args) -> None:
     from ratenet import Network, Neuron
 
@@ -84,8 +72,8 @@ def ring(args) -> None:
     alone, batched = build(None), build(BATCH)
     unbatched = best_time(lambda: alone.simulate(float(steps)), args.repeats) / steps * 1e6
     per_sample = best_time(lambda: batched.simulate(float(steps)), args.repeats) / steps / BATCH * 1e6
-    ring_by_hand(BATCH, 10)
-    by_hand = best_time(lambda: ring_by_hand(BATCH, steps), args.repeats) / steps / BATCH * 1e6
+    ring_by_hand(10, BATCH)
+    by_hand = best_time(lambda: ring_by_hand(steps, BATCH), args.repeats) / steps / BATCH * 1e6
     report("batch_ring", {"unbatched_us_per_sample_step": unbatched, "batched_us_per_sample_step": per_sample,
                           "handwritten_batched_us_per_sample_step": by_hand}, args,
            f"{unbatched:.3f} us/sample/step unbatched, {per_sample:.3f} with B={BATCH}, "

@@ -9,9 +9,11 @@ import numpy as np
 from _harness import best_time, parser, report
 
 
-def handwritten(steps: int) -> None:
-    r = [np.zeros(100) for _ in range(10)]
-    s = [np.empty(100) for _ in range(10)]
+def handwritten(steps: int, batch: int | None = None) -> None:
+    """The ring by hand; with ``batch``, every population holds ``batch`` samples."""
+    shape = (100,) if batch is None else (batch, 100)
+    r = [np.zeros(shape) for _ in range(10)]
+    s = [np.empty(shape) for _ in range(10)]
     for _ in range(steps):
         for i in range(10):
             np.multiply(r[i - 1], 0.5, out=s[i])
