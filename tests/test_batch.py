@@ -359,3 +359,19 @@ def test_a_parameter_that_becomes_one_per_sample_rebuilds_the_update():
     pop.k = 1.0
     net.simulate(1.0)
     assert pop.r.ravel().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_projection_level_value_of_a_batched_learning_projection_reads_like_an_unbatched_one():
+    # an unbatched projection returns a Python number (the float32 value as a float64); a batched
+    # one returns one such number per sample, so the two compare equal dtype and all
+    def eta(batch):
+        net = Network(dt=1.0, seed=0, dtype=np.float32, batch=batch)
+        pop = net.create(2, Neuron(equations="r = sum(exc)"))
+        proj = net.connect(pop, pop, "exc", synapse=Hebb(eta=0.01)).connect_all_to_all(weights=0.5)
+        net.compile()
+        return proj.eta
+
+    single, batched = eta(None), eta(3)
+    assert isinstance(single, float)
+    assert batched.dtype == np.float64 and batched.shape == (3,)
+    assert batched.tolist() == [single] * 3 == [float(np.float32(0.01))] * 3
