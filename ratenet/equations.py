@@ -2313,6 +2313,7 @@ def _numpy_functions() -> dict[str, Any]:
 
         for name, (target, _) in BUILTIN_FUNCTIONS.items():
             _FUNCTIONS_CACHE[f"_f_{name}"] = _HELPERS[target] if target.startswith("_") else getattr(np, target)
+        _FUNCTIONS_CACHE["_f_clip"] = _FUNCTIONS_CACHE["_np_clip"] = _clip_function()
     return _FUNCTIONS_CACHE
 
 
@@ -2326,7 +2327,6 @@ def _numpy_helpers() -> dict[str, Any]:
         "_f_logical_not": np.logical_not,
         "_f_to_int": to_int,
         "_f_to_bool": to_bool,
-        "_np_clip": np.clip,
         "_np_maximum": np.maximum,
         "_np_minimum": np.minimum,
         "_np_copyto": np.copyto,
@@ -2421,6 +2421,29 @@ def _round(x: Any) -> Any:
     import numpy as np
 
     return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+def _clip_propagating(x: Any, lo: Any, hi: Any, out: Any = None) -> Any:
+    """``clip`` with a NaN anywhere giving NaN, where NumPy's own clip does not (numpy < 2 returns a bound).
+
+    ``maximum`` then ``minimum`` compute what numpy 2's clip does, NaN
+    included; only the sign of a zero may differ when ``x`` and a bound are
+    zeros of opposite signs (which both implementations leave unspecified).
+    """
+    import numpy as np
+
+    lower = np.maximum(x, lo, out=out)
+    return np.minimum(lower, hi, out=out)
+
+
+def _clip_function() -> Any:
+    """NumPy's clip when it propagates a NaN bound (numpy >= 2), else :func:`_clip_propagating`."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore")  # numpy 1.x deprecates a NaN bound while it returns the other bound
+        propagates = bool(np.isnan(np.clip(np.float64(1.0), 0.0, np.nan)))
+    return np.clip if propagates else _clip_propagating
 
 
 _HELPERS = {"_pos": _pos, "_neg": _neg, "_heaviside": _heaviside, "_round": _round}
@@ -2694,7 +2717,8 @@ class _Preparer:
 
     def call(self, node: ast.Call) -> ast.expr:
         func = cast(ast.Name, node.func).id
-        if func == "_f_power" and len(node.args) == 2 and self.small_power(node.args[1]):
+        if BUILTIN_FUNCTIONS.get(func[3:], ("",))[0] == "power" and func.startswith("_f_") \
+                and len(node.args) == 2 and self.small_power(node.args[1]):
             return self.power(node.args[0], cast(ast.Name, node.args[1]))
         if func in ("_f_where", "_f_ite") and len(node.args) == 3 and self.one_value(node.args[0]):
             return self.branch(node)

@@ -321,6 +321,28 @@ def test_builtin_functions_on_numbers(text, expected):
     assert float(expression(text)) == pytest.approx(expected, rel=1e-15)
 
 
+@pytest.mark.parametrize("args", [(1.0, 16.86, math.nan), (1.0, math.nan, 2.0), (math.nan, 0.0, 1.0),
+                                  (3.0, 0.0, math.nan), (-3.0, math.nan, math.nan)])
+@pytest.mark.parametrize("shape", [(), (4,)])
+def test_clip_gives_nan_when_any_argument_is_nan_on_every_numpy(args, shape):
+    """numpy < 2's own ``clip`` returns the other bound for a NaN bound (``clip(1, 16.86, nan)`` is 16.86)."""
+    x, lo, hi = args
+    got = np.asarray(expression("clip(x, lo, hi)", x=np.full(shape, x), lo=lo, hi=hi))
+    assert got.shape == shape
+    assert np.isnan(got).all()
+
+
+def test_a_clamped_variable_with_a_nan_bound_becomes_nan_as_clip_gives():
+    net = Network()
+    net.allow_nonfinite = True
+    pop = net.create(3, Neuron(parameters="hi = 2.0 : population", equations="r = clip(dt, 16.86, hi)"))
+    net.step()
+    assert pop.r.tolist() == [2.0] * 3  # lo > hi: min(max(x, lo), hi), the upper bound
+    pop.hi = math.nan
+    net.step()
+    assert np.isnan(pop.r).all()
+
+
 @pytest.mark.parametrize("text, expected", [
     ("power(2, -1)", 0.5),
     ("power(4, -2)", 0.0625),

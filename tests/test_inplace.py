@@ -72,7 +72,15 @@ def _run(text: str, dtype: type, lowered: bool) -> dict:
 
 
 def _same_bits(x: np.ndarray, y: np.ndarray) -> bool:
-    return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+    """Equal bit for bit (signed zeros apart), except a NaN's sign and payload.
+
+    NumPy does not define them: numpy 1.24 gives ``nan * -nan`` either sign depending
+    on which SIMD loop runs, which depends on the arrays' alignment.
+    """
+    def canonical(a: np.ndarray) -> bytes:
+        return np.where(np.isnan(a), np.array(np.nan, a.dtype), a).tobytes()
+
+    return x.dtype == y.dtype and x.shape == y.shape and canonical(x) == canonical(y)
 
 
 @settings(max_examples=150, deadline=None)
@@ -174,7 +182,7 @@ def test_ite_with_a_one_value_condition_evaluates_only_the_branch_taken() -> Non
     pop.k = 1.0
     pop.x = np.e
     net.step()
-    assert pop.r.tolist() == [1.0, 1.0, 1.0]
+    assert pop.r.tolist() == np.log(np.full(3, np.e)).tolist()  # 1 ulp below 1 on numpy 1.24
 
 
 def test_ite_with_a_per_neuron_condition_still_chooses_per_neuron() -> None:
