@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from ratenet import Creating, Network, Neuron, Pruning, Synapse, ValidationError
 
@@ -229,3 +230,29 @@ def test_monitors_record_after_the_rules(storage):
         values = np.asarray(sample).reshape(-1)
         np.testing.assert_allclose(values[values != 0.0], kept)
     assert len(samples) == 3
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_a_creating_rule_reads_the_rates_of_a_population_the_plan_restacked(reference):
+    """Regression (found by the differential tests): the compiled condition was cached with the arrays
+    of its first plan; a plan that gave the pre population new arrays (its stack re-formed after a
+    population-level parameter of another member changed) left it reading rates that never changed."""
+    model = Neuron(parameters="tau = 2.0 : population\nb = 0.0", equations="tau * dr/dt + r = b")
+    net = Network(reference=reference)
+    net.setup(structural_plasticity=True)
+    # one model: stacked in the optimised plan; when other leaves the stack, pre and third form a new one
+    other, pre, _third = net.create(3, model), net.create(4, model), net.create(2, model)
+    post = net.create(1, Neuron(parameters="r = 0.5"))
+    proj = net.connect(pre, post, "exc", Synapse(creating="post.r > pre.r : w=0.25"))
+    proj.connect_from_sparse(scipy.sparse.csr_matrix(([0.1], ([0], [0])), shape=(4, 1)))  # (pre, post)
+    proj.start_creating(period=1.0)
+    pre.r = 1.0
+    pre.b = np.array([1.0, 1.0, 0.0, 0.0])  # two of them decay below post.r = 0.5 within 2 ms
+    net.simulate(1.0)
+    other.tau = 3.0  # the stack splits: pre gets arrays of its own
+    net.simulate(3.0)
+    # explicit Euler with dt = tau / 2 halves r at each step where b = 0: 0.5 after step 1 (not below
+    # post.r), 0.25 after step 2, when the rule creates both synapses; where b = 1, r stays 1
+    assert proj.nb_synapses == 3
+    matrix = proj.connectivity_matrix()
+    assert matrix.tolist() == [[0.1, 0.0, 0.25, 0.25]]

@@ -1317,7 +1317,11 @@ class Projection:
 
     def _cached_condition(self, kind: str, storage: Storage, attrs: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
         cache = self.__dict__.setdefault("_conditions", {})
-        key = (kind, id(storage), tuple(id(a) for a in attrs.values()))
+        # the plan may give a population new arrays (stacking adopts them): a condition built on the
+        # old ones would read values that no longer change
+        registry = self.network.registry
+        ends = tuple(id(value) for end in (self.pre, self.post) for value in registry.state(end).values.values())
+        key = (kind, id(storage), tuple(id(a) for a in attrs.values()), ends)
         if key not in cache:
             if len(cache) > 4:
                 cache.clear()
