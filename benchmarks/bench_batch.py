@@ -10,7 +10,8 @@ NumPy step of the same ring (one (B, 100) array per population).
 
 ``--case video``: the tutorial's pipeline with a new frame every step, ms per
 frame unbatched and with B = 8 and 64 (``batch_large``: 16 with ``--quick``) (each step assigns B new frames with
-``image.r = frames``).
+``image.r = frames``), then the same with uint8 frames, as a video delivers them, given with
+``set_images`` (``set_image`` unbatched): ``u8_*``.
 """
 
 from __future__ import annotations
@@ -80,14 +81,20 @@ def ring(args) -> None:
            f"hand-written batched NumPy {by_hand:.3f}")
 
 
-def _frames_loop(image, frames, net, n: int):
+def _frames_loop(image, frames, net, n: int, uint8: bool = False):
     """n steps, each assigning the next frames (cycling through ``frames``) to the image population."""
     def run() -> None:
         for k in range(n):
             image.r = frames[k % len(frames)]
             net.step()
 
-    return run
+    def run_uint8() -> None:
+        feed = image.set_image if image.batch is None else image.set_images
+        for k in range(n):
+            feed(frames[k % len(frames)])
+            net.step()
+
+    return run_uint8 if uint8 else run
 
 
 def video(args) -> None:
@@ -98,19 +105,21 @@ def video(args) -> None:
     # Every configuration cycles through the same clip, larger than the caches: the same memory traffic
     # per frame (a clip of two frames would stay in the cache unbatched, and not batched).
     clip = np.random.default_rng(0).random(((1 if args.quick else 2) * large, 480, 640, 3))
+    clip_u8 = (clip * 255.0).astype(np.uint8)
     figures = {}
-    for batch in (None, 8, large):
-        count = 1 if batch is None else batch
-        frames = [clip[k] for k in range(len(clip))] if batch is None else \
-            [clip[k:k + batch] for k in range(0, len(clip), batch)]
-        stages = build_network(batch=batch)
-        compile()
-        n = max(len(frames), (6 if args.quick else 40) // count)
-        run = _frames_loop(stages["image"], frames, default_network(), n)
-        run()
-        figures["unbatched" if batch is None else "batch_large" if batch == large else f"batch_{batch}"] = \
-            best_time(run, args.repeats) / n / count * 1e3
-        del frames, stages, run
+    for prefix, source in (("", clip), ("u8_", clip_u8)):
+        for batch in (None, 8, large):
+            count = 1 if batch is None else batch
+            frames = [source[k] for k in range(len(source))] if batch is None else \
+                [source[k:k + batch] for k in range(0, len(source), batch)]
+            stages = build_network(batch=batch)
+            compile()
+            n = max(len(frames), (6 if args.quick else 40) // count)
+            run = _frames_loop(stages["image"], frames, default_network(), n, uint8=bool(prefix))
+            run()
+            name = "unbatched" if batch is None else "batch_large" if batch == large else f"batch_{batch}"
+            figures[prefix + name] = best_time(run, args.repeats) / n / count * 1e3
+            del frames, stages, run
     report("batch_video", {f"{k}_ms_per_frame": v for k, v in figures.items()}, args,
            ", ".join(f"{k} {v:.3f} ms/frame" for k, v in figures.items()))
 

@@ -44,6 +44,7 @@ __all__ = [
     "check_image_geometry",
     "check_interpolation",
     "read_image",
+    "check_image_array",
     "image_to_rates",
     "VideoSource",
 ]
@@ -347,7 +348,7 @@ def _describe(array: np.ndarray) -> str:
     return f"array of shape {array.shape} and dtype {array.dtype}"
 
 
-def _check_image_array(image: Any, owner: str) -> np.ndarray:
+def check_image_array(image: Any, owner: str) -> np.ndarray:
     """Return ``image`` as an (h, w) or (h, w, 1|3|4) array of an accepted dtype."""
     array = np.asarray(image)
     dtype = array.dtype
@@ -410,6 +411,7 @@ def image_to_rates(
     interpolation: int | str | None = None,
     dtype: Any = np.float64,
     owner: str = "ImagePopulation",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Convert an image array into the rates of an image population.
 
@@ -432,11 +434,16 @@ def image_to_rates(
         Floating dtype of the result (default float64).
     owner : str, optional
         Who receives the image, used in error messages.
+    out : numpy.ndarray, optional
+        Where to write the rates (shape ``geometry``, dtype ``dtype``): a
+        uint8 or uint16 image of the right size is then divided straight into
+        it, with no float intermediate, and the same bits.  It is written only
+        after every check has passed.
 
     Returns
     -------
     numpy.ndarray
-        A new C-contiguous array of shape ``geometry``.
+        A new C-contiguous array of shape ``geometry`` (``out`` when given).
 
     Raises
     ------
@@ -464,6 +471,9 @@ def image_to_rates(
     >>> image_to_rates(np.arange(16.0).reshape(4, 4), (2, 2))   # 2x2 block means
     array([[ 2.5,  4.5],
            [10.5, 12.5]])
+    >>> target = np.empty((1, 2, 3), np.float32)
+    >>> image_to_rates(rgb, (1, 2, 3), dtype=np.float32, out=target) is target
+    True
     """
     geometry = check_image_geometry(geometry, owner)
     code = check_interpolation(interpolation, owner)
@@ -473,7 +483,7 @@ def image_to_rates(
         raise ValidationError(owner, "dtype", "must be a floating point dtype", got=dtype) from None
     if out_dtype.kind != "f":
         raise ValidationError(owner, "dtype", "must be a floating point dtype", got=out_dtype)
-    array = _check_image_array(image, owner)
+    array = check_image_array(image, owner)
 
     if array.ndim == 3 and array.shape[2] == 4:
         array = array[..., :3]
@@ -494,6 +504,16 @@ def image_to_rates(
         array = np.repeat(array[..., np.newaxis], 3, axis=2)
 
     scale = _FULL_SCALE.get(array.dtype)
+    if out is not None:
+        if out.shape != tuple(geometry) or out.dtype != out_dtype:
+            raise ValidationError(owner, "out", f"must be a {out_dtype} array of shape {tuple(geometry)}",
+                                  got=f"{out.dtype} array of shape {out.shape}", got_repr=False)
+        if scale is None:
+            np.copyto(out, array, casting="same_kind")
+        else:
+            # Divided in float64 and rounded once to out's dtype, as below; no intermediate array.
+            np.divide(array, scale, out=out, dtype=np.float64, casting="same_kind")
+        return out
     if scale is not None:
         # Divide in float64 and round once to the requested dtype.
         array = array.astype(np.float64) / scale

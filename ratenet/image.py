@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ._imageio import VideoSource, check_image_geometry, check_interpolation, image_to_rates, read_image
+from ._imageio import VideoSource, check_image_array, check_image_geometry, check_interpolation, image_to_rates, \
+    read_image
 from .exceptions import ValidationError
 from .population import Population, input_neuron
 
@@ -95,8 +96,15 @@ class ImagePopulation(Population):
         else:
             raise ValidationError(owner, "image", "must be a file path or a NumPy array", got=image)
         method = self._interpolation if interpolation is None else check_interpolation(interpolation, owner)
-        rates = image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype, owner=owner)
-        self._write_rates(rates)
+
+        def fill(rates: np.ndarray) -> None:
+            # converted straight into r (checked before anything is written); a batch copies sample 0 to the others
+            first = rates if self.batch is None else rates[0]
+            image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype, owner=owner, out=first)
+            if self.batch is not None:
+                rates[1:] = first
+
+        self._fill_rates(fill)
 
     def _one_per_sample(self, array: np.ndarray) -> bool:
         """Whether an array holds one image per sample: ``(B, h, w, C)``, or ``(B, h, w)`` for grayscale."""
@@ -144,7 +152,9 @@ class ImagePopulation(Population):
             raise ValidationError(owner, "images", f"needs exactly {expected} image(s) for {what}",
                                   got=f"{count} images", got_repr=False)
         method = self._interpolation if interpolation is None else check_interpolation(interpolation, owner)
-        rates = np.empty((count,) + self.geometry, dtype=self.dtype)
+        # Every image is read and checked before r is touched (a bad one leaves r as it was); each is then
+        # converted straight into its sample's rows, with no batch-sized intermediate.
+        checked = []
         for b, image in enumerate(images):
             if isinstance(image, (str, os.PathLike)):
                 pixels = read_image(image, owner)
@@ -152,9 +162,15 @@ class ImagePopulation(Population):
                 pixels = image
             else:
                 raise ValidationError(owner, f"images[{b}]", "must be a file path or a NumPy array", got=image)
-            rates[b] = image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype,
-                                      owner=f"{owner} (image {b})")
-        self._write_rates(rates if self.batch is not None else rates[0])
+            checked.append(check_image_array(pixels, f"{owner} (image {b})"))
+
+        def fill(rates: np.ndarray) -> None:
+            rows = rates if self.batch is not None else rates[np.newaxis]
+            for b, pixels in enumerate(checked):
+                image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype,
+                               owner=f"{owner} (image {b})", out=rows[b])
+
+        self._fill_rates(fill)
 
 
 class VideoPopulation(ImagePopulation):

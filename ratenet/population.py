@@ -646,6 +646,12 @@ class Population(_Attributes):
         self._ns["r"][...] = rates
         self._state.bump("r")
 
+    def _fill_rates(self, fill: Callable[[np.ndarray], Any]) -> None:
+        """Replace ``r`` by ``fill(r)`` writing into it (it checks everything before it writes): inputs fed
+        from Python without an intermediate array."""
+        fill(self._ns["r"])
+        self._state.bump("r")
+
     # -------------------------------------------------------------- sums etc.
     def sum(self, target: str) -> np.ndarray:
         """The summed input ``sum(target)`` of the last step (a copy).

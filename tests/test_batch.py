@@ -375,3 +375,39 @@ def test_a_projection_level_value_of_a_batched_learning_projection_reads_like_an
     assert isinstance(single, float)
     assert batched.dtype == np.float64 and batched.shape == (3,)
     assert batched.tolist() == [single] * 3 == [float(np.float32(0.01))] * 3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_images_are_converted_straight_into_each_sample(dtype):
+    """uint8 frames go into r without a float intermediate: the same bits as pixels / 255 rounded once,
+    and what pop.r reads (and its version) follows."""
+    frames = np.random.default_rng(3).integers(0, 256, (3, 4, 5, 3), dtype=np.uint8)
+    net = Network(batch=3, dtype=dtype)
+    image = ImagePopulation((4, 5, 3), network=net)
+    state = net.registry.state(image)
+    before = state.version("r")
+    image.set_images(list(frames))
+    expected = (frames.astype(np.float64) / 255.0).astype(dtype)
+    assert image.r.dtype == np.dtype(dtype) and state.version("r") > before
+    assert np.array_equal(image.r.view(np.uint8), expected.view(np.uint8))
+    image.set_image(frames[1])  # one frame for every sample
+    assert np.array_equal(image.r, np.broadcast_to(expected[1], (3, 4, 5, 3)))
+    alone = ImagePopulation((4, 5, 3), network=Network(dtype=dtype))
+    alone.set_image(frames[2])
+    assert np.array_equal(alone.r, expected[2])
+
+
+def test_a_bad_image_in_a_batch_leaves_r_unchanged():
+    image = ImagePopulation((2, 2), network=Network(batch=3), name="img")
+    image.set_images([np.full((2, 2), 0.5)] * 3)
+    with pytest.raises(ValidationError, match=r"ImagePopulation 'img' \(image 2\)\.image: must hold finite values"):
+        image.set_images([np.zeros((2, 2)), np.ones((2, 2)), np.full((2, 2), np.nan)])
+    assert image.r.tolist() == [[[0.5, 0.5], [0.5, 0.5]]] * 3
+
+
+def test_image_to_rates_refuses_an_out_of_another_shape():
+    from ratenet._imageio import image_to_rates
+
+    with pytest.raises(ValidationError, match=r"ImagePopulation\.out: must be a float64 array of shape \(2, 2\) "
+                                              r"\(got float32 array of shape \(2, 2\)\)"):
+        image_to_rates(np.zeros((2, 2), np.uint8), (2, 2), out=np.empty((2, 2), np.float32))
