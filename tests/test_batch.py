@@ -411,3 +411,19 @@ def test_image_to_rates_refuses_an_out_of_another_shape():
     with pytest.raises(ValidationError, match=r"ImagePopulation\.out: must be a float64 array of shape \(2, 2\) "
                                               r"\(got float32 array of shape \(2, 2\)\)"):
         image_to_rates(np.zeros((2, 2), np.uint8), (2, 2), out=np.empty((2, 2), np.float32))
+
+
+def test_a_learning_projection_keeps_each_samples_synaptic_values_in_one_block():
+    """One weight set per sample, each a C-contiguous block (B, post, pre): a copy of the broadcast initial values
+    in NumPy's default order would put the batch axis innermost (stride of one element), which made every
+    per-sample product and rule read scattered memory (several times slower)."""
+    net = Network(batch=4)
+    a = net.create(3, Neuron(parameters="r = 1.0"))
+    b = net.create(5, Neuron(equations="r = sum(exc)"))
+    syn = Synapse(parameters="eta = 0.1 : projection", equations="dw/dt = eta * pre.r * post.r\ntrace = post.r")
+    proj = net.connect(a, b, "exc", syn).connect_all_to_all(0.5, storage_format="dense")
+    values = net.registry.state(proj).values
+    for name in ("w", "eta", "trace"):
+        array = values[name]
+        assert array.shape[0] == 4 and array.flags.c_contiguous, name
+        assert all(array[k].flags.c_contiguous for k in range(4)), name

@@ -587,7 +587,7 @@ class Projection:
             check_bytes(samples * sum(a.nbytes for a in attrs.values()), self._owner(), "synapse",
                         f"its synaptic values, one set per sample of the batch ({samples} x "
                         f"{len(attrs)} arrays of {storage.nnz} synapses)", f"batch={samples}")
-            attrs = {k: np.array(np.broadcast_to(v, (samples,) + v.shape)) for k, v in attrs.items()}
+            attrs = {k: np.array(np.broadcast_to(v, (samples,) + v.shape), order="C") for k, v in attrs.items()}
         self._attrs = attrs
         self._locality = locality
         #: Post neurons with a dendrite (ANNarchy creates synapses only on those).
