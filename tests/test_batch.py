@@ -427,3 +427,24 @@ def test_a_learning_projection_keeps_each_samples_synaptic_values_in_one_block()
         array = values[name]
         assert array.shape[0] == 4 and array.flags.c_contiguous, name
         assert all(array[k].flags.c_contiguous for k in range(4)), name
+
+
+def test_the_samples_of_a_learning_rule_share_its_scratch_arrays():
+    """Each sample runs the rule's generated function over its own weights; the temporaries are the same arrays
+    for every sample (one set in the cache, not B), and each sample still learns on its own."""
+    net = Network(batch=3)
+    a = net.create(4, Neuron(parameters="r = 0.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    syn = Synapse(parameters="eta = 0.1 : projection", equations="dw/dt = eta * (pre.r * post.r - post.r^2 * w)")
+    proj = net.connect(a, b, "exc", syn).connect_all_to_all(0.5, storage_format="dense")
+    learn = next(op for op in net.plan.operators if type(op).__name__ == "Learn")
+    scratch = {id(array) for stage in learn.stages for array in (getattr(stage, "__kwdefaults__", None) or {}).values()}
+    assert 0 < len(scratch) == len(learn.stages[0].__kwdefaults__)
+    rates = np.array([[1.0, 0.0, 0.5, 0.2], [0.0, 1.0, 0.0, 0.0], [0.3, 0.3, 0.3, 0.3]])
+    a.r = rates
+    net.simulate(3.0)
+    w = np.full((3, 2, 4), 0.5)  # the rule by hand: each step post.r = W @ pre.r, then W learns
+    for _ in range(3):
+        post = np.einsum("bij,bj->bi", w, rates)
+        w = w + 0.1 * (rates[:, None, :] * post[:, :, None] - post[:, :, None] ** 2 * w)
+    np.testing.assert_allclose(np.asarray(proj.w, dtype=float).reshape(3, 2, 4), w, rtol=1e-12)

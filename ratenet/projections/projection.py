@@ -1653,6 +1653,8 @@ class Projection:
         net = self.network
         samples = self._samples()
         stages: list[Callable[[], Any]] = []
+        # the scratch arrays of the first sample's functions, by level (see below)
+        scratch: dict[str, dict[str, np.ndarray]] = {}
         # in a batch each sample runs the unbatched rule over its own weights and its own rates (the same bits)
         for sample in [None] if samples is None else range(samples):
             attrs = self._sample_attrs(sample)
@@ -1667,6 +1669,12 @@ class Projection:
                 code = update_code(group, lambda name: False)
                 fn = build_function(code.statements, context.namespaces[level],
                                     f"learning of {self.name} ({level})", dtype=net.dtype)
+                # The samples' functions run one after the other and hold nothing in their scratch arrays from
+                # one call to the next: they share the first sample's (same code, same shapes), which stay in
+                # the cache instead of B sets of synapse-sized temporaries.
+                shared = scratch.setdefault(level, fn.__kwdefaults__ or {})
+                if fn.__kwdefaults__ and _same_arrays(shared, fn.__kwdefaults__):
+                    fn.__kwdefaults__ = shared
                 refresh = context.refresher(level)
                 if refresh is not None:
                     stages.append(refresh)
@@ -2015,3 +2023,8 @@ class IndividualSynapse:
 
     def __repr__(self) -> str:
         return f"<synapse {self.rank} -> {self.dendrite.post_rank} of {self.dendrite.proj.name}>"
+
+
+def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    """Whether two sets of scratch arrays have the same names, shapes and dtypes (one can stand for the other)."""
+    return a.keys() == b.keys() and all(a[k].shape == b[k].shape and a[k].dtype == b[k].dtype for k in a)
