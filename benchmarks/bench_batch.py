@@ -12,6 +12,12 @@ NumPy step of the same ring (one (B, 100) array per population).
 frame unbatched and with B = 8 and 64 (``batch_large``: 16 with ``--quick``) (each step assigns B new frames with
 ``image.r = frames``), then the same with uint8 frames, as a video delivers them, given with
 ``set_images`` (``set_image`` unbatched): ``u8_*``.
+
+``--case learning``: a dense learning projection (Oja's rule, N = 200
+neurons by default, ``--neurons``), us per sample per step unbatched and with B = 8 and 64
+(each sample keeps and learns its own weights), and the same step written by hand
+in NumPy (matrix-vector product, then the rule in place into preallocated
+temporaries), one sample and a batch of 64 (sample by sample).
 """
 
 from __future__ import annotations
@@ -124,11 +130,71 @@ def video(args) -> None:
            ", ".join(f"{k} {v:.3f} ms/frame" for k, v in figures.items()))
 
 
+OJA = "dw/dt = eta * (pre.r * post.r - alpha * post.r^2 * w)"
+
+
+def _oja_by_hand(n: int, batch: int, steps: int):
+    """``steps`` steps of the learning network by hand: post = W @ pre, then Oja's rule in place, per sample."""
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.0, 0.1, (batch, n, n))
+    pre = rng.random((batch, n))
+    post = np.zeros((batch, n))
+    eta, alpha = np.float64(0.01), np.float64(1.0)
+    s0, s2, s1 = np.empty((n, n)), np.empty((n, n)), np.empty((n, 1))
+    rows = [(w[b], pre[b], post[b], pre[b][None, :], post[b][:, None]) for b in range(batch)]
+
+    def run() -> None:
+        for _ in range(steps):
+            for wb, x, y, _, _ in rows:
+                np.dot(wb, x, out=y)
+            for wb, _, _, xs, ys in rows:
+                np.multiply(xs, ys, s0)
+                np.multiply(ys, ys, s1)
+                np.multiply(alpha, s1, s1)
+                np.multiply(s1, wb, s2)
+                np.subtract(s0, s2, s0)
+                np.multiply(eta, s0, s0)
+                np.add(wb, s0, wb)
+
+    return run
+
+
+def learning(args) -> None:
+    from ratenet import Network, Neuron, Synapse, Uniform
+
+    n = args.neurons or (50 if args.quick else 200)
+    steps = 5 if args.quick else 20
+    oja = Synapse(parameters="eta = 0.01 : projection\nalpha = 1.0 : projection", equations=OJA)
+
+    def build(batch):
+        net = Network(batch=batch, seed=0)
+        pre = net.create(n, Neuron(parameters="r = 0.0"))
+        post = net.create(n, Neuron(equations="r = sum(exc)"))
+        net.connect(pre, post, "exc", oja).connect_all_to_all(Uniform(0.0, 0.1), storage_format="dense")
+        pre.r = np.random.default_rng(1).random(((batch,) if batch else ()) + (n,))
+        net.simulate(2.0)
+        return net
+
+    figures = {}
+    for batch in (None, 8, BATCH):
+        net = build(batch)
+        figures["unbatched" if batch is None else f"batch_{batch}"] = \
+            best_time(lambda net=net: net.simulate(float(steps)), args.repeats) / steps / (batch or 1) * 1e6
+    for batch in (1, BATCH):
+        run = _oja_by_hand(n, batch, steps)
+        run()
+        figures["handwritten" if batch == 1 else f"handwritten_batch_{batch}"] = \
+            best_time(run, args.repeats) / steps / batch * 1e6
+    report("batch_learning", {f"{k}_us_per_sample_step": v for k, v in figures.items()}, args,
+           f"N={n}, Oja, us per sample per step: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+
+
 def main() -> None:
     p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--case", choices=["dense", "ring", "video"], default="dense")
+    p.add_argument("--case", choices=["dense", "ring", "video", "learning"], default="dense")
+    p.add_argument("--neurons", type=int, default=None, help="--case learning: neurons per population")
     args = p.parse_args()
-    {"dense": dense, "ring": ring, "video": video}[args.case](args)
+    {"dense": dense, "ring": ring, "video": video, "learning": learning}[args.case](args)
 
 
 if __name__ == "__main__":
