@@ -166,7 +166,9 @@ class ImagePopulation(Population):
 
         def fill(rates: np.ndarray) -> None:
             rows = rates if self.batch is not None else rates[np.newaxis]
-            for b, pixels in enumerate(checked):
+            # an image read from r itself (samples swapped, say) must not see the samples written before it
+            sources = [p.copy() if np.may_share_memory(p, rates) else p for p in checked]
+            for b, pixels in enumerate(sources):
                 image_to_rates(pixels, self.geometry, interpolation=method, dtype=self.dtype,
                                owner=f"{owner} (image {b})", out=rows[b])
 

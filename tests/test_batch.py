@@ -448,3 +448,12 @@ def test_the_samples_of_a_learning_rule_share_its_scratch_arrays():
         post = np.einsum("bij,bj->bi", w, rates)
         w = w + 0.1 * (rates[:, None, :] * post[:, :, None] - post[:, :, None] ** 2 * w)
     np.testing.assert_allclose(np.asarray(proj.w, dtype=float).reshape(3, 2, 4), w, rtol=1e-12)
+
+
+def test_images_read_from_the_rates_themselves_are_taken_before_any_is_written():
+    net = Network(batch=2)
+    image = ImagePopulation((2, 2), network=net)
+    image.set_images([np.zeros((2, 2)), np.ones((2, 2))])
+    rates = net.registry.state(image).values["r"]  # the population's own array, as a caller inside ratenet sees it
+    image.set_images([rates[1], rates[0]])
+    assert image.r[:, 0, 0].tolist() == [1.0, 0.0]
