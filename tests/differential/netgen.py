@@ -24,13 +24,14 @@ import copy
 import functools
 import math
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 from hypothesis import strategies as st
 
-from ratenet import Network, Neuron
+from ratenet import Network, Neuron, RatenetWarning
 from ratenet.projections import Convolution, Copy, Pooling, Transpose
 
 TARGETS = ("exc", "inh", "mod")
@@ -51,6 +52,9 @@ class Model:
     variables: tuple[str, ...]
     targets: tuple[str, ...]  # the targets its equations read (all three for sum())
     stackable: bool  # same-model populations share stacked arrays in the optimised plan
+    #: population-level parameters declared as ANNarchy 5's ``Parameter(value)`` without a locality:
+    #: one value per neuron assigned from Python makes them local for that population (with a warning)
+    promotable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class Record:
 @dataclass(frozen=True)
 class Action:
     kind: str  # simulate, set_input, set_variable, set_local, set_population, set_weights, set_kernel,
-    #            reset, save, load, learning
+    #            reset, save, load, learning, promote
     code: str
     subject: str = ""  # population or projection name
     projections: bool = False  # for reset: projections=True
@@ -260,12 +264,19 @@ def models(draw: st.DrawFn, name: str) -> Model:
         equations = ["s = 0.5 * s + 0.01 * t : population", f"r = tanh({drive}) + s + b"]
         variables = ["s", "r"]
         stackable = False
-    text_p = "\n".join(_parameter_line(*p) for p in params)
     text_e = "\n".join(equations)
-    call = f"Neuron(parameters={text_p!r}, equations={text_e!r})"
+    promotable: tuple[str, ...] = ()
+    if params and draw(st.integers(0, 2)) == 0:  # ANNarchy 5's form: a dict of Parameter objects
+        text_p = "{" + ", ".join(f"{p!r}: Parameter({v}{'' if pop else ', locality=' + repr('local')})"
+                                 for p, v, pop in params) + "}"
+        call = f"Neuron(parameters={text_p}, equations={text_e!r})"
+        promotable = tuple(p for p, _, pop in params if pop)
+    else:
+        text_p = "\n".join(_parameter_line(*p) for p in params)
+        call = f"Neuron(parameters={text_p!r}, equations={text_e!r})"
     population = tuple((p, float(v)) for p, v, pop in params if pop)
     local = tuple(p for p, _, pop in params if not pop)
-    return Model(name, call, population, local, tuple(variables), targets, stackable)
+    return Model(name, call, population, local, tuple(variables), targets, stackable, promotable)
 
 
 GEOMETRIES = st.one_of(st.integers(1, 30).map(lambda n: (n,)),
@@ -579,7 +590,7 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
         for _ in range(draw(st.integers(0, 3))):
             kind = draw(st.sampled_from(["set_input", "set_variable", "set_local", "set_population", "set_weights",
                                          "set_kernel", "reset", "save", "load", "learning", "set_input",
-                                         "set_population", "set_kernel", "reset", "reset", "load"]))
+                                         "set_population", "set_kernel", "reset", "reset", "load", "promote"]))
             if kind == "set_input" and inputs:
                 pop = draw(st.sampled_from(inputs))
                 result.append(Action(kind, draw(assignment(pop, "r")), pop.name))
@@ -597,6 +608,10 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
                 name, initial = draw(st.sampled_from(desc.model(pop.model).population_parameters))
                 value = draw(st.sampled_from([initial * 1.5 + 0.5, initial * 0.5 + 0.05]))
                 result.append(Action(kind, f"{pop.name}.{name} = {_num(round(value, 4))}", pop.name))
+            elif kind == "promote" and any(desc.model(p.model).promotable for p in model_pops):
+                pop = draw(st.sampled_from([p for p in model_pops if desc.model(p.model).promotable]))
+                name = draw(st.sampled_from(desc.model(pop.model).promotable))
+                result.append(Action(kind, draw(assignment(pop, name)), pop.name))
             elif kind == "set_weights" and plain:
                 proj = draw(st.sampled_from(plain))
                 value = draw(st.sampled_from(["0.25", "Uniform(-0.5, 0.5)", "-0.1"]))
@@ -878,7 +893,10 @@ def execute_source(build: str, steps: list[str], factory: Callable[..., Network]
     ns["Network"] = factory
     states: list[State] = []
     # overflow and NaN are compared like any value; their warnings would only flood the report
-    with tempfile.TemporaryDirectory(prefix="ratenet-diff-") as tmp, np.errstate(all="ignore"):
+    with tempfile.TemporaryDirectory(prefix="ratenet-diff-") as tmp, np.errstate(all="ignore"), \
+            warnings.catch_warnings():
+        # a promotion is what the generator asks for: its warning (tested elsewhere) would only flood the report
+        warnings.filterwarnings("ignore", "one value per neuron was given for a Parameter", RatenetWarning)
         ns["TMP"] = tmp
         exec(compile(build, "<network>", "exec"), ns)
         net = ns["net"]
@@ -952,7 +970,10 @@ def reset_differences(desc: Description, states: list[State]) -> list[str]:
     found: list[str] = []
     initial = states[0]
     population_names = {p.name for p in desc.pops}
+    promoted: set[str] = set()
     for i, action in enumerate(desc.actions):
+        if action.kind == "promote":
+            promoted.add(f"{action.subject}.{action.code.split(' = ')[0].rsplit('.', 1)[1]}")
         if action.kind != "reset":
             continue
         populations = "populations=False" not in action.code
@@ -962,6 +983,10 @@ def reset_differences(desc: Description, states: list[State]) -> list[str]:
             is_population = owner in population_names
             if key != "step" and not (populations if is_population else action.projections):
                 continue
+            if key in promoted and key in after and after[key].shape != value.shape:
+                # local since: the compile-time value per neuron, in the network's dtype (a population-level
+                # value reads as a Python float)
+                value = np.broadcast_to(value, after[key].shape).astype(after[key].dtype)
             if key not in after or not _equal(after[key], value):
                 found.append(f"after action {i} ({action.code}): {key} is {_show(after.get(key, np.zeros(0)))}, "
                              f"not its compile-time value {_show(value)}")
