@@ -37,7 +37,7 @@ from typing import Any, Sequence, cast
 
 import numpy as np
 
-__all__ = ["lower_in_place"]
+__all__ = ["lower_in_place", "split_choices"]
 
 #: binary operator -> (the ufunc NumPy's operator calls, the operator)
 _UFUNCS: dict[type, tuple[Any, Any]] = {
@@ -354,7 +354,35 @@ def lower_in_place(body: list[ast.stmt], namespace: dict[str, Any], args: Sequen
     return out
 
 
+def split_choices(stmt: ast.stmt, splits: int = _MAX_SPLITS) -> ast.stmt:
+    """``stmt`` as an ``if`` per one-value ``ite`` it holds (``a if c else b`` nodes), at most ``splits`` deep.
+
+    Each branch is the statement with the choice replaced by the branch
+    taken; the condition is pure, so evaluating it first changes nothing.
+
+    Examples
+    --------
+    >>> import ast
+    >>> stmt = ast.parse("x[...] += (0.0 if c > 0.5 else a * b)").body[0]
+    >>> print(ast.unparse(split_choices(stmt)))
+    if c > 0.5:
+        x[...] += 0.0
+    else:
+        x[...] += a * b
+    """
+    choice = _first_choice(stmt) if splits else None
+    if choice is None:
+        return stmt
+    body = split_choices(cast(ast.stmt, _replaced(stmt, choice, choice.body)), splits - 1)
+    orelse = split_choices(cast(ast.stmt, _replaced(stmt, choice, choice.orelse)), splits - 1)
+    return ast.If(test=choice.test, body=[body], orelse=[orelse])
+
+
 def _lowered(lowering: _Lowering, stmt: ast.stmt, splits: int) -> list[ast.stmt]:
+    if isinstance(stmt, ast.If):  # branches made before (split_choices): each is lowered on its own
+        body = [s for branch in stmt.body for s in _lowered(lowering, branch, splits)]
+        orelse = [s for branch in stmt.orelse for s in _lowered(lowering, branch, splits)]
+        return [ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse)]
     choice = _first_choice(stmt) if splits else None
     if choice is not None:
         # ite with a one-value condition (see equations._Preparer.branch): one statement per branch,

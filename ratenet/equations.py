@@ -2805,6 +2805,7 @@ def build_function(
     args: Sequence[str] = (),
     globals_: Iterable[str] = (),
     dtype: Any = None,
+    rewrite: Callable[[list[ast.stmt]], list[ast.stmt]] | None = None,
 ) -> Callable[..., Any]:
     """Compile generated statements into a function whose globals are ``namespace``.
 
@@ -2817,12 +2818,19 @@ def build_function(
     the namespace: arithmetic then follows C doubles (``1/0`` is ``inf``, not
     an exception) and a float32 network stays in float32.  Bools and ints
     meeting in arithmetic are doubles, as in C (see :class:`_Preparer`).
+
+    ``rewrite``, when given, receives the prepared statements (numbers bound
+    as names, a one-value ``ite`` as ``a if c else b``, small powers as
+    ``_ipow<n>`` calls) and returns those to compile (learning rules use it:
+    see :mod:`ratenet._shortcuts`); the in-place lowering runs after it.
     """
     import numpy as np
 
     scalar = np.dtype(dtype or np.float64).type
     prepare = _Preparer(namespace, scalar, args)
     body = [cast(ast.stmt, transform(stmt, prepare)) for stmt in (body or [ast.Pass()])]
+    if rewrite is not None:
+        body = rewrite(body) or [ast.Pass()]
     scratch: dict[str, Any] = {}
     if prepare.binops >= CHAIN_LIMIT:
         for stmt in body:

@@ -311,6 +311,10 @@ class Transmission:
 class Learning:
     """A projection's learning rule: ``stages`` run in order, every ``period`` steps from ``offset``.
 
+    ``ProjectionState.learning(defer)`` returns it; ``defer`` names the
+    synaptic attributes that nothing but the rule reads during a run (their
+    updates may wait until the end of the run: see :mod:`ratenet._shortcuts`).
+
     Examples
     --------
     >>> from ratenet import Hebb, Network, Neuron
@@ -327,6 +331,9 @@ class Learning:
     offset: int
     sets: list[str]
     description: str
+    #: adds what the stages left pending (deferred updates: see :mod:`ratenet._shortcuts`); the plan calls it
+    #: at the end of every run
+    settle: Callable[[], None] | None = None
 
 
 @dataclass
@@ -394,7 +401,7 @@ class ProjectionState(State):
         self.locality: dict[str, str] = {}
         self.delays: Any = 0.0
         self.transmission: Callable[[], Transmission] = _unconnected
-        self.learning: Callable[[], Learning | None] = lambda: None
+        self.learning: Callable[..., Learning | None] = lambda defer=None: None
         self.rewiring: Callable[[], list[Rewiring]] = list
         self.history_needs: Callable[[], list[tuple[Any, str, int]]] = lambda: []
         self.save_kind: str | None = None

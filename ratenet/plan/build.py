@@ -101,6 +101,7 @@ class Plan:
         self.constants_seen = constants_epoch()
         self.writes_seen = -1
         self.preparing = [op for op in operators if type(op).prepare is not Operator.prepare]
+        self.settling = [op for op in _flatten(operators) if type(op).settle is not Operator.settle]
         self.skipping = [op for op in _flatten(operators) if isinstance(op, SkipUnchanged)]
         self.pool: ThreadPoolExecutor | None = None
         self.pool_threads = 0
@@ -124,6 +125,11 @@ class Plan:
             op.prepare()
         self.writes_seen = python_writes()
         return not any(block.split for block in self.blocks)
+
+    def settle(self) -> None:
+        """After a run: every operator finishes the work it left pending (deferred learning updates)."""
+        for op in self.settling:
+            op.settle()
 
     def forget(self) -> None:
         """Make every skippable operator run at the next step (the time jumped)."""
@@ -512,9 +518,10 @@ class _Builder:
                                    history, reads, sets))
         learned: list[Access] = []
         where: dict[int, tuple[str, Callable[[int], str]]] = {}
+        read = self.read_during_run(transmits)
         for proj in registry.projections:
             state = self.state(proj)
-            learning = state.learning()
+            learning = state.learning(self.deferrable(proj, state, read))
             if learning is not None:
                 ops.append(Learn(f"{proj.name}: learning {learning.description}", learning, self.clock, (),
                                  [(state, name) for name in learning.sets]))
@@ -547,6 +554,26 @@ class _Builder:
         plan.rewires = rewires
         plan.pool, plan.pool_threads = self.executor, net.num_threads
         return plan
+
+    def read_during_run(self, transmits: list[Operator]) -> set[tuple[int, str]]:
+        """(record id, name) of the synaptic values that something besides learning reads at every step."""
+        read = {(id(state), key) for op in _flatten(transmits) for state, key in op.reads}
+        projections = {id(proj) for proj in self.registry.projections}
+        for monitor in self.registry.monitors:
+            if id(monitor.object) in projections:
+                state = self.state(monitor.object)
+                read.update((id(state), name) for name in monitor.variables)
+        return read
+
+    def deferrable(self, proj: Any, state: ProjectionState, read: set[tuple[int, str]]) -> list[str]:
+        """The attributes of ``proj`` whose learning updates may wait until something reads them.
+
+        None in the reference mode, in a batch, when every step's values are
+        checked for NaN, or when structural plasticity reads the projection.
+        """
+        if self.reference or self.batch is not None or self.net.check_finite or state.rewiring():
+            return []
+        return [name for name in state.slots if (id(state), name) not in read]
 
     def finish(self, phase2: list[Operator], rest: list[Operator], n_transmits: int) -> list[Operator]:
         """Find what changes at every step, wrap the rest to skip unchanged work, add threads."""

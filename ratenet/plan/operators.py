@@ -98,6 +98,9 @@ class Operator:
     def prepare(self) -> None:
         """Before each run (values may have been changed from Python since the last one)."""
 
+    def settle(self) -> None:
+        """After each run, even one that raised: finish work left pending (nothing by default)."""
+
     def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
         """The work of one call as statements for the plan's generated loop, and the names they read.
 
@@ -684,6 +687,12 @@ class Learn(Operator):
         self.clock = clock
         self.always = self.period == 1 and self.offset == 0
         self.bumps = [ref(access) for access in sets]
+        self.pending = learning.settle
+
+    def settle(self) -> None:
+        """Add the updates the rule deferred (see :mod:`ratenet._shortcuts`), so that reads see them."""
+        if self.pending is not None:
+            self.pending()
 
     def __call__(self) -> None:
         if self.period > 1 or self.offset:

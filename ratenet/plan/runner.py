@@ -54,6 +54,14 @@ def run(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool
     >>> run(plan, net.registry.clock, net.dt, 3), pop.r.tolist(), net.get_current_step()
     (3, [2.0], 3)
     """
+    try:
+        return _steps(plan, clock, dt, steps, stop, progress)
+    finally:  # deferred work is finished before anything outside the run can read it
+        plan.settle()
+
+
+def _steps(plan: Plan, clock: Clock, dt: float, steps: int, stop: Callable[[], bool] | None,
+           progress: bool) -> int:
     if not progress:
         return loop_of(plan, clock, dt)(steps, stop)
     calls = plan.calls

@@ -16,11 +16,12 @@ import os
 import re
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import numpy as np
 
 from .._codegen import update_code
+from .._shortcuts import Shortcuts
 from ..equations import build_function, classify, is_product_of, substitute, symbols
 from .._memory import check_bytes
 from ..exceptions import RatenetWarning, ValidationError
@@ -1636,13 +1637,19 @@ class Projection:
         return (lambda var: sources.per_synapse(pre.population, var, steps, first) if side.scalar(var)
                 else sources.per_synapse(pre, var, steps, columns)), True
 
-    def _learning(self) -> Learning | None:
+    def _learning(self, defer: Collection[str] | None = None) -> Learning | None:
         """The phase-5 work: the synapse's equations, or None when not learning.
 
         Equations run grouped by locality (projection-level ones, then
         postsynaptic ones, then per-synapse ones), each group in declaration
         order with the usual ODE-block semantics; per-synapse equations see the
         shared values already updated this step.
+
+        Outside the reference mode the per-synapse group takes the shortcuts
+        of :mod:`ratenet._shortcuts`: exact ones, and, for the attributes in
+        ``defer`` (the plan's decision: nothing else reads them during a run;
+        None: none), outer-product updates accumulated lazily (dense storage,
+        no batch).
         """
         synapse = self.synapse_type
         if not self.learning or not synapse.equations:
@@ -1655,6 +1662,12 @@ class Projection:
         stages: list[Callable[[], Any]] = []
         # the scratch arrays of the first sample's functions, by level (see below)
         scratch: dict[str, dict[str, np.ndarray]] = {}
+        settles: list[Callable[[], None]] = []
+        floats = [name for name, level in self._locality.items() if level == "local"]
+        # a value the other levels or the psp read must be up to date at every step
+        elsewhere = set(symbols(synapse.psp)).union(*(symbols(eq.rhs) for eq in synapse.equations
+                                                      if eq.locality != "local" and eq.target != "w"))
+        waiting = set(defer or ()) - elsewhere if samples is None and storage.kind == "dense" else set()
         # in a batch each sample runs the unbatched rule over its own weights and its own rates (the same bits)
         for sample in [None] if samples is None else range(samples):
             attrs = self._sample_attrs(sample)
@@ -1667,8 +1680,12 @@ class Projection:
                 if not group:
                     continue
                 code = update_code(group, lambda name: False)
+                shortcuts = None
+                if level == "local" and not net.reference:
+                    shortcuts = Shortcuts(context.namespaces[level], storage.shape, floats, waiting)
+                    settles.append(shortcuts.settle)
                 fn = build_function(code.statements, context.namespaces[level],
-                                    f"learning of {self.name} ({level})", dtype=net.dtype)
+                                    f"learning of {self.name} ({level})", dtype=net.dtype, rewrite=shortcuts)
                 # The samples' functions run one after the other and hold nothing in their scratch arrays from
                 # one call to the next: they share the first sample's (same code, same shapes), which stay in
                 # the cache instead of B sets of synapse-sized temporaries.
@@ -1685,7 +1702,7 @@ class Projection:
                     stages.append(absent)
         sets = list(dict.fromkeys(eq.target for eq in synapse.equations))
         return Learning(stages, self._learning_period, self._learning_offset, sets,
-                        "; ".join(eq.text for eq in synapse.equations))
+                        "; ".join(eq.text for eq in synapse.equations), _settle_all(settles))
 
     def _monitor_source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
         """(getter, sample shape, dtype) for a Monitor of a synaptic attribute."""
@@ -1733,6 +1750,18 @@ class Projection:
         (6, 6)
         """
         return _plots.plot_weights(self, variable, ax=ax, kind=kind, **kwargs)
+
+
+def _settle_all(settles: list[Callable[[], None]]) -> Callable[[], None] | None:
+    """One function calling each of ``settles`` (None when there are none)."""
+    if not settles:
+        return None
+
+    def settle() -> None:
+        for each in settles:
+            each()
+
+    return settle
 
 
 def _takes_dt(method: Callable[..., Any], args: dict[str, Any]) -> bool:
