@@ -334,6 +334,8 @@ class Learning:
     #: adds what the stages left pending (deferred updates: see :mod:`ratenet._shortcuts`); the plan calls it
     #: at the end of every run
     settle: Callable[[], None] | None = None
+    #: the synaptic attributes whose updates wait (for ``step_order``)
+    deferred: list[str] = field(default_factory=list)
 
 
 @dataclass

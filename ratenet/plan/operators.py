@@ -688,6 +688,13 @@ class Learn(Operator):
         self.always = self.period == 1 and self.offset == 0
         self.bumps = [ref(access) for access in sets]
         self.pending = learning.settle
+        self.deferred = list(learning.deferred)
+
+    @property
+    def kind(self) -> str:
+        if not self.deferred:
+            return "Learn"
+        return f"Learn, {', '.join(self.deferred)} added lazily"
 
     def settle(self) -> None:
         """Add the updates the rule deferred (see :mod:`ratenet._shortcuts`), so that reads see them."""

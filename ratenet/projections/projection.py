@@ -1663,6 +1663,7 @@ class Projection:
         # the scratch arrays of the first sample's functions, by level (see below)
         scratch: dict[str, dict[str, np.ndarray]] = {}
         settles: list[Callable[[], None]] = []
+        lazy: list[Shortcuts] = []
         floats = [name for name, level in self._locality.items() if level == "local"]
         # a value the other levels or the psp read must be up to date at every step
         elsewhere = set(symbols(synapse.psp)).union(*(symbols(eq.rhs) for eq in synapse.equations
@@ -1684,6 +1685,7 @@ class Projection:
                 if level == "local" and not net.reference:
                     shortcuts = Shortcuts(context.namespaces[level], storage.shape, floats, waiting)
                     settles.append(shortcuts.settle)
+                    lazy.append(shortcuts)
                 fn = build_function(code.statements, context.namespaces[level],
                                     f"learning of {self.name} ({level})", dtype=net.dtype, rewrite=shortcuts)
                 # The samples' functions run one after the other and hold nothing in their scratch arrays from
@@ -1702,7 +1704,8 @@ class Projection:
                     stages.append(absent)
         sets = list(dict.fromkeys(eq.target for eq in synapse.equations))
         return Learning(stages, self._learning_period, self._learning_offset, sets,
-                        "; ".join(eq.text for eq in synapse.equations), _settle_all(settles))
+                        "; ".join(eq.text for eq in synapse.equations), _settle_all(settles),
+                        sorted({name for shortcuts in lazy for name in shortcuts.deferred}))
 
     def _monitor_source(self, var: str) -> tuple[Callable[[], Any], tuple[int, ...], Any]:
         """(getter, sample shape, dtype) for a Monitor of a synaptic attribute."""
