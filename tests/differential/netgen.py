@@ -322,6 +322,24 @@ STRUCTURAL_RANDOM = ("Synapse(equations='dw/dt = -0.1 * w', pruning='abs(w) < Un
                      "creating='post.r > pre.r : w=0.05')")
 
 
+#: Rules whose trace the optimised plan adds lazily (one matrix product when read: see ratenet._shortcuts),
+#: read by the rule itself in the middle of runs (``seen`` copies it every fourth step), with fills of one value
+#: and ``w += 0`` that the exact shortcuts skip.  Their ``trace`` and ``seen`` agree with the reference mode
+#: within LAZY_RTOL, not bit for bit (DEFERRED).
+DEFERRED_RULES = (
+    "Synapse(parameters='k = 0.5 : projection', "
+    "equations='trace += ite(modulo(t, 4.0) > 2.5, 0.0, k * pre.r * post.r)\\n"
+    "seen = ite(modulo(t, 4.0) > 2.5, trace, -1.0)\\ndelta_w = clip(0.0, -0.1, 0.1)\\nw += delta_w')",
+    "Synapse(parameters='tau_e = 2.0 : projection', "
+    "equations='dtrace/dt = -power(pre.r * post.r, 3) / tau_e\\nseen = ite(t > 2.5, tanh(trace), seen)')",
+)
+#: synaptic attributes that hold or copy a lazily added value (compared within LAZY_RTOL)
+DEFERRED = ("trace", "seen")
+#: the documented bound, (n + 8) eps (|v0| + sum |terms|), for the few steps and rates of these networks
+#: (float64; float32 networks use 1e-5)
+LAZY_RTOL = 1e-11
+
+
 @st.composite
 def synapses(draw: st.DrawFn) -> tuple[str | None, bool]:
     """A synapse expression (None for the default) and whether it learns."""
@@ -348,6 +366,7 @@ def synapses(draw: st.DrawFn) -> tuple[str | None, bool]:
         "Synapse(parameters='eta = 0.05 : projection\\nphase = 0.0 : projection', "
         "equations='trace += ite(phase > 0.5, 0.0, power(pre.r * post.r, 3))\\n"
         "w += clip(ite(phase > 0.5, eta * trace, 0.0), -0.1, 0.1)')",
+        *DEFERRED_RULES,
     ]))
     return rule, True
 
@@ -934,11 +953,12 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> bool:
 
 
 def differences(actions: tuple[Action, ...] | list[str], got: list[State], expected: list[State],
-                rtol: float | None = None, ignore_extra: Callable[[str, np.ndarray], bool] | None = None
-                ) -> list[str]:
+                rtol: float | None = None, ignore_extra: Callable[[str, np.ndarray], bool] | None = None,
+                loose: dict[str, float] | None = None) -> list[str]:
     """What differs between two runs, one line per array (bit for bit unless ``rtol``); empty when equal.
 
-    ``ignore_extra(key, value)`` may excuse an array that only the run under test has.
+    ``ignore_extra(key, value)`` may excuse an array that only the run under test has; ``loose`` maps keys
+    compared within a tolerance of their own (lazily added values) to it.
     """
     found: list[str] = []
     labels = ["after the build"] + [f"after action {i} ({getattr(a, 'code', a)})" for i, a in enumerate(actions)]
@@ -951,8 +971,9 @@ def differences(actions: tuple[Action, ...] | list[str], got: list[State], expec
         for key in sorted(b.keys() - a.keys()):
             found.append(f"{label}: {key} is missing from the run under test")
         for key in [k for k in b if k in a]:
-            same = _equal(a[key], b[key]) if rtol is None or a[key].dtype.kind not in "fc" else \
-                _close(a[key], b[key], rtol)
+            tolerance = max(rtol or 0.0, (loose or {}).get(key, 0.0)) or None
+            same = _equal(a[key], b[key]) if tolerance is None or a[key].dtype.kind not in "fc" else \
+                _close(a[key], b[key], tolerance)
             if not same:
                 found.append(f"{label}: {key} differs: {_show(a[key])} instead of {_show(b[key])}")
         if found:
@@ -1000,6 +1021,18 @@ def _show(array: np.ndarray) -> str:
 
 # ---------------------------------------------------------------------------
 # known bugs of today's optimised plan (issue 10), so the generator can step around them until fixed
+
+
+def deferred_keys(net: Network) -> dict[str, float]:
+    """Snapshot keys of the values a plan adds lazily (``step_order``: "Learn, trace added lazily"), with
+    LAZY_RTOL: the projection's DEFERRED attributes."""
+    keys: dict[str, float] = {}
+    rtol = LAZY_RTOL if np.dtype(net.dtype) == np.float64 else 1e-5
+    for line in net.step_order:
+        if "added lazily]" in line:
+            proj = line.split(":", 1)[0]
+            keys.update({f"{proj}.{name}": rtol for name in DEFERRED})
+    return keys
 
 
 def fused_groups(net: Network) -> int:
@@ -1055,6 +1088,6 @@ def unused_sum_of_stacked(desc: Description) -> Callable[[str, np.ndarray], bool
     return excused
 
 
-__all__ = ["Description", "descriptions", "render", "script", "execute", "execute_source", "snapshot",
+__all__ = ["Description", "descriptions", "deferred_keys", "DEFERRED_RULES", "render", "script", "execute", "execute_source", "snapshot",
            "differences", "reset_differences", "optimised_network", "reference_network", "in_float64", "known_bugs",
            "unused_sum_of_stacked", "REFERENCE_MODE_EXISTS"]
