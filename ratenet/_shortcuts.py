@@ -48,7 +48,7 @@ difference is a few ``eps`` of the sum.
 from __future__ import annotations
 
 import ast
-from typing import Any, Collection, Sequence, cast
+from typing import Any, Callable, Collection, Sequence, cast
 
 import numpy as np
 
@@ -81,42 +81,69 @@ class KnownValues:
     """
 
     def __init__(self) -> None:
-        self.held: dict[str, tuple[bytes, int]] = {}
+        #: name -> (bits of the value it holds everywhere, python writes then, the fill statement's key)
+        self.held: dict[str, tuple[bytes, int, int | None]] = {}
+        #: name -> python writes when it was last made free of -0.0
         self.clean: dict[str, int] = {}
+        #: name -> python writes when its last addition was skipped (nothing wrote it since)
+        self.kept: dict[str, int] = {}
 
-    def fill(self, name: str, array: np.ndarray, value: Any) -> None:
-        """``array[...] = value``, skipped when ``array`` is known to hold ``value``'s bits already."""
+    def fill(self, name: str, array: np.ndarray, value: Any, key: int | None = None) -> None:
+        """``array[...] = value``, skipped when ``array`` is known to hold ``value``'s bits already.
+
+        ``key`` names the statement (see :meth:`holds`).
+        """
         if np.ndim(value):  # not one value after all (a user function returning an array): as written
             array[...] = value
             self.forget(name)
             return
         stored = array.dtype.type(value)
         writes = python_writes()
-        entry = (stored.tobytes(), writes)
-        if self.held.get(name) == entry:
+        bits = stored.tobytes()
+        entry = self.held.get(name)
+        self.kept.pop(name, None)
+        if entry is not None and entry[0] == bits and entry[1] == writes:
+            self.held[name] = (bits, writes, key)
             return
         array[...] = stored
-        self.held[name] = entry
+        self.held[name] = (bits, writes, key)
         self.clean.pop(name, None)
+
+    def holds(self, name: str, key: int) -> bool:
+        """Whether statement ``key`` filled ``name`` last and nothing was written since.
+
+        For a statement whose value only reads what changes by writes from
+        Python (parameters, literals): it would fill the same bits again.
+        """
+        entry = self.held.get(name)
+        return entry is not None and entry[2] == key and entry[1] == python_writes()
 
     def add(self, name: str, array: np.ndarray, other_name: str, other: np.ndarray) -> bool:
         """``array += other``, skipped when it changes nothing; returns whether it added."""
         writes = python_writes()
-        zero = self.held.get(other_name) == (other.dtype.type(0.0).tobytes(), writes)
+        entry = self.held.get(other_name)
+        zero = entry is not None and entry[1] == writes and entry[0] == other.dtype.type(0.0).tobytes()
         if zero and self.clean.get(name) == writes:
+            self.kept[name] = writes
             return False
         np.add(array, other, out=array)
         self.held.pop(name, None)
+        self.kept.pop(name, None)
         if zero:  # x + 0.0 has no -0.0
             self.clean[name] = writes
         else:
             self.clean.pop(name, None)
         return True
 
+    def changed(self, name: str) -> bool:
+        """False when the last addition to ``name`` was skipped and nothing wrote it since."""
+        return self.kept.get(name) != python_writes()
+
     def forget(self, name: str) -> None:
         """``name`` was written by something else: nothing is known of it any more."""
         self.held.pop(name, None)
         self.clean.pop(name, None)
+        self.kept.pop(name, None)
 
 
 class OuterSum:
@@ -326,6 +353,10 @@ class Shortcuts:
     defer : collection of str
         Those that may be accumulated lazily (the planner's decision: nothing
         else reads them during a run); only for a dense layout.
+    stable : collection of str
+        Names that only writes from Python change (the rule's parameters): a
+        fill reading nothing else is not even evaluated again while the
+        array still holds what it filled.
 
     Examples
     --------
@@ -343,8 +374,10 @@ class Shortcuts:
     """
 
     def __init__(self, namespace: dict[str, Any], shape: tuple[int, ...], arrays: Collection[str],
-                 defer: Collection[str] = ()) -> None:
+                 defer: Collection[str] = (), stable: Collection[str] = ()) -> None:
         self.ns = namespace
+        self.stable = set(stable)
+        self.fills = 0
         self.shape = tuple(shape)
         self.arrays = {name for name in arrays if isinstance(namespace.get(name), np.ndarray)
                        and namespace[name].shape == self.shape and namespace[name].dtype.kind == "f"}
@@ -428,8 +461,7 @@ class Shortcuts:
         target = _ellipsis_target(stmt.targets[0]) if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
             else None
         if target in self.arrays and self.one_value(cast(ast.Assign, stmt).value):
-            return out + [_call("_known", "fill", [_text(cast(str, target)), _load(cast(str, target)),
-                                                   cast(ast.Assign, stmt).value])]
+            return out + self.fill(cast(str, target), cast(ast.Assign, stmt).value)
         if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.value, ast.Name):
             target = _ellipsis_target(stmt.target)
             other = stmt.value.id
@@ -439,6 +471,29 @@ class Shortcuts:
         out.append(stmt)
         out += [_call("_known", "forget", [_text(name)]) for name in sorted(_written(stmt) & self.arrays)]
         return out
+
+    def fill(self, target: str, value: ast.expr) -> list[ast.stmt]:
+        """``_known.fill(...)``; guarded by ``_known.holds`` when ``value`` only reads stable names."""
+        self.fills += 1
+        key = ast.Constant(value=self.fills)
+        call = _call("_known", "fill", [_text(target), _load(target), value, key])
+        names = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
+        if not all(name in self.stable or name.startswith("_lit_") or self.side(name) == "function"
+                   for name in names):
+            return [call]
+        held = ast.Call(func=ast.Attribute(value=_load("_known"), attr="holds", ctx=ast.Load()),
+                        args=[_text(target), key], keywords=[])
+        return [ast.If(test=ast.UnaryOp(op=ast.Not(), operand=held), body=[call], orelse=[])]
+
+    def unless_unchanged(self, name: str, stage: Callable[[], Any]) -> Callable[[], Any]:
+        """``stage`` (an idempotent write of ``name``), skipped when ``name`` did not change since it last ran."""
+        known = self.known
+
+        def guarded() -> None:
+            if known.changed(name):
+                stage()
+
+        return guarded
 
     def one_value(self, expr: ast.expr) -> bool:
         """Whether ``expr`` reads nothing but one-value names and elementwise functions."""

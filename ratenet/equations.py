@@ -2729,6 +2729,10 @@ class _Preparer:
             self.mark(node, _AS_IS[func])
         elif func.startswith("_rnd_") or func.startswith("_gop_"):
             self.mark(node, _FLOAT)
+        elif func == "_f_ite" and len(node.args) == 3:
+            # where() only asks whether the condition is non-zero: a comparison's bools need no doubles
+            node.args = node.args[:1] + [self.floated(arg) for arg in node.args[1:]]
+            self.mark(node, _FLOAT)
         elif func.startswith("_f_"):
             node.args = [self.floated(arg) for arg in node.args]
             self.mark(node, _FLOAT)

@@ -1662,6 +1662,7 @@ class Projection:
         stages: list[Callable[[], Any]] = []
         # the scratch arrays of the first sample's functions, by level (see below)
         scratch: dict[str, dict[str, np.ndarray]] = {}
+        shortcuts: Shortcuts | None = None
         settles: list[Callable[[], None]] = []
         lazy: list[Shortcuts] = []
         floats = [name for name, level in self._locality.items() if level == "local"]
@@ -1669,6 +1670,9 @@ class Projection:
         elsewhere = set(symbols(synapse.psp)).union(*(symbols(eq.rhs) for eq in synapse.equations
                                                       if eq.locality != "local" and eq.target != "w"))
         waiting = set(defer or ()) - elsewhere if samples is None and storage.kind == "dense" else set()
+        written = {eq.target for eq in synapse.equations}
+        stable = {name for name, level in self._locality.items() if level == "projection" and name not in written}
+        stable.add("dt")
         # in a batch each sample runs the unbatched rule over its own weights and its own rates (the same bits)
         for sample in [None] if samples is None else range(samples):
             attrs = self._sample_attrs(sample)
@@ -1683,7 +1687,7 @@ class Projection:
                 code = update_code(group, lambda name: False)
                 shortcuts = None
                 if level == "local" and not net.reference:
-                    shortcuts = Shortcuts(context.namespaces[level], storage.shape, floats, waiting)
+                    shortcuts = Shortcuts(context.namespaces[level], storage.shape, floats, waiting, stable)
                     settles.append(shortcuts.settle)
                     lazy.append(shortcuts)
                 fn = build_function(code.statements, context.namespaces[level],
@@ -1700,6 +1704,8 @@ class Projection:
                 stages.append(fn)
             if any(eq.target == "w" for eq in synapse.equations):
                 absent = storage.absent_stage(attrs["w"])  # keep absent synapses at 0
+                if absent is not None and shortcuts is not None:  # idempotent: not needed while w is unchanged
+                    absent = shortcuts.unless_unchanged("w", absent)
                 if absent is not None:
                     stages.append(absent)
         sets = list(dict.fromkeys(eq.target for eq in synapse.equations))
