@@ -279,11 +279,12 @@ def separable(expr: ast.expr, side: Any) -> tuple[ast.expr, ast.expr] | None:
     True
     """
     parts = _parts(expr, side)
-    if parts is None or parts[_PRE] is None or parts[_POST] is None:
+    if parts is None:
         return None
-    post = parts[_POST] if parts[_SCALAR] is None else ast.BinOp(left=parts[_SCALAR], op=ast.Mult(),
-                                                                  right=parts[_POST])
-    return post, cast(ast.expr, parts[_PRE])
+    pre, post, scalar = parts[_PRE], parts[_POST], parts[_SCALAR]
+    if pre is None or post is None:
+        return None
+    return (post if scalar is None else ast.BinOp(left=scalar, op=ast.Mult(), right=post)), pre
 
 
 def _sides(node: ast.AST, side: Any) -> set[str] | None:
@@ -326,8 +327,8 @@ def _parts(node: ast.expr, side: Any) -> dict[str, ast.expr | None] | None:
         inner = _parts(node.operand, side)
         if inner is None:
             return None
-        key = next(k for k in (_SCALAR, _POST, _PRE) if inner[k] is not None)
-        return {**inner, key: ast.UnaryOp(op=ast.USub(), operand=inner[key])}
+        key, part = next((k, p) for k in (_SCALAR, _POST, _PRE) if (p := inner[k]) is not None)
+        return {**inner, key: ast.UnaryOp(op=ast.USub(), operand=part)}
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith(("_ipow", "_as_"))
             and len(node.args) == 1 and not node.keywords and side(node.func.id) == "function"):
         inner = _parts(node.args[0], side)
@@ -460,14 +461,14 @@ class Shortcuts:
         out = [_call(f"_defer_{name}", "flush", []) for name in sorted(self.sums) if name in _mentions(stmt)]
         target = _ellipsis_target(stmt.targets[0]) if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
             else None
-        if target in self.arrays and self.one_value(cast(ast.Assign, stmt).value):
-            return out + self.fill(cast(str, target), cast(ast.Assign, stmt).value)
+        if isinstance(stmt, ast.Assign) and target is not None and target in self.arrays \
+                and self.one_value(stmt.value):
+            return out + self.fill(target, stmt.value)
         if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.value, ast.Name):
-            target = _ellipsis_target(stmt.target)
+            added = _ellipsis_target(stmt.target)
             other = stmt.value.id
-            if target in self.arrays and other in self.arrays and other != target:
-                return out + [_call("_known", "add", [_text(cast(str, target)), _load(cast(str, target)),
-                                                      _text(other), _load(other)])]
+            if added is not None and added in self.arrays and other in self.arrays and other != added:
+                return out + [_call("_known", "add", [_text(added), _load(added), _text(other), _load(other)])]
         out.append(stmt)
         out += [_call("_known", "forget", [_text(name)]) for name in sorted(_written(stmt) & self.arrays)]
         return out

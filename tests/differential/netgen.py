@@ -1088,6 +1088,7 @@ def unused_sum_of_stacked(desc: Description) -> Callable[[str, np.ndarray], bool
     return excused
 
 
-__all__ = ["Description", "descriptions", "deferred_keys", "DEFERRED_RULES", "render", "script", "execute", "execute_source", "snapshot",
+__all__ = ["Description", "descriptions", "deferred_keys", "DEFERRED_RULES",
+           "render", "script", "execute", "execute_source", "snapshot",
            "differences", "reset_differences", "optimised_network", "reference_network", "in_float64", "known_bugs",
            "unused_sum_of_stacked", "REFERENCE_MODE_EXISTS"]
