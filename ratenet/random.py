@@ -496,6 +496,10 @@ def draw_in_equation(
                 _GOOD_ARGUMENTS.clear()
             _GOOD_ARGUMENTS.add(key)
     if name == "Uniform":
+        if key is not None and args[0] == 0.0 and args[1] == 1.0:
+            # uniform(0, 1) computes 0.0 + 1.0 * u for each double u of the stream: u itself, the numbers random()
+            # returns from the same stream, in half the time
+            return rng.random(shape)
         return rng.uniform(args[0], args[1], shape)
     if name == "DiscreteUniform":
         return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64),

@@ -792,3 +792,19 @@ def test_names_that_look_like_python_are_not_python():
     for name in ("open", "eval", "exec", "print", "globals", "getattr", "compile", "input", "type", "object"):
         with pytest.raises(EquationError, match=rf"unknown name '{name}'"):
             Neuron(equations=f"r = {name}(1)")
+
+
+def test_uniform_0_1_in_an_equation_draws_what_the_generator_gives_for_uniform():
+    """Uniform(0, 1) is drawn with random() (same stream, same bits as uniform(0.0, 1.0)); other bounds as before."""
+    from ratenet import Network
+
+    net = Network(seed=7)
+    pop = net.create(5, Neuron(equations="x = Uniform(0.0, 1.0)\ny = Uniform(-0.0, 1.0)\nr = Uniform(-1.0, 2.0)"))
+    net.simulate(3.0)
+    rng = np.random.default_rng(7)
+    expected = None
+    for _ in range(3):
+        expected = rng.uniform(0.0, 1.0, 5), rng.uniform(-0.0, 1.0, 5), rng.uniform(-1.0, 2.0, 5)
+    assert expected is not None
+    for got, want in zip((pop.x, pop.y, pop.r), expected):
+        assert got.tobytes() == want.tobytes()
