@@ -179,7 +179,9 @@ class OuterSum:
         self.pres = np.empty((self.capacity, n_pre), array.dtype)
         self.post_rows = [row.reshape(n_post, 1) for row in self.posts]
         self.pre_rows = [row.reshape(1, n_pre) for row in self.pres]
-        self.product = np.empty(array.shape, array.dtype)
+        # the product is made a block of rows at a time: a scratch of at most 64k values, not a second matrix
+        self.rows = max(1, min(n_post, 65536 // max(1, n_pre)))
+        self.product = np.empty((self.rows, n_pre), array.dtype)
         self.namespace = namespace
         self.names = names
         self.count = 0
@@ -204,8 +206,12 @@ class OuterSum:
         if not k:
             return
         self.count = 0
-        np.dot(self.posts[:k].T, self.pres[:k], out=self.product)
-        np.add(self.array, self.product, out=self.array)
+        posts, pres, array, rows = self.posts[:k], self.pres[:k], self.array, self.rows
+        for start in range(0, len(array), rows):
+            stop = min(start + rows, len(array))
+            product = self.product[:stop - start]
+            np.dot(posts[:, start:stop].T, pres, out=product)
+            np.add(array[start:stop], product, out=array[start:stop])
         self._bind()
 
 

@@ -333,6 +333,22 @@ def test_outer_sum_flushes_when_full():
     assert v.tolist() == [[6.0, 6.0], [6.0, 6.0]]
 
 
+def test_outer_sum_of_a_wide_matrix_is_made_by_blocks_of_rows():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(7, 20000))
+    start = v.copy()
+    acc = OuterSum(v, capacity=5)
+    assert acc.rows == 3 and acc.product.shape == (3, 20000)  # scratch of 64k values at most
+    posts, pres = rng.normal(size=(4, 7)), rng.normal(size=(4, 20000))
+    for post, pre in zip(posts, pres):
+        acc.post[...] = post[:, None]
+        acc.pre[...] = pre[None, :]
+        acc.push()
+    acc.flush()
+    terms = [np.outer(post, pre) for post, pre in zip(posts, pres)]
+    assert np.all(np.abs(v - (start + sum(terms))) <= _bound(4, start, sum(np.abs(t) for t in terms)))
+
+
 def test_known_values_forget_after_a_write_from_python():
     known = KnownValues()
     x = np.zeros(3)
