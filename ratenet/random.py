@@ -9,6 +9,7 @@ strings the same names draw a fresh value per neuron (or synapse) and per step.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -457,6 +458,14 @@ _NUMBER_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.bool
 _GOOD_ARGUMENTS: set[tuple[Any, ...]] = set()
 
 
+def _power_of_two(value: float) -> bool:
+    """Whether ``value`` is 2**k for an integer k (a positive normal double whose mantissa is 0.5)."""
+    if not (value > 0.0 and math.isfinite(value)):
+        return False
+    mantissa, exponent = math.frexp(value)
+    return mantissa == 0.5 and value >= sys.float_info.min
+
+
 def draw_in_equation(
     name: str, rng: np.random.Generator, shape: tuple[int, ...], args: tuple[Any, ...]
 ) -> np.ndarray:
@@ -496,10 +505,17 @@ def draw_in_equation(
                 _GOOD_ARGUMENTS.clear()
             _GOOD_ARGUMENTS.add(key)
     if name == "Uniform":
-        if key is not None and args[0] == 0.0 and args[1] == 1.0:
-            # uniform(0, 1) computes 0.0 + 1.0 * u for each double u of the stream: u itself, the numbers random()
-            # returns from the same stream, in half the time
-            return rng.random(shape)
+        if key is not None and _power_of_two(float(args[1]) - float(args[0])):
+            # uniform(low, high) computes low + (high - low) * u for each double u of the stream that random()
+            # returns; with a power of two as the range the product is exact, so one addition rounds, as here:
+            # the same bits in about half the time (and u itself for Uniform(0, 1))
+            values = rng.random(shape)
+            span, low = float(args[1]) - float(args[0]), float(args[0])
+            if span != 1.0:
+                values *= span
+            if low != 0.0:
+                values += low
+            return values
         return rng.uniform(args[0], args[1], shape)
     if name == "DiscreteUniform":
         return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64),

@@ -794,17 +794,32 @@ def test_names_that_look_like_python_are_not_python():
             Neuron(equations=f"r = {name}(1)")
 
 
-def test_uniform_0_1_in_an_equation_draws_what_the_generator_gives_for_uniform():
-    """Uniform(0, 1) is drawn with random() (same stream, same bits as uniform(0.0, 1.0)); other bounds as before."""
+def test_uniform_draws_in_equations_are_the_generators_uniform_bits():
+    """Uniform(a, b) with b - a a power of two is drawn as a + (b - a) * random(): the same stream and the
+    same bits as uniform(a, b) (the product is exact, one addition rounds); other ranges call uniform()."""
     from ratenet import Network
 
+    bounds = [(0.0, 1.0), (-0.0, 1.0), (-1.0, 1.0), (0.25, 0.75), (-3.0, 5.0), (-1.0, 2.0), (0.1, 0.1 + 2**-20)]
+    text = "\n".join(f"v{i} = Uniform({lo!r}, {hi!r})" for i, (lo, hi) in enumerate(bounds))
     net = Network(seed=7)
-    pop = net.create(5, Neuron(equations="x = Uniform(0.0, 1.0)\ny = Uniform(-0.0, 1.0)\nr = Uniform(-1.0, 2.0)"))
+    pop = net.create(50, Neuron(equations=text + "\nr = 0.0"))
     net.simulate(3.0)
     rng = np.random.default_rng(7)
-    expected = None
+    expected = []
     for _ in range(3):
-        expected = rng.uniform(0.0, 1.0, 5), rng.uniform(-0.0, 1.0, 5), rng.uniform(-1.0, 2.0, 5)
-    assert expected is not None
-    for got, want in zip((pop.x, pop.y, pop.r), expected):
-        assert got.tobytes() == want.tobytes()
+        expected = [rng.uniform(lo, hi, 50) for lo, hi in bounds]
+    for i, want in enumerate(expected):
+        assert getattr(pop, f"v{i}").tobytes() == want.tobytes(), bounds[i]
+
+
+def test_uniform_with_a_power_of_two_range_matches_uniform_for_many_bounds():
+    from ratenet.random import draw_in_equation
+
+    picks = np.random.default_rng(1)
+    for _ in range(200):
+        low = float(picks.normal() * 10.0 ** picks.integers(-5, 5))
+        span = 2.0 ** int(picks.integers(-30, 30))
+        a, b = np.random.default_rng(5), np.random.default_rng(5)
+        got = draw_in_equation("Uniform", a, (64,), (low, low + span))
+        want = b.uniform(low, low + span, 64)
+        assert got.tobytes() == want.tobytes(), (low, span)
