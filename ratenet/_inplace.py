@@ -416,15 +416,15 @@ def _replaced(node: ast.AST, old: ast.AST, new: ast.AST) -> ast.AST:
         return new
     if not node._fields:
         return node
-    copy = type(node)()
+    fields: dict[str, Any] = {}
     for field in node._fields:
         value = getattr(node, field, None)
         if isinstance(value, list):
             value = [_replaced(item, old, new) if isinstance(item, ast.AST) else item for item in value]
         elif isinstance(value, ast.AST):
             value = _replaced(value, old, new)
-        setattr(copy, field, value)
-    return copy
+        fields[field] = value
+    return type(node)(**fields)  # every field given (Python 3.13 deprecates nodes built without them)
 
 
 def _too_deep(stmt: ast.stmt) -> bool:
