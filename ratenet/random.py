@@ -458,6 +458,27 @@ _NUMBER_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.bool
 _GOOD_ARGUMENTS: set[tuple[Any, ...]] = set()
 
 
+#: (name, arguments) of Uniform draws with a power-of-two range, already checked -> (range, low)
+_UNIFORM_SPANS: dict[tuple[Any, ...], tuple[float, float]] = {}
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...], span_low: tuple[float, float]) -> np.ndarray:
+    """``rng.uniform(low, low + span, shape)`` for a power-of-two ``span``, bit for bit.
+
+    uniform() computes ``low + span * u`` for each double ``u`` of the stream
+    that random() returns; the product by a power of two is exact, so one
+    addition rounds, as here: the same bits in about half the time (``u``
+    itself for Uniform(0, 1)).
+    """
+    span, low = span_low
+    values = rng.random(shape)
+    if span != 1.0:
+        values *= span
+    if low != 0.0:
+        values += low
+    return values
+
+
 def _power_of_two(value: float) -> bool:
     """Whether ``value`` is 2**k for an integer k (a positive normal double whose mantissa is 0.5)."""
     if not (value > 0.0 and math.isfinite(value)):
@@ -494,7 +515,15 @@ def draw_in_equation(
         where, args = args[0], args[1:]
     # Arguments that are single numbers (literals, parameters of the population) are checked once
     # per distinct value: the check costs more than a draw of a few hundred numbers.
-    key = (name, args) if all(type(a) in _NUMBER_TYPES for a in args) else None
+    key = (name, args)
+    try:  # the arguments of a Uniform draw seen before (numbers only): no check again
+        uniform = _UNIFORM_SPANS.get(key)
+    except TypeError:  # an array among the arguments (one value per neuron)
+        uniform = None
+    if uniform is not None:
+        return _uniform(rng, shape, uniform)
+    if not all(type(a) in _NUMBER_TYPES for a in args):
+        key = None
     if key is None or key not in _GOOD_ARGUMENTS:
         problem = argument_error(name, args)
         if problem is not None:
@@ -506,16 +535,10 @@ def draw_in_equation(
             _GOOD_ARGUMENTS.add(key)
     if name == "Uniform":
         if key is not None and _power_of_two(float(args[1]) - float(args[0])):
-            # uniform(low, high) computes low + (high - low) * u for each double u of the stream that random()
-            # returns; with a power of two as the range the product is exact, so one addition rounds, as here:
-            # the same bits in about half the time (and u itself for Uniform(0, 1))
-            values = rng.random(shape)
-            span, low = float(args[1]) - float(args[0]), float(args[0])
-            if span != 1.0:
-                values *= span
-            if low != 0.0:
-                values += low
-            return values
+            if len(_UNIFORM_SPANS) >= 1024:
+                _UNIFORM_SPANS.clear()
+            _UNIFORM_SPANS[key] = (float(args[1]) - float(args[0]), float(args[0]))
+            return _uniform(rng, shape, _UNIFORM_SPANS[key])
         return rng.uniform(args[0], args[1], shape)
     if name == "DiscreteUniform":
         return rng.integers(np.asarray(args[0], dtype=np.int64), np.asarray(args[1], dtype=np.int64),

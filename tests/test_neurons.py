@@ -823,3 +823,16 @@ def test_uniform_with_a_power_of_two_range_matches_uniform_for_many_bounds():
         got = draw_in_equation("Uniform", a, (64,), (low, low + span))
         want = b.uniform(low, low + span, 64)
         assert got.tobytes() == want.tobytes(), (low, span)
+
+
+def test_uniform_with_per_neuron_bounds_still_draws_and_checks():
+    from ratenet import EquationError, Network
+
+    net = Network(seed=3)
+    pop = net.create(4, Neuron(parameters="lo = 0.0\nhi = 1.0", equations="r = Uniform(lo, hi)"))
+    pop.hi = [1.0, 2.0, 3.0, 4.0]
+    net.simulate(1.0)
+    assert np.array_equal(pop.r, np.random.default_rng(3).uniform(np.zeros(4), np.arange(1.0, 5.0), 4))
+    pop.lo = [0.0, 5.0, 0.0, 0.0]
+    with pytest.raises(EquationError, match="min must not exceed max"):
+        net.simulate(1.0)
