@@ -515,7 +515,7 @@ def draw_in_equation(
         where, args = args[0], args[1:]
     # Arguments that are single numbers (literals, parameters of the population) are checked once
     # per distinct value: the check costs more than a draw of a few hundred numbers.
-    key = (name, args)
+    key: tuple[Any, ...] | None = (name, args)
     try:  # the arguments of a Uniform draw seen before (numbers only): no check again
         uniform = _UNIFORM_SPANS.get(key)
     except TypeError:  # an array among the arguments (one value per neuron)
