@@ -517,7 +517,7 @@ def draw_in_equation(
     # per distinct value: the check costs more than a draw of a few hundred numbers.
     key: tuple[Any, ...] | None = (name, args)
     try:  # the arguments of a Uniform draw seen before (numbers only): no check again
-        uniform = _UNIFORM_SPANS.get(key)
+        uniform = _UNIFORM_SPANS.get((name, args))
     except TypeError:  # an array among the arguments (one value per neuron)
         uniform = None
     if uniform is not None:
