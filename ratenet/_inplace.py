@@ -46,6 +46,15 @@ _UFUNCS: dict[type, tuple[Any, Any]] = {
     ast.Mult: (np.multiply, operator.mul),
     ast.Div: (np.true_divide, operator.truediv),
 }
+#: comparison -> (the ufunc NumPy's operator calls, the operator)
+_COMPARISONS: dict[type, tuple[Any, Any]] = {
+    ast.Lt: (np.less, operator.lt),
+    ast.LtE: (np.less_equal, operator.le),
+    ast.Gt: (np.greater, operator.gt),
+    ast.GtE: (np.greater_equal, operator.ge),
+    ast.Eq: (np.equal, operator.eq),
+    ast.NotEq: (np.not_equal, operator.ne),
+}
 _AUGMENTED = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
 _UNKNOWN = object()
 _CLAMPS = ("_np_clip", "_np_maximum", "_np_minimum")
@@ -116,6 +125,8 @@ class _Lowering:
             return self.apply(_UFUNCS[type(node.op)][1], [node.left, node.right])
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return self.apply(operator.neg, [node.operand])
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
+            return self.apply(_COMPARISONS[type(node.ops[0])][1], [node.left, node.comparators[0]])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             func = self.ns.get(node.func.id)
             if node.func.id in _POWERS and len(node.args) == 1:
@@ -146,6 +157,8 @@ class _Lowering:
             return _UFUNCS[type(node.op)][0], [node.left, node.right]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return np.negative, [node.operand]
+        if isinstance(node, ast.Compare):  # one operator (value() gave an array): a bool array
+            return _COMPARISONS[type(node.ops[0])][0], [node.left, node.comparators[0]]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _POWERS:
             base = self.value(node.args[0])
             if not (isinstance(base, _Array) and base.shape == value.shape and base.dtype == value.dtype):
@@ -257,13 +270,53 @@ class _Lowering:
             product(_name(target), base if which == "_ipow3" else _name(target))
         self.free.extend(held)
 
+    def where(self, target: str, variable: np.ndarray, node: ast.expr) -> list[ast.stmt] | None:
+        """``x[...] = where(c, a, b)`` as ``copyto(x, b); copyto(x, a, where=c)``: no result array to copy.
+
+        Only for a float variable and a condition that is a comparison (bools);
+        the branches (doubles: the preparer made them so) are evaluated first,
+        so a branch reading ``x`` sees its old values.  np.where would convert
+        both branches to their common float type, then to x's: each element
+        is the same number either way.
+        """
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords
+                and len(node.args) == 3 and self.ns.get(node.func.id) is np.where and variable.dtype.kind == "f"):
+            return None
+        test = node.args[0]
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+            return None
+        for branch in node.args[1:]:
+            value = self.value(branch)
+            if isinstance(value, _Array) and (value.dtype.kind != "f" or value.shape != variable.shape
+                                              and np.broadcast_shapes(value.shape, variable.shape) != variable.shape):
+                return None
+            if value is not _UNKNOWN and not isinstance(value, _Array) and not isinstance(value, (float, np.floating)):
+                return None
+        parts: list[ast.expr] = []
+        for operand in node.args:
+            expr, _ = self.emit(operand)
+            if not isinstance(expr, (ast.Name, ast.Constant)):  # evaluated once, before x is written
+                local = f"_choice{self.count}"
+                self.count += 1
+                self.out.append(ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())], value=expr))
+                expr = _name(local)
+            parts.append(expr)
+        copyto = _name(_ufunc_symbol(self.ns, np.copyto))
+        self.out.append(ast.Expr(value=ast.Call(func=copyto, args=[_name(target), parts[2]], keywords=[])))
+        self.out.append(ast.Expr(value=ast.Call(func=copyto, args=[_name(target), parts[1]],
+                                                keywords=[ast.keyword(arg="where", value=parts[0])])))
+        return self.out
+
     def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
         self.out = []
         self.free = list(self.made)  # every scratch is free again
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = _is_ellipsis_slot(stmt.targets[0])
             variable = self.ns.get(target) if target is not None and target not in self.opaque else None
-            if isinstance(variable, np.ndarray):
+            if isinstance(variable, np.ndarray) and target is not None:
+                chosen = self.where(target, variable, stmt.value)
+                if chosen is not None:
+                    return chosen
                 value = self.value(self.folded(stmt.value))
                 if isinstance(value, _Array) and value.shape == variable.shape and value.dtype == variable.dtype \
                         and self.array_op(self.folded(stmt.value)) is not None:

@@ -101,6 +101,26 @@ def test_in_place_broadcasts_like_numpy(expression: str, dtype: type) -> None:
     assert _same_bits(got["m"], expected["m"]), text
 
 
+@settings(max_examples=120, deadline=None)
+@given(test=_expressions(), body=_expressions(), orelse=_expressions(), compare=st.sampled_from(
+       ["<", "<=", ">", ">=", "==", "!="]), target=st.sampled_from(["x", "a", "c"]),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_a_choice_per_element_gives_the_bits_of_where(test: str, body: str, orelse: str, compare: str,
+                                                      target: str, dtype: type) -> None:
+    """``x[...] = where(cond, a, b)`` written as two copies into x: the same numbers, even when a branch reads x."""
+    text = f"{target}[...] = _f_ite(({test}) {compare} c, {body}, {orelse} + {target})"
+    got, expected = _run(text, dtype, True), _run(text, dtype, False)
+    assert _same_bits(got[target], expected[target]), text
+
+
+def test_a_choice_per_element_writes_into_the_variable() -> None:
+    ns = _namespace(np.float64)
+    fn = build_function(ast.parse("x[...] = _f_ite(a < b, _f_tanh(a), s)").body, ns, "choice")
+    assert "_np_copyto(x, s)" in fn.__doc__ and "_np_copyto(x, _scratch" in fn.__doc__
+    fn()
+    assert np.array_equal(ns["x"], np.where(ns["a"] < ns["b"], np.tanh(ns["a"]), 0.7))
+
+
 def test_the_update_of_the_ring_runs_four_ufuncs_into_one_scratch() -> None:
     ns = {"r": np.zeros(3), "_sum_exc": np.ones(3), "tau": np.float64(10.0), "dt": np.float64(1.0),
           "_lit": np.float64(0.1)}
