@@ -35,7 +35,7 @@ import re
 
 import numpy as np
 from hypothesis import HealthCheck, event, given, note, settings
-from netgen import descriptions, differences, execute_source, render
+from netgen import deferred_keys, descriptions, differences, execute_source, render
 
 from ratenet import Network, Neuron
 
@@ -137,9 +137,12 @@ def run_batched_and_separately(desc, reference: bool) -> tuple[list[str], bool]:
     inexact = any(dense)
     rtol = None if not inexact else (1e-3 if desc.dtype == "float32" else 1e-9)
     for b in range(BATCH):
-        alone = execute_source(_helpers(None, b) + build, steps, _factory(None, reference))
+        # an unbatched run may add a trace lazily (a batch never does): those values agree within their tolerance
+        loose: dict[str, float] = {}
+        alone = execute_source(_helpers(None, b) + build, steps, _factory(None, reference),
+                               lambda net, loose=loose: loose.update(deferred_keys(net)))
         got = [_sample_of(state, b, pops, monitors, learning) for state in batched]
-        found += [f"sample {b}: {line}" for line in differences(desc.actions, got, alone, rtol=rtol)]
+        found += [f"sample {b}: {line}" for line in differences(desc.actions, got, alone, rtol=rtol, loose=loose)]
         if found:
             break
     return found, inexact
