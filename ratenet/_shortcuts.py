@@ -81,8 +81,9 @@ class KnownValues:
     """
 
     def __init__(self) -> None:
-        #: name -> (bits of the value it holds everywhere, python writes then, the fill statement's key)
-        self.held: dict[str, tuple[bytes, int, int | None]] = {}
+        #: name -> (bits of the value it holds everywhere, python writes then, the fill statement's key,
+        #: whether the value is +0.0)
+        self.held: dict[str, tuple[bytes, int, int | None, bool]] = {}
         #: name -> python writes when it was last made free of -0.0
         self.clean: dict[str, int] = {}
         #: name -> python writes when its last addition was skipped (nothing wrote it since)
@@ -103,10 +104,10 @@ class KnownValues:
         entry = self.held.get(name)
         self.kept.pop(name, None)
         if entry is not None and entry[0] == bits and entry[1] == writes:
-            self.held[name] = (bits, writes, key)
+            self.held[name] = (bits, writes, key, entry[3])
             return
         array[...] = stored
-        self.held[name] = (bits, writes, key)
+        self.held[name] = (bits, writes, key, bits == array.dtype.type(0.0).tobytes())
         self.clean.pop(name, None)
 
     def holds(self, name: str, key: int) -> bool:
@@ -122,7 +123,7 @@ class KnownValues:
         """``array += other``, skipped when it changes nothing; returns whether it added."""
         writes = python_writes()
         entry = self.held.get(other_name)
-        zero = entry is not None and entry[1] == writes and entry[0] == other.dtype.type(0.0).tobytes()
+        zero = entry is not None and entry[1] == writes and entry[3]
         if zero and self.clean.get(name) == writes:
             self.kept[name] = writes
             return False
