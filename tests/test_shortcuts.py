@@ -145,6 +145,20 @@ def test_no_deferral_where_values_are_read_at_every_step(options):
     assert not any("lazily" in line for line in net.step_order)
 
 
+def test_no_deferral_when_the_psp_reads_the_trace():
+    def run(reference):
+        net = Network(reference=reference)
+        rule = Synapse(psp="w * trace * pre.r", equations="trace += pre.r * post.r")
+        _timed_pair(6, 3, 2, 0, net, rule)
+        net.simulate(5.0)
+        return net, net.projections[0].trace, net.populations[1].sum("exc")
+
+    net, trace, total = run(False)
+    assert not any("lazily" in line for line in net.step_order)
+    _, ref_trace, ref_total = run(True)
+    assert np.array_equal(trace, ref_trace) and np.array_equal(total, ref_total)
+
+
 def test_no_deferral_for_sparse_storage_or_a_batch():
     net = Network()
     pre = TimedArray(np.ones((2, 3)), network=net)
