@@ -242,6 +242,39 @@ def test_values_set_reset_saved_and_loaded_between_runs(tmp_path):
     assert np.array_equal(got[2], np.zeros((3, 4)))  # delta_w filled again after the assignment
 
 
+def test_exact_shortcuts_see_values_set_loaded_and_reset_from_python(tmp_path):
+    """Monitored trace (nothing deferred): the exact shortcuts alone, the reference's bits after every change."""
+    def run(reference):
+        net = Network(reference=reference)
+        _, _, _, proj = _timed_pair(40, 4, 3, 2, net)
+        net.monitor(proj, "trace")
+        seen = []
+        net.simulate(5.0)
+        net.save(str(tmp_path / f"s{reference}.npz"))
+        proj.delta_w = 0.25
+        net.simulate(1.0)
+        seen += [proj.delta_w, proj.w]
+        proj.w = -0.0
+        net.simulate(2.0)
+        seen += [proj.w]
+        proj.phase, proj.mean_r, proj.reward = 1.0, -0.5, 0.5
+        net.step()
+        proj.phase = 0.0
+        net.simulate(2.0)
+        seen += [proj.delta_w, proj.w]
+        net.load(str(tmp_path / f"s{reference}.npz"))
+        seen += [proj.delta_w, proj.w]
+        net.simulate(2.0)
+        seen += [proj.delta_w, proj.w, proj.trace]
+        net.reset(projections=True)
+        net.simulate(2.0)
+        seen += [proj.delta_w, proj.w, proj.trace]
+        return seen
+
+    for got, expected in zip(run(False), run(True)):
+        assert got.tobytes() == expected.tobytes()
+
+
 def test_a_run_that_raises_still_adds_the_terms_it_made():
     net = Network(seed=1)
     pre = net.create(3, Neuron(parameters="s = 1.0 : population", equations="r = Normal(0.0, s)"))
