@@ -355,8 +355,14 @@ class _Lowering:
         return [stmt]
 
 
+#: ufuncs whose output NumPy 2 no longer takes by position (a third argument reads as a third input)
+_OUT_BY_KEYWORD = {"_np_maximum", "_np_minimum", "_np_fmax", "_np_fmin"}
+
+
 def _ufunc_call(symbol: str, operands: list[ast.expr], out: str) -> ast.Call:
     """``ufunc(operands..., out)``: the output array given by position (a little faster than ``out=``)."""
+    if symbol in _OUT_BY_KEYWORD:
+        return ast.Call(func=_name(symbol), args=list(operands), keywords=[ast.keyword(arg="out", value=_name(out))])
     return ast.Call(func=_name(symbol), args=list(operands) + [_name(out)], keywords=[])
 
 

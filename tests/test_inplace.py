@@ -303,3 +303,15 @@ def test_a_non_finite_frame_is_still_refused() -> None:
     assert pop.r.tolist() == [[0.0, 0.0], [0.0, 0.0]]
     pop.r = np.full((2, 2), 1e308)  # the sum overflows, every value is finite
     assert pop.r[0, 0] == 1e308
+
+
+def test_maximum_and_minimum_take_their_output_by_keyword() -> None:
+    """numpy 2 deprecates a third positional argument of np.maximum/np.minimum (it will read it as an input)."""
+    net = Network()
+    pop = net.create(4, Neuron(parameters="x = 0.0", equations="r = max(x, 0.5) + min(x, -0.5) : min=-1.0"))
+    pop.x = np.array([-2.0, 0.0, 0.7, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        net.step()
+    expected = np.clip(np.maximum(pop.x, 0.5) + np.minimum(pop.x, -0.5), -1.0, None)
+    assert pop.r.tolist() == expected.tolist()
