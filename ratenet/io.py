@@ -402,6 +402,12 @@ def _check_histories(arrays: dict[str, np.ndarray], where: str, finite: bool,
         if value.ndim < 1:
             raise ValidationError(where, key, "expected a history of one array per step",
                                   got=_describe(value), got_repr=False)
+        if shape is not None and shape[0] < 0:
+            # any depth: the projections loaded with the history decide how many steps it holds
+            if value.shape[1:] != shape[1:]:
+                raise ValidationError(where, key, f"expected a history of arrays of shape {shape[1:]}, one per step",
+                                      got=_describe(value), got_repr=False)
+            shape = None
         expect(where, key, value, "biuf", shape, finite)
         histories[(name, var)] = value
     return histories

@@ -1126,8 +1126,11 @@ class Network(metaclass=_NetworkType):
             is changed then).
         """
         plan = self._plan
+        # With the projections, the file's delays decide a history's depth (structural plasticity may have
+        # changed the current one since the save); without them, the current plan's depth must match.
         shapes = None if plan is None or plan.structure != self.registry.structure else \
-            {(h.name, h.var): h.ring.shape for h in plan.histories.values()}
+            {(h.name, h.var): ((-1,) + h.ring.shape[1:] if projections else h.ring.shape)
+             for h in plan.histories.values()}
         loaded = load_objects(filename, [self.registry.state(p) for p in self.populations] if populations else None,
                               [self.registry.state(p) for p in self.projections] if projections else None,
                               finite=not self._allow_nonfinite, history_shapes=shapes)

@@ -17,7 +17,7 @@ import pytest
 import ratenet
 import ratenet.io as rio
 from ratenet.projections import Convolution
-from ratenet import DiscreteUniform, FileError, Hebb, Network, Neuron, Uniform, ValidationError, load, save
+from ratenet import DiscreteUniform, FileError, Hebb, Network, Neuron, Synapse, Uniform, ValidationError, load, save
 
 
 def build(seed=1):
@@ -323,3 +323,69 @@ def test_kernel_projections_are_checked_too(tmp_path, key, value, expected, foun
     assert snapshot(net) == before and np.array_equal(conv.weights, np.ones((3, 3)))
     load(tmp_path / "k.npz", net=net)
     assert np.array_equal(conv.weights, np.arange(9.0).reshape(3, 3))
+
+
+def _rewired_network():
+    net = Network(dt=1.0, seed=325)
+    model = Neuron(parameters="g = Uniform(0.5, 1.5)", equations="x = g * sum(exc)\nr = x")
+    pop = net.create(18, model, name="p0")
+    pop.r = np.random.default_rng(0).uniform(0.0, 1.0, 18)
+    syn = Synapse(parameters="T = 2 : int, projection",
+                  equations="age = if pre.r * post.r > 0.2 : 0 else : age + 1 : init=0, int",
+                  pruning="age > T : proba=0.5", creating="pre.r * post.r > 0.2 : proba=0.3, w=0.1")
+    # the target is read by nobody: the rates stay, the rules keep rewiring
+    proj = net.connect(pop, pop, "extra", syn, name="proj0").connect_dog(
+        amp_pos=1.0, sigma_pos=0.2, amp_neg=0.5, sigma_neg=0.4, delays=Uniform(0.0, 3.0))
+    net.setup(structural_plasticity=True)
+    proj.start_creating(period=2.0)
+    proj.start_pruning(period=2.0)
+    return net, pop, proj
+
+
+def test_load_restores_a_delay_history_whose_depth_rewiring_changed_since_the_save(tmp_path):
+    """Regression (found by the differential tests): pruning the longest delays shrank the history, and load()
+    refused the saved one as of the wrong shape. With the projections, the file's delays decide the depth."""
+    path = str(tmp_path / "state.npz")
+    net, pop, proj = _rewired_network()
+    net.simulate(3.0)
+    net.save(path)
+    proj.stop_creating()
+    proj.stop_pruning()
+    net.simulate(2.0)
+    expected = pop.r.copy(), pop.sum("extra").copy()
+
+    net, pop, proj = _rewired_network()
+    net.simulate(3.0)
+    net.save(path)
+    depth = {k: v.shape for k, v in np.load(path).items() if k.startswith("hist:")}
+    net.simulate(4.0)
+    net.reset(projections=False)
+    net.simulate(4.0)
+    net.load(path)
+    proj.stop_creating()
+    proj.stop_pruning()
+    net.simulate(2.0)
+    assert depth == {"hist:p0:r": (3, 18)}
+    assert np.array_equal(pop.r, expected[0])
+    assert np.array_equal(pop.sum("extra"), expected[1])  # the delayed rates come from the loaded history
+
+
+def test_load_without_projections_still_refuses_a_history_of_another_depth(tmp_path):
+    path = str(tmp_path / "state.npz")
+    net, pop, proj = _rewired_network()
+    net.simulate(3.0)
+    net.save(path)
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    arrays["hist:p0:r"] = np.zeros((5, 18))
+    np.savez(path, **arrays)
+    before = pop.r.copy()
+    with pytest.raises(ValidationError, match=r"load\('.*state\.npz'\)\.hist:p0:r: expected numbers of shape "
+                                              r"\(3, 18\) \(got .*shape \(5, 18\)"):
+        net.load(path, projections=False)
+    assert np.array_equal(pop.r, before)
+    arrays["hist:p0:r"] = np.zeros((5, 17))
+    np.savez(path, **arrays)
+    with pytest.raises(ValidationError, match=r"hist:p0:r: expected a history of arrays of shape \(18,\), one per "
+                                              r"step \(got .*shape \(5, 17\)"):
+        net.load(path)
