@@ -113,7 +113,7 @@ CORRUPTIONS = [
     ("proj:sp:w", setter("proj:sp:w", np.ones(11)), "numbers of shape (12,)", "shape (11,)"),
     ("proj:sp:.indptr", dropper("proj:sp:.indptr"), "is missing", None),
     ("proj:sp:.delays", dropper("proj:sp:.delays"), "is missing", None),
-    ("hist:P:r", setter("hist:P:r", np.zeros((2, 2))), "numbers of shape", "shape (2, 2)"),
+    ("hist:P:r", setter("hist:P:r", np.zeros((2, 2))), "history of arrays of shape (3,)", "shape (2, 2)"),
     ("hist:P:r", setter("hist:P:r", np.full((3, 3), np.nan)), "expected finite", "non-finite"),
     ("hist:P:r", setter("hist:P:r", 1.0), "one array per step", "a single value"),
 ]
