@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import copy
 import difflib
 import keyword
 import math
@@ -48,6 +49,7 @@ import re
 import sys
 import types
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
@@ -73,6 +75,7 @@ __all__ = [
     "parse_condition",
     "parse_structural_rule",
     "parse_expression",
+    "generated_body",
     "check_text",
     "linear_split",
     "written_form",
@@ -2861,4 +2864,35 @@ def build_function(
     if scratch:
         function.__kwdefaults__ = scratch
     function.__doc__ = unparse(module)
+    if prepare.binops < CHAIN_LIMIT:  # a chain-lowered body may be too deep to copy
+        _BODIES[function] = stmts
     return function
+
+
+#: The statements of the functions :func:`build_function` compiled (see :func:`generated_body`).
+_BODIES: weakref.WeakKeyDictionary[Callable[..., Any], list[ast.stmt]] = weakref.WeakKeyDictionary()
+
+
+def generated_body(function: Callable[..., Any]) -> list[ast.stmt] | None:
+    """A fresh copy of the statements compiled into a function made by :func:`build_function`.
+
+    For callers that put this work straight into generated code of their own
+    (the plan's step loop): the statements read the function's globals
+    (``function.__globals__``) and its keyword-only scratch arrays
+    (``function.__kwdefaults__``).  None for any other function.
+
+    Examples
+    --------
+    >>> import ast
+    >>> body = [ast.parse("y[...] = x + 1.0").body[0]]
+    >>> f = build_function(body, {"x": 1.0, "y": None}, "example")
+    >>> [ast.unparse(statement) for statement in generated_body(f)]
+    ['y[...] = x + _lit_0x1_0000000000000pp0']
+    >>> generated_body(len) is None
+    True
+    """
+    try:
+        body = _BODIES.get(function)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return None
+    return None if body is None else copy.deepcopy(body)

@@ -251,7 +251,7 @@ class _Builder:
         if columns is not None:
             identity = len(columns) == storage.n_pre and bool(np.array_equal(columns, np.arange(storage.n_pre)))
             return TransmitGather(label, weights, None if identity else columns.astype(np.intp), pre, out,
-                                  reads, sets)
+                                  reads, sets, stretches=not self.reference)
         product = matvec_function(storage.indptr, storage.indices, weights, storage.n_pre, transposed=t.transposed)
         return TransmitSparse(label, product, pre, out, reads, sets)
 
@@ -407,7 +407,7 @@ class _Builder:
             reads += self.pre_reads(t, sources)
         op: Operator
         if gather:
-            op = TransmitFusedGather(label, w, columns.astype(np.intp), pre, out, reads, sets)
+            op = TransmitFusedGather(label, w, columns.astype(np.intp), pre, out, reads, sets, stretches=True)
         else:
             product = matvec_function(np.concatenate(indptr_parts), columns, w, pre_block.size)
             op = TransmitFusedSparse(label, product, pre, out, reads, sets)
@@ -488,7 +488,8 @@ class _Builder:
             texts = [eq.text for eq in first.model.equations]
             text = "; ".join(texts)
             text = text if len(text) <= 120 else text[:117] + "..."
-            ops.append(UpdateBlock(f"{block.name}: {text}", block, reads_all, sets, incs, pure, partition))
+            ops.append(UpdateBlock(f"{block.name}: {text}", block, reads_all, sets, incs, pure, partition,
+                                   inlined=not self.reference))
         return ops
 
     # -------------------------------------------------------------------- build

@@ -28,10 +28,11 @@ itself when there is nothing else to do.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from ..equations import generated_body
 from ..exceptions import RatenetError
 from ..registry import Clock
 from ..state import Learning, PopulationState, Ref, Rewiring, State
@@ -44,7 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Operator", "Access", "TransmitDense", "TransmitSparse", "TransmitGather", "TransmitFusedSparse",
            "TransmitFusedGather", "TransmitKernel", "TransmitPsp", "TransmitDenseBatch", "TransmitDenseSamples",
            "TransmitGatherBatch", "TransmitSparseBatch", "TransmitPerSample", "SumInputs", "AddInputs", "UpdateBlock",
-           "Replay", "PushHistory", "Learn", "Rewire", "Record", "CheckFinite", "InParallel", "SkipUnchanged"]
+           "Replay", "PushHistory", "Learn", "Rewire", "Record", "CheckFinite", "InParallel", "SkipUnchanged",
+           "Fresh", "LOCAL"]
 
 #: What an operator reads or writes: a record and the name of a value in it.
 Access = tuple[State, str]
@@ -53,6 +55,30 @@ Access = tuple[State, str]
 def ref(access: Access) -> Ref:
     state, key = access
     return state.ref(key)
+
+
+class Fresh(NamedTuple):
+    """A name of inlined statements whose value is read at the start of each run: ``convert(mapping[key])``.
+
+    For values that Python may rebind between runs (a parameter set from
+    Python, an array replaced): the plan's loop reads them once per run, into
+    a local (see :meth:`Operator.inline`).
+
+    Examples
+    --------
+    >>> values = {"tau": 10.0}
+    >>> fresh = Fresh(values, "tau")
+    >>> values["tau"] = 5.0; fresh.mapping[fresh.key]
+    5.0
+    """
+
+    mapping: Mapping[str, Any]
+    key: str
+    convert: Callable[[Any], Any] | None = None
+
+
+#: The value, in :meth:`Operator.inline`'s names, of a name its statements assign (a local of the loop).
+LOCAL: Any = object()
 
 
 class Operator:
@@ -106,6 +132,9 @@ class Operator:
 
         None (the default): the loop calls :meth:`step`'s callable.  Names are
         local to the operator; the loop gives each operator's its own prefix.
+        A name's value is bound once, when the loop is built, unless it is a
+        :class:`Fresh` (read at the start of each run) or :data:`LOCAL` (the
+        statements assign it).
         """
         return None
 
@@ -391,7 +420,11 @@ class TransmitSparseBatch(TransmitSparse):
 class TransmitGather(Operator):
     """``out = w * pre[columns]``: sparse weights with exactly one synapse per row.
 
-    ``columns`` None means row i reads column i (one-to-one).
+    ``columns`` None means row i reads column i (one-to-one).  With
+    ``stretches``, rows that read consecutive columns (a ring or a chain of
+    one-to-one projections between stacked populations: a few long
+    stretches) multiply slices of pre's array directly, one product per
+    stretch: no gathered copy, the same products element by element.
 
     Examples
     --------
@@ -400,20 +433,35 @@ class TransmitGather(Operator):
     >>> TransmitGather("ab", np.array([2.0, 3.0]), np.array([1, 0]), np.array([1.0, 10.0]), out, (), ())()
     >>> out.tolist()
     [20.0, 3.0]
+    >>> ring = TransmitGather("ring", np.full(4, 0.5), np.array([2, 3, 0, 1]), np.arange(4.0), out := np.empty(4),
+    ...                       (), (), stretches=True)
+    >>> len(ring.pieces), ring(), out.tolist()
+    (2, None, [1.0, 1.5, 0.0, 0.5])
     """
 
     pure = True
 
     def __init__(self, label: str, weights: np.ndarray, columns: np.ndarray | None,
                  pre: np.ndarray | Callable[[], np.ndarray], out: np.ndarray, reads: Sequence[Access],
-                 sets: Sequence[Access]) -> None:
+                 sets: Sequence[Access], stretches: bool = False) -> None:
         super().__init__(label, reads, sets)
         self.w = weights
         self.columns = columns
         self.x, self.read = _source(pre)
         self.out = out
+        #: (weights, pre, out) slices, one per stretch of consecutive columns; None: one gather
+        self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        if stretches and columns is not None and self.read is None and isinstance(weights, np.ndarray) \
+                and weights.shape == columns.shape == out.shape and self.x.ndim == 1:
+            bounds = _stretches(columns)
+            if bounds is not None:
+                self.pieces = [(weights[a:b], self.x[c:c + b - a], out[a:b]) for a, b, c in bounds]
 
     def __call__(self) -> None:
+        if self.pieces is not None:
+            for w, x, out in self.pieces:
+                np.multiply(w, x, out)
+            return
         x = self.x if self.read is None else self.read()
         if self.columns is None:
             np.multiply(self.w, x, out=self.out)
@@ -424,6 +472,15 @@ class TransmitGather(Operator):
     def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
         if self.read is not None:
             return None
+        if self.pieces is not None:  # positional out: a little faster than out=
+            statements: list[ast.stmt] = []
+            names: dict[str, Any] = {"multiply": np.multiply}
+            for k, (w, x, out) in enumerate(self.pieces):
+                names.update({f"w{k}": w, f"x{k}": x, f"out{k}": out})
+                call = ast.Call(func=_load("multiply"), args=[_load(f"w{k}"), _load(f"x{k}"), _load(f"out{k}")],
+                                keywords=[])
+                statements.append(ast.Expr(value=call))
+            return statements, names
         x: ast.expr = _load("x")
         if self.columns is not None:
             x = ast.Call(func=ast.Attribute(value=x, attr="take", ctx=ast.Load()), args=[_load("columns")],
@@ -431,6 +488,23 @@ class TransmitGather(Operator):
         call = _out_call("multiply", [_load("w"), x], "out")
         names = {"multiply": np.multiply, "w": self.w, "x": self.x, "columns": self.columns, "out": self.out}
         return [ast.Expr(value=call)], names
+
+
+def _stretches(columns: np.ndarray) -> list[tuple[int, int, int]] | None:
+    """(first row, end row, first column) of each stretch of rows reading consecutive columns.
+
+    None when there are so many that one gather costs less: each stretch is
+    one NumPy call (a few tenths of a microsecond), the gather a call, an
+    allocation and a copy of every element.
+    """
+    if not len(columns):
+        return None
+    breaks = np.flatnonzero(np.diff(columns) != 1) + 1
+    if len(breaks) + 1 > 4 + len(columns) // 256:
+        return None
+    starts = [0] + breaks.tolist()
+    ends = breaks.tolist() + [len(columns)]
+    return [(a, b, int(columns[a])) for a, b in zip(starts, ends)]
 
 
 class TransmitFusedSparse(TransmitSparse):
@@ -584,8 +658,8 @@ class UpdateBlock(Operator):
     """
 
     def __init__(self, label: str, block: Block, reads: Sequence[Access], sets: Sequence[Access],
-                 incs: Sequence[Access], pure: bool, partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]]
-                 ) -> None:
+                 incs: Sequence[Access], pure: bool, partition: list[tuple[tuple[Access, ...], tuple[Access, ...]]],
+                 inlined: bool = False) -> None:
         super().__init__(label, reads, sets, incs)
         assert block.update is not None, "inputs have nothing to update"
         self.block = block
@@ -593,9 +667,64 @@ class UpdateBlock(Operator):
         self.pure = pure
         self.always = not pure
         self.partition = partition
+        #: whether the loop may take the update's statements in (the reference mode keeps one call)
+        self.inlined = inlined
 
     def __call__(self) -> None:
         self.update()
+
+    def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
+        """The generated update's statements, reading its namespace afresh at each run.
+
+        Numbers (NumPy scalars) that the statements only pass to ufuncs as
+        inputs are passed as 0-d arrays: a ufunc turns a scalar into one at
+        every call anyway (about 0.2 us each), and computes the same bits.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+        >>> update = net.plan.operators[0]
+        >>> statements, names = update.inline()
+        >>> type(names["tau"]).__name__, names["tau"].convert(names["tau"].mapping["tau"]).ndim
+        ('Fresh', 0)
+        """
+        if not self.inlined:
+            return None
+        body = generated_body(self.update)
+        # a body rebinding names of its namespace (global operations, population-level variables) keeps its call
+        if body is None or any(isinstance(statement, ast.Global) for statement in body):
+            return None
+        namespace: dict[str, Any] = self.update.__globals__
+        scratch = self.update.__kwdefaults__ or {}
+        builtins = namespace.get("__builtins__", {})
+        stored: set[str] = set()
+        loaded: set[str] = set()
+        inputs: set[int] = set()  # the Name nodes passed to a ufunc as one of its inputs
+        for statement in body:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Name):
+                    (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in stored:
+                    function = namespace.get(node.func.id)
+                    if isinstance(function, np.ufunc):
+                        inputs.update(id(arg) for arg in node.args[:function.nin] if isinstance(arg, ast.Name))
+        elsewhere = {node.id for statement in body for node in ast.walk(statement)
+                     if isinstance(node, ast.Name) and id(node) not in inputs}
+        names: dict[str, Any] = {}
+        for name in sorted(stored):
+            names[name] = LOCAL
+        for name in sorted(loaded - stored):
+            if name in scratch:
+                names[name] = scratch[name]
+            elif name in namespace:
+                names[name] = Fresh(namespace, name, None if name in elsewhere else _operand)
+            elif isinstance(builtins, dict) and name in builtins:
+                names[name] = builtins[name]
+            else:
+                return None
+        return body, names
 
     def step(self) -> Callable[[], Any]:
         return self.update  # nothing else to do: the generated function itself
@@ -606,6 +735,11 @@ class UpdateBlock(Operator):
     def groups(self) -> list[tuple[tuple[Access, ...], tuple[Access, ...]]]:
         # a member whose inputs did not change gets the same values again
         return self.partition
+
+
+def _operand(value: Any) -> Any:
+    """A ufunc's input as the ufunc would convert it: a NumPy scalar as a 0-d array (the same bits)."""
+    return np.asarray(value) if isinstance(value, np.generic) else value
 
 
 class Replay(Operator):

@@ -14,6 +14,7 @@ from ..display.progress import ProgressBar
 from ..exceptions import ValidationError
 from ..registry import Clock
 from .build import Plan
+from .operators import LOCAL, Fresh
 
 __all__ = ["run", "steps_for", "loop_of"]
 
@@ -114,6 +115,7 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
         return cached[2]
     namespace: dict[str, Any] = {"__builtins__": {"range": range}, "clock": clock, "t": clock.t, "dt": dt}
     body: list[ast.stmt] = []
+    prelude: list[ast.stmt] = []  # once per run, before the first step: the Fresh values into locals
     for k, (op, call) in enumerate(zip(plan.operators, plan.calls)):
         inlined = op.inline()
         if inlined is None:
@@ -123,13 +125,22 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
         statements, names = inlined
         prefix = f"_op{k}_"
         for name, value in names.items():
-            namespace[prefix + name] = value
+            if isinstance(value, Fresh):
+                namespace[f"{prefix}{name}_in"] = value.mapping
+                read: ast.expr = ast.Subscript(value=_load(f"{prefix}{name}_in"), slice=ast.Constant(value=value.key),
+                                               ctx=ast.Load())
+                if value.convert is not None:
+                    namespace[f"{prefix}{name}_as"] = value.convert
+                    read = ast.Call(func=_load(f"{prefix}{name}_as"), args=[read], keywords=[])
+                prelude.append(ast.Assign(targets=[_store(prefix + name)], value=read))
+            elif value is not LOCAL:
+                namespace[prefix + name] = value
         for statement in statements:
             for node in ast.walk(statement):
                 if isinstance(node, ast.Name) and node.id in names:
                     node.id = prefix + node.id
             body.append(statement)
-    function = _compile_loop(body, namespace)
+    function = _compile_loop(body, namespace, prelude)
     _LOOPS[plan] = (clock, dt, function)
     return function
 
@@ -142,8 +153,9 @@ def _store(name: str) -> ast.Name:
     return ast.Name(id=name, ctx=ast.Store())
 
 
-def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any]) -> Callable[..., int]:
+def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list[ast.stmt]) -> Callable[..., int]:
     """def loop(steps, stop):
+           <prelude>
            step = clock.step
            done = 0
            for done in range(1, steps + 1):
@@ -168,7 +180,7 @@ def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any]) -> Callable[.
     loop = ast.For(target=_store("done"),
                    iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), last], keywords=[]),
                    body=[set_time] + work + count + [stopping], orelse=[])
-    body = [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
+    body = prelude + [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
                                                                       ctx=ast.Load())),
             ast.Assign(targets=[_store("done")], value=ast.Constant(value=0)),
             loop, ast.Return(value=_load("done"))]
