@@ -475,8 +475,8 @@ class TransmitGather(Operator):
         if self.pieces is not None:  # positional out: a little faster than out=
             statements: list[ast.stmt] = []
             names: dict[str, Any] = {"multiply": np.multiply}
-            for k, (w, x, out) in enumerate(self.pieces):
-                names.update({f"w{k}": w, f"x{k}": x, f"out{k}": out})
+            for k, (w_k, x_k, out_k) in enumerate(self.pieces):
+                names.update({f"w{k}": w_k, f"x{k}": x_k, f"out{k}": out_k})
                 call = ast.Call(func=_load("multiply"), args=[_load(f"w{k}"), _load(f"x{k}"), _load(f"out{k}")],
                                 keywords=[])
                 statements.append(ast.Expr(value=call))
