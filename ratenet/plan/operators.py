@@ -684,7 +684,7 @@ class UpdateBlock(Operator):
         --------
         >>> from ratenet import Network, Neuron
         >>> net = Network()
-        >>> pop = net.create(3, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+        >>> pop = net.create(3, Neuron(parameters="tau = 10.0 : population", equations="tau * dr/dt + r = 1.0"))
         >>> update = net.plan.operators[0]
         >>> statements, names = update.inline()
         >>> type(names["tau"]).__name__, names["tau"].convert(names["tau"].mapping["tau"]).ndim

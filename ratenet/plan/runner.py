@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import numbers
 import sys
@@ -116,15 +117,19 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
     namespace: dict[str, Any] = {"__builtins__": {"range": range}, "clock": clock, "t": clock.t, "dt": dt}
     body: list[ast.stmt] = []
     prelude: list[ast.stmt] = []  # once per run, before the first step: the Fresh values into locals
+    timed = False  # whether something in the steps reads the time (a call might: any call counts)
     for k, (op, call) in enumerate(zip(plan.operators, plan.calls)):
         inlined = op.inline()
         if inlined is None:
             namespace[f"_call{k}"] = call
             body.append(ast.Expr(value=ast.Call(func=_load(f"_call{k}"), args=[], keywords=[])))
+            timed = True
             continue
         statements, names = inlined
         prefix = f"_op{k}_"
         for name, value in names.items():
+            if (value.mapping.get(value.key) if isinstance(value, Fresh) else value) is clock.t:
+                timed = True
             if isinstance(value, Fresh):
                 namespace[f"{prefix}{name}_in"] = value.mapping
                 read: ast.expr = ast.Subscript(value=_load(f"{prefix}{name}_in"), slice=ast.Constant(value=value.key),
@@ -140,7 +145,7 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
                 if isinstance(node, ast.Name) and node.id in names:
                     node.id = prefix + node.id
             body.append(statement)
-    function = _compile_loop(body, namespace, prelude)
+    function = _compile_loop(body, namespace, prelude, timed)
     _LOOPS[plan] = (clock, dt, function)
     return function
 
@@ -153,37 +158,57 @@ def _store(name: str) -> ast.Name:
     return ast.Name(id=name, ctx=ast.Store())
 
 
-def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list[ast.stmt]) -> Callable[..., int]:
+def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list[ast.stmt],
+                  timed: bool) -> Callable[..., int]:
     """def loop(steps, stop):
            <prelude>
            step = clock.step
            done = 0
-           for done in range(1, steps + 1):
-               t[()] = step * dt
-               <work>
-               step += 1
-               clock.step = step
-               if stop is not None and stop():
-                   break
+           if stop is None:
+               for done in range(1, steps + 1):
+                   t[()] = step * dt          # only when something in <work> may read the time
+                   <work>
+                   step += 1
+                   clock.step = step
+               if done:                       # otherwise: the time of the last step, once
+                   t[()] = (step - 1) * dt
+           else:
+               for done in range(1, steps + 1):
+                   t[()] = step * dt
+                   <work>
+                   step += 1
+                   clock.step = step
+                   if stop():
+                       break
            return done
     """
-    set_time = ast.Assign(targets=[ast.Subscript(value=_load("t"), slice=ast.Tuple(elts=[], ctx=ast.Load()),
+    def set_time(step: ast.expr) -> ast.stmt:
+        return ast.Assign(targets=[ast.Subscript(value=_load("t"), slice=ast.Tuple(elts=[], ctx=ast.Load()),
                                                  ctx=ast.Store())],
-                          value=ast.BinOp(left=_load("step"), op=ast.Mult(), right=_load("dt")))
-    count = [ast.AugAssign(target=_store("step"), op=ast.Add(), value=ast.Constant(value=1)),
-             ast.Assign(targets=[ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Store())],
-                        value=_load("step"))]
-    stopping = ast.If(test=ast.BoolOp(op=ast.And(), values=[
-        ast.Compare(left=_load("stop"), ops=[ast.IsNot()], comparators=[ast.Constant(value=None)]),
-        ast.Call(func=_load("stop"), args=[], keywords=[])]), body=[ast.Break()], orelse=[])
-    last = ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))
-    loop = ast.For(target=_store("done"),
-                   iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), last], keywords=[]),
-                   body=[set_time] + work + count + [stopping], orelse=[])
+                          value=ast.BinOp(left=step, op=ast.Mult(), right=_load("dt")))
+
+    def steps_loop(first: list[ast.stmt], last: list[ast.stmt]) -> ast.For:
+        count = [ast.AugAssign(target=_store("step"), op=ast.Add(), value=ast.Constant(value=1)),
+                 ast.Assign(targets=[ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Store())],
+                            value=_load("step"))]
+        end = ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))
+        return ast.For(target=_store("done"),
+                       iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), end], keywords=[]),
+                       body=first + copy.deepcopy(work) + count + last, orelse=[])
+
+    stopping = ast.If(test=ast.Call(func=_load("stop"), args=[], keywords=[]), body=[ast.Break()], orelse=[])
+    with_stop = [steps_loop([set_time(_load("step"))], [stopping])]
+    if timed:
+        without = [steps_loop([set_time(_load("step"))], [])]
+    else:
+        previous = ast.BinOp(left=_load("step"), op=ast.Sub(), right=ast.Constant(value=1))
+        without = [steps_loop([], []), ast.If(test=_load("done"), body=[set_time(previous)], orelse=[])]
+    choice = ast.If(test=ast.Compare(left=_load("stop"), ops=[ast.Is()], comparators=[ast.Constant(value=None)]),
+                    body=without, orelse=with_stop)
     body = prelude + [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
-                                                                      ctx=ast.Load())),
-            ast.Assign(targets=[_store("done")], value=ast.Constant(value=0)),
-            loop, ast.Return(value=_load("done"))]
+                                                                               ctx=ast.Load())),
+                      ast.Assign(targets=[_store("done")], value=ast.Constant(value=0)),
+                      choice, ast.Return(value=_load("done"))]
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="steps"), ast.arg(arg="stop")], vararg=None,
                               kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}

@@ -550,6 +550,31 @@ def kernel_projection(draw: st.DrawFn, name: str, kind: str, pops: list[Pop], mo
 
 
 @st.composite
+def ring(draw: st.DrawFn, first: int, models_: tuple[Model, ...], prefix: str) -> tuple[list[Proj], list[Pop]]:
+    """New populations of one model and one geometry in a chain or a ring of one-to-one projections.
+
+    The benchmark's ring: the optimised plan stacks them and fuses their
+    inputs into one product over a few stretches of consecutive columns
+    (see ``TransmitGather``'s ``stretches``).
+    """
+    model = draw(st.sampled_from(models_))
+    geometry = draw(GEOMETRIES)
+    members = [Pop(f"{prefix}_{i}", geometry, model.name, "model") for i in range(draw(st.integers(2, 4)))]
+    links = len(members) if draw(st.booleans()) else len(members) - 1
+    target = draw(st.sampled_from(model.targets))
+    weights = draw(WEIGHTS)
+    projs = []
+    for k in range(links):
+        pre, post = members[k], members[(k + 1) % len(members)]
+        name = f"proj{first + k}"
+        line = f"{name} = net.connect({pre.name}, {post.name}, {target!r}, name={name!r})" \
+               f".connect_one_to_one(weights={weights})"
+        projs.append(Proj(name, "projection", End(pre.name, "", pre.size), End(post.name, "", post.size), target,
+                          (line,)))
+    return projs, members
+
+
+@st.composite
 def shared_projection(draw: st.DrawFn, name: str, kind: str, original: Proj, pops: list[Pop],
                       model_pops: list[Pop], model_of: Callable[[Pop], Model]) -> Proj:
     """A Copy or a Transpose of an earlier projection."""
@@ -685,7 +710,7 @@ def descriptions(draw: st.DrawFn, max_populations: int = 4, max_projections: int
     while len(projs) < count:
         name = f"proj{len(projs)}"
         kind = draw(st.sampled_from(["projection"] * 4 + ["fan"] * 2 + ["convolution"] * 2 + ["pooling", "copy",
-                                                                       "transpose"]))
+                                                                       "transpose", "ring"]))
         plain = [p for p in projs if p.kind == "projection"]
         model_pops = [p for p in pops if p.model is not None]
         if kind == "fan":
@@ -699,6 +724,10 @@ def descriptions(draw: st.DrawFn, max_populations: int = 4, max_projections: int
         elif kind in ("copy", "transpose") and plain:
             original = draw(st.sampled_from(plain))
             projs.append(draw(shared_projection(name, kind, original, pops, model_pops, model_of)))
+        elif kind == "ring":
+            links, members = draw(ring(len(projs), models_, f"ring{len(projs)}"))
+            pops.extend(members)
+            projs.extend(links)
         elif kind in ("convolution", "pooling"):
             proj, post = draw(kernel_projection(name, kind, pops, models_, f"k{len(projs)}"))
             pops.append(post)
