@@ -112,3 +112,33 @@ def test_the_inlined_update_of_the_optimised_plan_and_the_call_of_the_reference(
     ref, _ = ring(True)
     assert net.plan.operators[-1].inline() is not None
     assert all(op.inline() is None for op in ref.plan.operators if type(op).__name__ == "UpdateBlock")
+
+
+def test_weights_set_between_runs_reach_the_ring_when_they_stop_being_equal():
+    (net, pops), (ref, ref_pops) = ring(False, n=4, size=5), ring(True, n=4, size=5)
+    for network in (net, ref):
+        network.simulate(2.0)
+        network.get_projection("c1").w = np.linspace(-1.0, 1.0, 5)
+        network.simulate(2.0)
+        network.get_projection("c1").w = 0.25
+        network.simulate(2.0)
+    assert bits(pops) == bits(ref_pops)
+    fused = net.plan.operators[0]
+    assert [np.ndim(factor) for factor in fused.factors.values()] == [0, 1]  # c3 alone, then c0-c2 (c1: 0.25)
+
+
+def test_an_error_in_the_middle_of_a_run_leaves_the_step_and_the_time_of_the_failing_step():
+    net, pops = ring(False, equations="tau * dr/dt + r = sum(exc) / (3.0 - t)")
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        net.simulate(10.0)  # divides by zero at t = 3
+    assert net.get_current_step() == 3 and float(net.registry.clock.t) == 3.0
+
+
+def test_an_error_in_a_step_that_does_not_read_the_time_leaves_the_same_step_and_time():
+    net, pops = ring(False)
+    net.simulate(3.0)
+    for pop in pops:
+        pop.tau = 0.0
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        net.simulate(10.0)  # the first step of the run divides by zero
+    assert net.get_current_step() == 3 and float(net.registry.clock.t) == 3.0

@@ -519,7 +519,47 @@ class TransmitFusedGather(TransmitGather):
     """Several one-synapse-per-row projections between two blocks in one gather.
 
     Built by the planner; it runs like :class:`TransmitGather` over the concatenated rows.
+    Its projections learn nothing (the planner fuses no learning synapse), so
+    their weights change only from Python, between runs: a stretch whose
+    weights are all equal (``one_to_one(0.5)``) multiplies by that one number
+    (a 0-d array, the same bits), which spares NumPy reading the weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, w = np.empty(4), np.array([0.5, 0.5, 2.0, 3.0])
+    >>> op = TransmitFusedGather("ring", w, np.array([2, 3, 0, 1]), np.arange(4.0), out, (), (), stretches=True)
+    >>> op.prepare(); [np.ndim(factor) for factor in op.factors.values()]
+    [0, 1]
+    >>> op(); out.tolist()
+    [1.0, 1.5, 0.0, 3.0]
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.factors: dict[str, Any] = {f"w{k}": w for k, (w, _, _) in enumerate(self.pieces or [])}
+
+    def prepare(self) -> None:
+        for k, (w, _, _) in enumerate(self.pieces or []):
+            same = len(w) > 0 and bool((w == w[0]).all()) and bool((np.signbit(w) == np.signbit(w[0])).all())
+            self.factors[f"w{k}"] = np.array(w[0]) if same else w
+
+    def __call__(self) -> None:
+        if self.pieces is None:
+            super().__call__()
+            return
+        factors = self.factors
+        for k, (_, x, out) in enumerate(self.pieces):
+            np.multiply(factors[f"w{k}"], x, out)
+
+    def inline(self) -> tuple[list[ast.stmt], dict[str, Any]] | None:
+        inlined = super().inline()
+        if inlined is None or self.pieces is None:
+            return inlined
+        statements, names = inlined
+        for key in self.factors:
+            names[key] = Fresh(self.factors, key)
+        return statements, names
 
 
 class TransmitKernel(Operator):

@@ -118,12 +118,13 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
     body: list[ast.stmt] = []
     prelude: list[ast.stmt] = []  # once per run, before the first step: the Fresh values into locals
     timed = False  # whether something in the steps reads the time (a call might: any call counts)
+    called = False  # whether the steps call anything (it might read the step count)
     for k, (op, call) in enumerate(zip(plan.operators, plan.calls)):
         inlined = op.inline()
         if inlined is None:
             namespace[f"_call{k}"] = call
             body.append(ast.Expr(value=ast.Call(func=_load(f"_call{k}"), args=[], keywords=[])))
-            timed = True
+            timed = called = True
             continue
         statements, names = inlined
         prefix = f"_op{k}_"
@@ -145,7 +146,7 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
                 if isinstance(node, ast.Name) and node.id in names:
                     node.id = prefix + node.id
             body.append(statement)
-    function = _compile_loop(body, namespace, prelude, timed)
+    function = _compile_loop(body, namespace, prelude, timed, called)
     _LOOPS[plan] = (clock, dt, function)
     return function
 
@@ -158,20 +159,23 @@ def _store(name: str) -> ast.Name:
     return ast.Name(id=name, ctx=ast.Store())
 
 
-def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list[ast.stmt],
-                  timed: bool) -> Callable[..., int]:
+def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list[ast.stmt], timed: bool,
+                  called: bool) -> Callable[..., int]:
     """def loop(steps, stop):
            <prelude>
-           step = clock.step
+           start = step = clock.step
            done = 0
            if stop is None:
-               for done in range(1, steps + 1):
-                   t[()] = step * dt          # only when something in <work> may read the time
-                   <work>
-                   step += 1
+               try:
+                   for done in range(1, steps + 1):
+                       t[()] = step * dt      # only when something in <work> may read the time
+                       <work>
+                       step += 1
+                       clock.step = step      # only when <work> calls something (it might read the step)
+               finally:                       # otherwise, once: the step, and the time of the last step run
                    clock.step = step
-               if done:                       # otherwise: the time of the last step, once
-                   t[()] = (step - 1) * dt
+                   if done:
+                       t[()] = (start + done - 1) * dt
            else:
                for done in range(1, steps + 1):
                    t[()] = step * dt
@@ -187,26 +191,30 @@ def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list
                                                  ctx=ast.Store())],
                           value=ast.BinOp(left=step, op=ast.Mult(), right=_load("dt")))
 
+    set_step = ast.Assign(targets=[ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Store())],
+                          value=_load("step"))
+
     def steps_loop(first: list[ast.stmt], last: list[ast.stmt]) -> ast.For:
-        count = [ast.AugAssign(target=_store("step"), op=ast.Add(), value=ast.Constant(value=1)),
-                 ast.Assign(targets=[ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Store())],
-                            value=_load("step"))]
+        count = [ast.AugAssign(target=_store("step"), op=ast.Add(), value=ast.Constant(value=1))]
         end = ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))
         return ast.For(target=_store("done"),
                        iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), end], keywords=[]),
                        body=first + copy.deepcopy(work) + count + last, orelse=[])
 
     stopping = ast.If(test=ast.Call(func=_load("stop"), args=[], keywords=[]), body=[ast.Break()], orelse=[])
-    with_stop = [steps_loop([set_time(_load("step"))], [stopping])]
-    if timed:
-        without = [steps_loop([set_time(_load("step"))], [])]
-    else:
-        previous = ast.BinOp(left=_load("step"), op=ast.Sub(), right=ast.Constant(value=1))
-        without = [steps_loop([], []), ast.If(test=_load("done"), body=[set_time(previous)], orelse=[])]
+    with_stop: list[ast.stmt] = [steps_loop([set_time(_load("step"))], [set_step, stopping])]
+    without: list[ast.stmt] = [steps_loop([set_time(_load("step"))] if timed else [], [set_step] if called else [])]
+    after: list[ast.stmt] = [] if called else [set_step]
+    if not timed:
+        last = ast.BinOp(left=ast.BinOp(left=_load("start"), op=ast.Add(), right=_load("done")), op=ast.Sub(),
+                         right=ast.Constant(value=1))
+        after.append(ast.If(test=_load("done"), body=[set_time(last)], orelse=[]))
+    if after:
+        without = [ast.Try(body=without, handlers=[], orelse=[], finalbody=after)]
     choice = ast.If(test=ast.Compare(left=_load("stop"), ops=[ast.Is()], comparators=[ast.Constant(value=None)]),
                     body=without, orelse=with_stop)
-    body = prelude + [ast.Assign(targets=[_store("step")], value=ast.Attribute(value=_load("clock"), attr="step",
-                                                                               ctx=ast.Load())),
+    body = prelude + [ast.Assign(targets=[_store("start"), _store("step")],
+                                 value=ast.Attribute(value=_load("clock"), attr="step", ctx=ast.Load())),
                       ast.Assign(targets=[_store("done")], value=ast.Constant(value=0)),
                       choice, ast.Return(value=_load("done"))]
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg="steps"), ast.arg(arg="stop")], vararg=None,

@@ -300,7 +300,8 @@ net = Network(dt=1.0, seed=325)
 M0 = Neuron(parameters='g = Uniform(0.5, 1.5)\\nb = 0.0', equations='x = g * (sum(exc))\\nr = x + b')
 p0 = net.create((18,), M0, name='p0')
 p0.r = np.random.default_rng(0).uniform(0.0, 1.0, 18)
-syn = Synapse(parameters='T = 2 : int, projection', equations='age = if pre.r * post.r > 0.2 : 0 else : age + 1 : init=0, int',
+syn = Synapse(parameters='T = 2 : int, projection',
+              equations='age = if pre.r * post.r > 0.2 : 0 else : age + 1 : init=0, int',
               pruning='age > T : proba=0.5', creating='pre.r * post.r > 0.2 : proba=0.3, w=0.1')
 proj0 = net.connect(p0, p0, 'extra', synapse=syn, name='proj0').connect_dog(amp_pos=1.0, sigma_pos=0.2, amp_neg=0.5,
                                                                            sigma_neg=0.4, delays=Uniform(0.0, 3.0))
