@@ -452,7 +452,8 @@ class TransmitGather(Operator):
         #: (weights, pre, out) slices, one per stretch of consecutive columns; None: one gather
         self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         if stretches and columns is not None and self.read is None and isinstance(weights, np.ndarray) \
-                and weights.shape == columns.shape == out.shape and self.x.ndim == 1:
+                and weights.shape == columns.shape == out.shape and self.x.ndim == 1 \
+                and not np.shares_memory(self.x, out):  # a gather copies pre before writing: slices must not
             bounds = _stretches(columns)
             if bounds is not None:
                 self.pieces = [(weights[a:b], self.x[c:c + b - a], out[a:b]) for a, b, c in bounds]
