@@ -1088,10 +1088,6 @@ def known_bugs(desc: Description, optimised: Network | None = None) -> list[str]
         read = () if "sum()" in model.call else model.targets
         if any(v.startswith("sum(") and v[4:-1] not in read for v in record.variables):
             found.append("monitor-unread-target")
-    rewired = any("start_pruning" in line or "start_creating" in line for proj in desc.projs for line in proj.lines)
-    if rewired and any(action.kind == "reset" for action in desc.actions) and \
-            any(action.kind == "load" for action in desc.actions):
-        found.append("load-rewired-history")
     changed_stacked, changed_kernel = False, False
     for action in desc.actions:
         if action.kind == "set_population" and desc.stacked(action.subject):

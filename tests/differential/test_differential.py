@@ -56,10 +56,7 @@ UNSKIP = {name.strip() for name in os.environ.get("RATENET_DIFF_UNSKIP", "").spl
 # counted as a Hypothesis event (--hypothesis-show-statistics), and so is its reproducer below;
 # "stacked-targets-union" only excuses zero sum(t) arrays that the optimised run has in excess.  Once a
 # bug is fixed, its reproducer fails until its entry here is deleted.
-KNOWN_BUGS: dict[str, str] = {  # the bugs found earlier are fixed (issue 10); their reproducers stay below
-    "load-rewired-history": "load() refuses a file saved before structural plasticity and a reset changed the "
-                            "depth of a delay history (hist:<pop>:r of another shape), in both modes",
-}
+KNOWN_BUGS: dict[str, str] = {}  # every bug found so far is fixed (issue 10); their reproducers stay below
 
 
 class _KnownBug(Exception):
