@@ -21,6 +21,8 @@ namespace, as it does for ANNarchy users.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np  # ANNarchy 4's ``from ANNarchy import *`` gives ``np``; scripts rely on it
 
 from . import models
@@ -55,7 +57,6 @@ from .api import (
 )
 from ._codegen import UnstableMethodWarning
 from .attributes import Creating, Parameter, Pruning, Variable
-from .parameter_files import load_parameters, save_parameters
 from .exceptions import EquationError, FileError, MissingFileError, RatenetError, RatenetWarning, ValidationError
 from .monitor import Monitor
 from .network import Network
@@ -78,9 +79,14 @@ from .models import (
     list_standard_neurons,
     list_standard_synapses,
 )
-from .parallel import parallel_run
-from .reporting import report
-from .sweeps import sweep
+from ._lazy import attach
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import demo, image, parallel, parameter_files, reporting, sweeps, tensorboard  # noqa: F401 (for mypy)
+    from .parallel import parallel_run
+    from .parameter_files import load_parameters, save_parameters
+    from .reporting import report
+    from .sweeps import sweep
 
 #: ANNarchy's older name of :class:`LILConnectivity`.
 CSR = LILConnectivity
@@ -89,6 +95,12 @@ CSR = LILConnectivity
 # ratenet/projections/__init__.py): importing it bound it here, so the api's function is not imported.
 
 __version__ = "0.1.0"
+
+# Imported on first use (see ratenet/_lazy.py): a first network needs none of these.
+__getattr__, __dir__ = attach(__name__, ["demo", "image", "parallel", "parameter_files", "reporting", "sweeps",
+                                         "tensorboard"],
+                              {"load_parameters": "parameter_files", "save_parameters": "parameter_files",
+                               "parallel_run": "parallel", "report": "reporting", "sweep": "sweeps"}, globals())
 
 __all__ = [
     "Neuron",

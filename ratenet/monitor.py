@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .display import html as _html, plots as _plots, text as _text
+from ._lazy import LazyModule
 from .exceptions import ValidationError
 from .population import IndividualNeuron, Population, PopulationView
 from .projections.projection import Projection
@@ -17,6 +17,11 @@ from .state import sum_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
+    from .display import html as _html, plots as _plots, text as _text
+else:  # imported on first use (see ratenet/_lazy.py)
+    _html = LazyModule("ratenet.display.html")
+    _plots = LazyModule("ratenet.display.plots")
+    _text = LazyModule("ratenet.display.text")
 
 __all__ = ["Monitor"]
 

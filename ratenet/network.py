@@ -31,12 +31,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from .display import html as _html, plots as _plots, text as _text
+from ._lazy import LazyModule
 from ._memory import check_bytes
 from .exceptions import RatenetWarning, ValidationError
 from .io import load_objects, save_objects
 from .monitor import Monitor
-from .parallel import network_parallel_run
 from .plan import Plan, build_plan, run, steps_for
 from .population import IndividualNeuron, Population, PopulationView
 from .projections.projection import Projection, check_end, select
@@ -44,6 +43,13 @@ from .registry import Registry, default_network, has_default_network, set_defaul
 
 if TYPE_CHECKING:  # pragma: no cover
     from .neurons import Neuron, Synapse
+    from .display import html as _html, plots as _plots, text as _text
+    from . import parallel as _parallel
+else:  # imported on first use (see ratenet/_lazy.py)
+    _html = LazyModule("ratenet.display.html")
+    _plots = LazyModule("ratenet.display.plots")
+    _text = LazyModule("ratenet.display.text")
+    _parallel = LazyModule("ratenet.parallel")
 
 __all__ = ["Network"]
 
@@ -1091,7 +1097,7 @@ class Network(metaclass=_NetworkType):
 
         :func:`ratenet.parallel_run` is the 4.x form.
         """
-        return network_parallel_run(self, Network, method, number, max_processes=max_processes, seeds=seeds,
+        return _parallel.network_parallel_run(self, Network, method, number, max_processes=max_processes, seeds=seeds,
                                     measure_time=measure_time, client=client, progress_bar=progress_bar, **kwargs)
 
     # ------------------------------------------------------------ save / load

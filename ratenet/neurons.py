@@ -10,10 +10,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from ._lazy import LazyModule
 from .attributes import Creating, Parameter, Pruning, Variable
 from .equations import (
     EquationDef,
@@ -35,8 +36,13 @@ from .equations import (
     check_text,
 )
 from ._codegen import check_methods
-from .display import html as _html, text as _text
 from .exceptions import EquationError, ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .display import html as _html, text as _text
+else:  # imported on first use (see ratenet/_lazy.py)
+    _html = LazyModule("ratenet.display.html")
+    _text = LazyModule("ratenet.display.text")
 
 __all__ = [
     "Neuron",

@@ -19,9 +19,9 @@ import numpy as np
 
 import inspect
 
+from ._lazy import LazyModule
 from . import equations as eqmod
 from ._codegen import global_operation_code, update_code, warn_unstable
-from .display import html as _html, plots as _plots, text as _text
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
 from .exceptions import EquationError, RatenetWarning, ValidationError
@@ -35,6 +35,11 @@ from .state import PopulationState, sum_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
+    from .display import html as _html, plots as _plots, text as _text
+else:  # imported on first use (see ratenet/_lazy.py)
+    _html = LazyModule("ratenet.display.html")
+    _plots = LazyModule("ratenet.display.plots")
+    _text = LazyModule("ratenet.display.text")
 
 __all__ = ["Population", "PopulationView", "IndividualNeuron", "InputArray", "TimedArray"]
 

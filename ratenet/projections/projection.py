@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import numpy as np
 
+from .._lazy import LazyModule
 from .._codegen import update_code
-from .._shortcuts import Shortcuts
 from ..equations import build_function, classify, is_product_of, substitute, symbols
 from .._memory import check_bytes
 from ..exceptions import RatenetWarning, ValidationError
@@ -31,7 +31,6 @@ from ..population import NONFINITE, IndividualNeuron, Population, PopulationView
 from ..random import Distribution
 from ..state import Learning, ProjectionState, Rewiring, State, Transmission
 from . import connectors as conn
-from ..display import html as _html, plots as _plots, text as _text
 from ._context import Side, SynapseContext
 from .record import ConnectorRecord, records_connector
 from .storage import Dense, Sparse, Storage, from_arrays
@@ -41,6 +40,13 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
+    from ..display import html as _html, plots as _plots, text as _text
+    from .. import _shortcuts
+else:  # imported on first use (see ratenet/_lazy.py)
+    _html = LazyModule("ratenet.display.html")
+    _plots = LazyModule("ratenet.display.plots")
+    _text = LazyModule("ratenet.display.text")
+    _shortcuts = LazyModule("ratenet._shortcuts")
 
 __all__ = ["Projection", "Dendrite", "IndividualSynapse", "select", "check_end", "check_target"]
 
@@ -1662,9 +1668,9 @@ class Projection:
         stages: list[Callable[[], Any]] = []
         # the scratch arrays of the first sample's functions, by level (see below)
         scratch: dict[str, dict[str, np.ndarray]] = {}
-        shortcuts: Shortcuts | None = None
+        shortcuts: _shortcuts.Shortcuts | None = None
         settles: list[Callable[[], None]] = []
-        lazy: list[Shortcuts] = []
+        lazy: list[_shortcuts.Shortcuts] = []
         floats = [name for name, level in self._locality.items() if level == "local"]
         # a value the other levels or the psp read must be up to date at every step
         elsewhere = set(symbols(synapse.psp)).union(*(symbols(eq.rhs) for eq in synapse.equations
@@ -1687,7 +1693,7 @@ class Projection:
                 code = update_code(group, lambda name: False)
                 shortcuts = None
                 if level == "local" and not net.reference:
-                    shortcuts = Shortcuts(context.namespaces[level], storage.shape, floats, waiting, stable)
+                    shortcuts = _shortcuts.Shortcuts(context.namespaces[level], storage.shape, floats, waiting, stable)
                     settles.append(shortcuts.settle)
                     lazy.append(shortcuts)
                 fn = build_function(code.statements, context.namespaces[level],

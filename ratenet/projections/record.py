@@ -13,13 +13,23 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
-from typing import Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 import numpy as np
 
-from ..display.summary import format_value
+from .._lazy import LazyModule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..display import summary as _display_summary
+else:  # imported on first use (see ratenet/_lazy.py)
+    _display_summary = LazyModule("ratenet.display.summary")
 
 __all__ = ["ConnectorRecord", "ArraySummary", "records_connector"]
+
+
+def format_value(value: Any) -> str:
+    """:func:`ratenet.display.summary.format_value`, whose module is imported on first use."""
+    return _display_summary.format_value(value)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

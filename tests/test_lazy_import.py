@@ -1,0 +1,119 @@
+"""``import ratenet`` leaves the parts a first network does not need unimported (ratenet/_lazy.py).
+
+Each check runs in a fresh interpreter and compares ``sys.modules`` before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+#: Modules ``import ratenet`` must not import; each is imported on first use.
+LAZY = [
+    "ratenet.parallel", "ratenet.reporting", "ratenet.sweeps", "ratenet.parameter_files", "ratenet._shortcuts",
+    "ratenet.projections.convolution", "ratenet.projections.pooling", "ratenet.projections._shared",
+    "ratenet.projections._convolution_kernel", "ratenet.projections._pooling_kernel",
+    "ratenet.display.html", "ratenet.display.text", "ratenet.display.plots", "ratenet.display.summary",
+    "ratenet.display.latex", "ratenet.display.images", "ratenet.image", "ratenet._imageio", "ratenet.tensorboard",
+]
+
+
+def loaded_after(code: str) -> list[str]:
+    """The ratenet modules imported in a fresh interpreter after running ``code``."""
+    script = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('ratenet'))))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ),
+                         check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_import_ratenet_leaves_the_lazy_modules_unimported():
+    loaded = loaded_after("import ratenet")
+    assert "ratenet.network" in loaded  # the check itself sees what is imported
+    assert [m for m in LAZY if m in loaded] == []
+
+
+def test_a_first_network_imports_none_of_them():
+    loaded = loaded_after("from ratenet import *\n"
+                          "net = Network()\n"
+                          "pop = net.create(3, Neuron(parameters='tau = 10.0', equations='tau * dr/dt + r = 1.0'))\n"
+                          "net.simulate(5.0)")
+    # ``from ratenet import *`` takes every public name, so parallel_run, report... are imported
+    assert [m for m in LAZY if m in loaded and m.startswith(("ratenet.display", "ratenet.projections"))] == []
+
+
+@pytest.mark.parametrize("code, module, check", [
+    ("from ratenet import parallel_run", "ratenet.parallel", "parallel_run.__module__ == 'ratenet.parallel'"),
+    ("from ratenet import report", "ratenet.reporting", "callable(report)"),
+    ("from ratenet import sweep", "ratenet.sweeps", "callable(sweep)"),
+    ("from ratenet import load_parameters, save_parameters", "ratenet.parameter_files",
+     "save_parameters.__module__ == 'ratenet.parameter_files'"),
+    ("import ratenet", "ratenet.projections._convolution_kernel",
+     "ratenet.projections.Convolution.__name__ == 'Convolution'"),
+    ("from ratenet.projections import Pooling", "ratenet.projections._pooling_kernel", "Pooling.__name__ == 'Pooling'"),
+    ("import ratenet", "ratenet.display.plots", "callable(ratenet.display.plots.plot_network)"),
+    ("import ratenet", "ratenet.tensorboard", "ratenet.tensorboard.__name__ == 'ratenet.tensorboard'"),
+])
+def test_each_lazy_name_imports_its_module_on_first_use(code, module, check):
+    loaded = loaded_after(f"{code}\nassert {module!r} not in sys.modules or {code!r} != 'import ratenet'\n"
+                          f"assert {check}")
+    assert module in loaded
+
+
+def test_using_the_displays_and_learning_imports_them():
+    code = ("from ratenet import Network, Neuron, Synapse\n"
+            "net = Network()\n"
+            "pop = net.create(2, Neuron(equations='r = 1.0'))\n"
+            "proj = net.connect(pop, pop, 'exc', Synapse(parameters='eta = 0.1', equations='dw/dt = eta * pre.r'))\n"
+            "proj.all_to_all(0.5)\n"
+            "net.compile()\n"
+            "net.simulate(2.0)\n"
+            "assert abs(proj.w[0][0] - 0.7) < 1e-12, proj.w\n"  # 0.5 + 2 steps of 0.1 * 1.0 (dt = 1)
+            "assert 'Projection' in repr(proj) and '<' in pop._repr_html_()")
+    loaded = loaded_after(code)
+    for module in ["ratenet._shortcuts", "ratenet.display.text", "ratenet.display.html", "ratenet.display.summary"]:
+        assert module in loaded
+
+
+def test_dir_and_all_name_every_public_name():
+    import ratenet
+    import ratenet.display
+    import ratenet.projections
+
+    assert set(ratenet.__all__) <= set(dir(ratenet))
+    assert {"parallel_run", "report", "sweep", "load_parameters", "save_parameters", "parallel"} <= set(dir(ratenet))
+    assert set(ratenet.projections.__all__) <= set(dir(ratenet.projections))
+    assert {"plots", "html", "text", "summary", "latex", "images", "progress"} <= set(dir(ratenet.display))
+    for name in ratenet.__all__ + ["parallel", "sweeps", "reporting"]:
+        getattr(ratenet, name)
+    for name in ratenet.projections.__all__:
+        assert getattr(ratenet.projections, name).__name__ == name
+
+
+def test_an_unknown_name_gives_the_usual_error():
+    import ratenet
+    import ratenet.projections
+
+    with pytest.raises(AttributeError, match="module 'ratenet' has no attribute 'nonexistent'"):
+        ratenet.nonexistent  # noqa: B018
+    with pytest.raises(AttributeError, match="module 'ratenet.projections' has no attribute 'Nope'"):
+        ratenet.projections.Nope  # noqa: B018
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
+        from ratenet.display import Nope  # noqa: F401
+
+
+def test_the_lazy_module_stand_in_and_pickling():
+    import pickle
+
+    from ratenet._lazy import LazyModule
+    from ratenet.projections import Convolution
+
+    stand_in = LazyModule("ratenet.display.summary")
+    assert "imported on first use" in repr(stand_in)
+    assert stand_in.format_value(0.5) == "0.5"
+    assert pickle.loads(pickle.dumps(Convolution)) is Convolution
+    with pytest.raises(AttributeError):
+        stand_in.no_such_function  # noqa: B018
