@@ -4,7 +4,10 @@
 
 Module-level imports give the graph (imports under ``if TYPE_CHECKING:`` are
 left out: they never run); imports inside functions are listed apart.  The
-graph's layers are printed bottom up; a cycle is reported.
+graph's layers are printed bottom up; a cycle is reported.  Lazy imports (a
+module imported on first use through ``LazyModule("ratenet.x")`` or a package's
+``attach(...)``: see ratenet/_lazy.py) are listed apart too: they run when a
+name is first used, not at import time, so they are not edges of the graph.
 """
 
 from __future__ import annotations
@@ -62,6 +65,22 @@ def imports(path: Path, root: Path, modules: set[str]) -> tuple[set[str], list[t
     return top, inner
 
 
+def lazy_imports(path: Path, root: Path, modules: set[str]) -> set[str]:
+    """Modules imported on first use: ``LazyModule("ratenet.x")``, a package's ``attach(__name__, subs, ...)``."""
+    name = module_name(path, root)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            continue
+        if node.func.id == "LazyModule" and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+        elif node.func.id == "attach" and len(node.args) >= 3:
+            subs = node.args[1].elts if isinstance(node.args[1], ast.List) else []
+            held = node.args[2].values if isinstance(node.args[2], ast.Dict) else []
+            found.update(f"{name}.{c.value}" for c in [*subs, *held] if isinstance(c, ast.Constant))
+    return {m for m in found if m in modules}
+
+
 def graph(root: Path) -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
     paths = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
     modules = set(paths)
@@ -117,6 +136,11 @@ def main() -> None:
     for m in sorted(inner):
         for line, dep in inner[m]:
             print(f"  {short(m)}:{line} imports {short(dep)}")
+    print("lazy imports (on first use, see ratenet/_lazy.py):")
+    for path in sorted(root.rglob("*.py")):
+        lazy = lazy_imports(path, root, set(edges))
+        if lazy:
+            print(f"  {short(module_name(path, root))} <- {', '.join(sorted(short(d) for d in lazy))}")
 
 
 if __name__ == "__main__":
