@@ -76,6 +76,7 @@ __all__ = [
     "parse_structural_rule",
     "parse_expression",
     "generated_body",
+    "generated_builtins",
     "check_text",
     "linear_split",
     "written_form",
@@ -2289,7 +2290,18 @@ def _import_for_warnings(name: str, globals: Any = None, locals: Any = None, fro
     raise ImportError(f"generated equation code cannot import {name!r}")
 
 
-def _generated_builtins() -> dict[str, Any]:
+def generated_builtins() -> dict[str, Any]:
+    """The builtins of generated code: nothing but the import hook NumPy's warnings need.
+
+    Python 3.13 imports ``warnings`` through ``__import__`` when a NumPy
+    floating-point warning is raised inside a function; every namespace that
+    runs generated statements (update functions, the plan's loop) has these.
+
+    Examples
+    --------
+    >>> sorted(generated_builtins())
+    ['__import__']
+    """
     return {"__import__": _import_for_warnings}
 
 
@@ -2300,7 +2312,7 @@ def numpy_namespace() -> dict[str, Any]:
     contain nothing but an import hook for the ``warnings`` module (see
     :func:`_import_for_warnings`): generated code can reach nothing else.
     """
-    ns: dict[str, Any] = {"__builtins__": _generated_builtins()}
+    ns: dict[str, Any] = {"__builtins__": generated_builtins()}
     ns.update(_numpy_functions())
     ns.update(_numpy_helpers())
     return ns
@@ -2857,7 +2869,7 @@ def build_function(
     # Positions came from user text and no longer mean anything here.
     set_locations(module)
     if "__builtins__" not in namespace or namespace["__builtins__"] == {}:
-        namespace["__builtins__"] = _generated_builtins()
+        namespace["__builtins__"] = generated_builtins()
     code = compile(module, f"<ratenet {name}>", "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     function = types.FunctionType(fcode, namespace, name)

@@ -360,8 +360,13 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
 
 
 def _made_local(state: PopulationState, attr: str, value: np.ndarray) -> bool:
-    """Whether a saved array holds one value per neuron for a parameter that may become local (5.0.0's default)."""
-    return attr in state.promotable and np.shape(value) == tuple(state.shape)
+    """Whether a saved array holds one value per neuron for a parameter that may become local (5.0.0's default).
+
+    In a batch, a population of one neuron holds a population-level value with the shape of a
+    per-neuron one, ``(B, 1, ...)``: such a file holds one value per sample, nothing to promote.
+    """
+    shared = () if state.batch is None else (state.batch,) + (1,) * len(state.geometry)
+    return attr in state.promotable and np.shape(value) == tuple(state.shape) != shared
 
 
 def _restore_population(state: PopulationState, saved: dict[str, np.ndarray]) -> None:

@@ -219,3 +219,21 @@ def test_reset_save_load_copy_and_repr_follow_the_promotion(tmp_path):
     with pytest.raises(ValidationError, match=r"pop:p:constant: expected numbers \(a single value\) \(got "
                                               r"floating-point values \(float64\), shape \(3,\)\)"):
         explicit.load(str(tmp_path / "p.npz"))
+
+
+def test_a_batched_population_of_one_neuron_loads_its_per_sample_values_without_promotion(tmp_path):
+    """Regression (found by the batch differential test on Python 3.13's Hypothesis): with one neuron, a
+    population-level value saved per sample has the shape of a per-neuron one, (B, 1); load promoted it."""
+    net = Network(batch=3)
+    pop = net.create(1, model(None), name="p")
+    pop.constant = [0.5, 0.0, -0.5]  # one value per sample
+    net.compile()
+    path = str(tmp_path / "p.npz")
+    net.save(path)
+    net.load(path)
+    assert np.asarray(pop.constant).ravel().tolist() == [0.5, 0.0, -0.5]
+    reference = Network(batch=3)
+    same = reference.create(1, model(None), name="p")
+    same.constant = [0.5, 0.0, -0.5]
+    reference.compile()
+    assert np.shape(pop.constant) == np.shape(same.constant)

@@ -12,6 +12,7 @@ import weakref
 from typing import Any, Callable
 
 from ..display.progress import ProgressBar
+from ..equations import generated_builtins
 from ..exceptions import ValidationError
 from ..registry import Clock
 from .build import Plan
@@ -114,7 +115,9 @@ def loop_of(plan: Plan, clock: Clock, dt: float) -> Callable[[int, Callable[[], 
     cached = _LOOPS.get(plan)
     if cached is not None and cached[0] is clock and cached[1] == dt:
         return cached[2]
-    namespace: dict[str, Any] = {"__builtins__": {"range": range}, "clock": clock, "t": clock.t, "dt": dt}
+    # inlined updates may raise NumPy's floating-point warnings: the loop needs their import hook too
+    namespace: dict[str, Any] = {"__builtins__": {**generated_builtins(), "range": range}, "clock": clock,
+                                 "t": clock.t, "dt": dt}
     body: list[ast.stmt] = []
     prelude: list[ast.stmt] = []  # once per run, before the first step: the Fresh values into locals
     timed = False  # whether something in the steps reads the time (a call might: any call counts)
