@@ -619,6 +619,12 @@ def assignment(draw: st.DrawFn, pop: Pop, attribute: str) -> str:
     return f"{end}.{attribute} = {_value(draw, size, *RANGES.get(attribute, (-0.25, 1.0)))}"
 
 
+def _shared(desc: Description, pop: Pop, promoted: set[tuple[str, str]]) -> list[tuple[str, float]]:
+    """The population-level parameters of ``pop`` that no per-neuron assignment has made local."""
+    return [(name, value) for name, value in desc.model(pop.model).population_parameters
+            if (pop.name, name) not in promoted]
+
+
 @st.composite
 def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
     """Runs separated by changes made from Python (values, parameters, weights, kernels, reset, save/load)."""
@@ -629,6 +635,7 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
     plastic = any(p.plastic for p in desc.projs)
     result: list[Action] = []
     saved = 0
+    promoted: set[tuple[str, str]] = set()
     runs = draw(st.integers(2, 5))
     for _ in range(runs):
         for _ in range(draw(st.integers(0, 3))):
@@ -647,15 +654,17 @@ def actions(draw: st.DrawFn, desc: Description) -> tuple[Action, ...]:
                 pop = draw(st.sampled_from([p for p in model_pops if desc.model(p.model).local_parameters]))
                 name = draw(st.sampled_from(desc.model(pop.model).local_parameters))
                 result.append(Action(kind, draw(assignment(pop, name)), pop.name))
-            elif kind == "set_population" and any(desc.model(p.model).population_parameters for p in model_pops):
-                pop = draw(st.sampled_from([p for p in model_pops if desc.model(p.model).population_parameters]))
-                name, initial = draw(st.sampled_from(desc.model(pop.model).population_parameters))
+            elif kind == "set_population" and any(_shared(desc, p, promoted) for p in model_pops):
+                # a promoted parameter is local now: a batch test would give it one value per sample, (B,)
+                pop = draw(st.sampled_from([p for p in model_pops if _shared(desc, p, promoted)]))
+                name, initial = draw(st.sampled_from(_shared(desc, pop, promoted)))
                 value = draw(st.sampled_from([initial * 1.5 + 0.5, initial * 0.5 + 0.05]))
                 result.append(Action(kind, f"{pop.name}.{name} = {_num(round(value, 4))}", pop.name))
             elif kind == "promote" and any(desc.model(p.model).promotable for p in model_pops):
                 pop = draw(st.sampled_from([p for p in model_pops if desc.model(p.model).promotable]))
                 name = draw(st.sampled_from(desc.model(pop.model).promotable))
                 result.append(Action(kind, draw(assignment(pop, name)), pop.name))
+                promoted.add((pop.name, name))
             elif kind == "set_weights" and plain:
                 proj = draw(st.sampled_from(plain))
                 value = draw(st.sampled_from(["0.25", "Uniform(-0.5, 0.5)", "-0.1"]))
