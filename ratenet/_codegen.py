@@ -20,7 +20,6 @@ import math
 import os
 import sys
 import warnings
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
@@ -67,7 +66,6 @@ def _plus(a: ast.expr | None, b: ast.expr | None) -> ast.expr:
     return add(a, b) or _num(0.0)
 
 
-@dataclass
 class UpdateCode:
     """Statements of an update function and what they need.
 
@@ -82,9 +80,10 @@ class UpdateCode:
         Random symbols used, already renamed by locality (``_rnd_<locality>_<Distribution>``).
     """
 
-    statements: list[ast.stmt]
-    rebinds: set[str]
-    randoms: set[str]
+    __slots__ = ("statements", "rebinds", "randoms")
+
+    def __init__(self, statements: list[ast.stmt], rebinds: set[str], randoms: set[str]) -> None:
+        self.statements, self.rebinds, self.randoms = statements, rebinds, randoms
 
     def source(self) -> str:
         """The statements as Python text (for reading, never executed as text)."""

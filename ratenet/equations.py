@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import copy
-import difflib
 import keyword
 import math
 import operator
@@ -50,13 +48,12 @@ import sys
 import types
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
 from ._inplace import lower_in_place
-from ._trees import set_locations, transform, unparse, with_headroom
+from ._trees import copy_tree, set_locations, transform, unparse, with_headroom
 from .attributes import Creating, Parameter, Pruning, Variable, locality_flag
-from .exceptions import EquationError
+from .exceptions import EquationError, closest
 from .random import DISTRIBUTIONS, Distribution, argument_error
 
 __all__ = [
@@ -190,12 +187,57 @@ _NODE_NAMES: dict[type, str] = {
 # records
 
 
-@dataclass(frozen=True)
-class Source:
+class _Definition:
+    """Value semantics for parsed definitions: immutable, equal when their compared fields are, hashable.
+
+    Written by hand rather than with :mod:`dataclasses`: making a dataclass costs
+    about 0.4 ms at import, a fifth of ``import ratenet`` for the dozen records it has.
+    The fields live in ``__dict__`` (not slots), so copies and pickles restore them
+    without going through the refused ``__setattr__``.
+    """
+
+    _FIELDS: tuple[str, ...] = ()  # in order, for repr and replace
+    _COMPARED: tuple[str, ...] = ()  # for ==, and hash
+    _SHOWN: tuple[str, ...] = ()  # for repr
+
+    def _key(self) -> tuple[Any, ...]:
+        values = self.__dict__
+        return tuple(values[name] for name in self._COMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={self.__dict__[name]!r}" for name in self._SHOWN)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete field {name!r}")
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` applied to its fields."""
+        values = {name: self.__dict__[name] for name in self._FIELDS}
+        values.update(changes)
+        return type(self)(**values)
+
+
+class Source(_Definition):
     """Where a definition came from, for error messages."""
 
+    _FIELDS = _COMPARED = _SHOWN = ("text", "where")
     text: str
     where: str  # e.g. "equations, line 2"
+
+    def __init__(self, text: str, where: str) -> None:
+        self.__dict__.update(text=text, where=where)
 
     def error(self, message: str, column: int | None = None, hint: str | None = None) -> EquationError:
         return EquationError(message, text=self.text, column=column, owner=self.where, hint=hint)
@@ -205,8 +247,7 @@ class Source:
         return (self.where, self.text, column)
 
 
-@dataclass(frozen=True)
-class ParameterDef:
+class ParameterDef(_Definition):
     """One parameter: ``name = value : flags``.
 
     ``value`` is a number, a bool, or a :class:`~ratenet.random.Distribution`.
@@ -217,16 +258,22 @@ class ParameterDef:
     for itself (ANNarchy 5.0.0's default).
     """
 
+    _FIELDS = _SHOWN = ("name", "value", "locality", "dtype", "promotable", "source")
+    _COMPARED = ("name", "value", "locality", "dtype", "promotable")
     name: str
     value: Any
-    locality: str = "local"
-    dtype: str = "float"
-    promotable: bool = False
-    source: Source | None = field(default=None, compare=False)
+    locality: str
+    dtype: str
+    promotable: bool
+    source: Source | None
+
+    def __init__(self, name: str, value: Any, locality: str = "local", dtype: str = "float",
+                 promotable: bool = False, source: Source | None = None) -> None:
+        self.__dict__.update(name=name, value=value, locality=locality, dtype=dtype, promotable=promotable,
+                             source=source)
 
 
-@dataclass(frozen=True)
-class EquationDef:
+class EquationDef(_Definition):
     """One equation, with its right-hand side already validated.
 
     For an assignment (``kind == "assign"``), ``rhs`` is the assigned
@@ -241,17 +288,26 @@ class EquationDef:
     a validated tree (``min=-max_change``) over such names.
     """
 
+    _FIELDS = _SHOWN = ("target", "kind", "rhs", "op", "method", "init", "min", "max", "locality", "dtype",
+                        "source")
+    _COMPARED = _FIELDS[:-1]
     target: str
     kind: str
     rhs: ast.expr
-    op: str = "="
-    method: str = "explicit"
-    init: Any = None
-    min: Any = None
-    max: Any = None
-    locality: str = "local"
-    dtype: str = "float"
-    source: Source | None = field(default=None, compare=False)
+    op: str
+    method: str
+    init: Any
+    min: Any
+    max: Any
+    locality: str
+    dtype: str
+    source: Source | None
+
+    def __init__(self, target: str, kind: str, rhs: ast.expr, op: str = "=", method: str = "explicit",
+                 init: Any = None, min: Any = None, max: Any = None, locality: str = "local",  # noqa: A002
+                 dtype: str = "float", source: Source | None = None) -> None:
+        self.__dict__.update(target=target, kind=kind, rhs=rhs, op=op, method=method, init=init, min=min,
+                             max=max, locality=locality, dtype=dtype, source=source)
 
     @property
     def text(self) -> str:
@@ -268,19 +324,25 @@ class EquationDef:
         return names
 
 
-@dataclass(frozen=True)
-class FunctionDef:
+class FunctionDef(_Definition):
     """A user function ``name(x, y) = expression``.
 
     ``callees`` holds the user functions its body calls, so a function carries
     everything it needs to run.
     """
 
+    _FIELDS = ("name", "args", "body", "source", "callees")
+    _COMPARED = ("name", "args", "body")
+    _SHOWN = ("name", "args", "body", "source")
     name: str
     args: tuple[str, ...]
     body: ast.expr
-    source: Source | None = field(default=None, compare=False)
-    callees: tuple["FunctionDef", ...] = field(default=(), compare=False, repr=False)
+    source: Source | None
+    callees: tuple[FunctionDef, ...]
+
+    def __init__(self, name: str, args: tuple[str, ...], body: ast.expr, source: Source | None = None,
+                 callees: tuple[FunctionDef, ...] = ()) -> None:
+        self.__dict__.update(name=name, args=args, body=body, source=source, callees=callees)
 
     def __call__(self, *values: Any) -> Any:
         """Call the function from Python on numbers, lists or arrays (lists become arrays, as in ANNarchy).
@@ -308,7 +370,7 @@ class FunctionDef:
             namespace.update(user_function_namespace(self.callees))
             cached = build_function([ast.Return(value=self.body)], namespace, f"function {self.name}",
                                     args=self.args)
-            object.__setattr__(self, "_compiled", cached)
+            self.__dict__["_compiled"] = cached
         return cached
 
 
@@ -357,7 +419,6 @@ class StructuralRule:
                 f"proba={self.proba!r}, w={self.w!r}, d={self.d!r})")
 
 
-@dataclass
 class Scope:
     """The names an expression may use, and what each one is.
 
@@ -375,11 +436,19 @@ class Scope:
         Arguments of a user function being defined.
     """
 
-    kind: str = "neuron"
-    locals: Mapping[str, str] = field(default_factory=dict)
-    functions: Mapping[str, FunctionDef] = field(default_factory=dict)
-    constants: Iterable[str] = ()
-    args: tuple[str, ...] = ()
+    def __init__(self, kind: str = "neuron", locals: Mapping[str, str] | None = None,  # noqa: A002
+                 functions: Mapping[str, FunctionDef] | None = None, constants: Iterable[str] = (),
+                 args: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.locals: Mapping[str, str] = {} if locals is None else locals
+        self.functions: Mapping[str, FunctionDef] = {} if functions is None else functions
+        self.constants = constants
+        self.args = args
+
+    def __repr__(self) -> str:
+        return (f"Scope(kind={self.kind!r}, locals={self.locals!r}, functions={self.functions!r}, "
+                f"constants={self.constants!r}, args={self.args!r})")
+
 
     def known(self) -> list[str]:
         names = list(self.locals) + list(self.functions) + list(self.constants) + list(self.args)
@@ -940,8 +1009,8 @@ class _Resolver:
         raise self.unknown(node, name)
 
     def unknown(self, node: ast.AST, name: str) -> EquationError:
-        close = difflib.get_close_matches(name, [k for k in self.scope.known() if k != name], n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else None
+        close = closest(name, [k for k in self.scope.known() if k != name])
+        hint = f"did you mean '{close}'?" if close else None
         return self.fail(node, f"unknown name '{name}'", hint)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
@@ -1461,8 +1530,8 @@ def _article(word: str) -> str:
 
 
 def _flag_error(flag: _Flag, allowed: Sequence[str], source: Source, what: str) -> EquationError:
-    close = difflib.get_close_matches(flag.name, allowed, n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'?" if close else "known flags: " + ", ".join(allowed)
+    close = closest(flag.name, allowed, cutoff=0.5)
+    hint = f"did you mean '{close}'?" if close else "known flags: " + ", ".join(allowed)
     return source.error(f"unknown flag '{flag.name}' for {what}", flag.column, hint)
 
 
@@ -1906,9 +1975,9 @@ def parse_equations(
                 options["method"] = flag.value.id
             elif flag.name == "method" and flag.value is not None:
                 shown = flag.value.id if isinstance(flag.value, ast.Name) else unparse(flag.value)
-                close = difflib.get_close_matches(shown, METHODS, n=1)
+                close = closest(shown, METHODS)
                 raise source.error(f"unknown method '{shown}'", flag.value.col_offset,
-                                   f"did you mean '{close[0]}'?" if close else "methods: " + ", ".join(METHODS))
+                                   f"did you mean '{close}'?" if close else "methods: " + ", ".join(METHODS))
             else:
                 raise _flag_error(flag, list(METHODS) + list(allowed_locality) + list(_TYPE_FLAGS)
                                   + ["init=", "min=", "max="], source, "an equation")
@@ -2053,9 +2122,9 @@ def _attribute_name(node: ast.Name, flag: str, scope: Scope, source: Source) -> 
     """A flag naming an attribute: a parameter, a variable, a constant (or a synapse's weight)."""
     if node.id in scope.locals or node.id in scope.constants or (node.id == "w" and scope.kind == "synapse"):
         return node.id
-    close = difflib.get_close_matches(node.id, list(scope.locals) + list(scope.constants), n=1)
+    close = closest(node.id, list(scope.locals) + list(scope.constants))
     raise source.error(f"unknown name '{node.id}' in the flag '{flag}'", node.col_offset,
-                       f"did you mean '{close[0]}'?" if close else None)
+                       f"did you mean '{close}'?" if close else None)
 
 
 def _bound_value(node: ast.expr, flag: str, scope: Scope, source: Source) -> Any:
@@ -2907,4 +2976,4 @@ def generated_body(function: Callable[..., Any]) -> list[ast.stmt] | None:
         body = _BODIES.get(function)
     except TypeError:  # not weakly referenceable: not one of ours
         return None
-    return None if body is None else copy.deepcopy(body)
+    return None if body is None else [cast(ast.stmt, copy_tree(statement)) for statement in body]

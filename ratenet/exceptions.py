@@ -8,6 +8,8 @@ generic code expects for a bad value.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 __all__ = ["RatenetError", "EquationError", "ValidationError", "RatenetWarning", "FileError", "MissingFileError"]
 
 
@@ -181,3 +183,17 @@ def _short_repr(value: object, limit: int = 80) -> str:
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
+
+
+def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The candidate most like ``word`` (for "did you mean ...?" hints), or None below ``cutoff``.
+
+    Examples
+    --------
+    >>> closest("tua", ["tau", "r", "baseline"]), closest("xyz", ["tau"])
+    ('tau', None)
+    """
+    import difflib  # only error messages need it: kept out of `import ratenet`
+
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return matches[0] if matches else None

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable
 
 import numpy as np
@@ -42,7 +41,6 @@ _KIND_NAMES = {"f": "floating-point", "i": "integer", "u": "integer", "b": "bool
                "O": "object", "c": "complex", "V": "raw", "M": "date", "m": "time-delta"}
 
 
-@dataclass
 class Loaded:
     """What a network-level load hands back besides the objects: the step and the delay histories.
 
@@ -52,8 +50,9 @@ class Loaded:
     (3, {})
     """
 
-    step: int | None = None
-    histories: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    def __init__(self, step: int | None = None, histories: dict[tuple[str, str], np.ndarray] | None = None) -> None:
+        self.step = step
+        self.histories: dict[tuple[str, str], np.ndarray] = {} if histories is None else histories
 
 
 # ------------------------------------------------------------------ paths and files

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from ._lazy import LazyModule
-from .exceptions import ValidationError
+from .exceptions import ValidationError, closest
 from .population import IndividualNeuron, Population, PopulationView
 from .projections.projection import Projection
 from .state import sum_key
@@ -296,9 +295,9 @@ class Monitor:
         elif var in state.locality:
             key = var
         else:
-            close = difflib.get_close_matches(var, pop.attributes + [f"sum({t})" for t in pop.targets], n=1)
+            close = closest(var, pop.attributes + [f"sum({t})" for t in pop.targets])
             raise ValidationError("Monitor", "variables", f"'{pop.name}' has no attribute of that name"
-                                  + (f"; did you mean '{close[0]}'?" if close else "")
+                                  + (f"; did you mean '{close}'?" if close else "")
                                   + f" (attributes: {', '.join(pop.attributes)})", got=var)
         batch = state.batch
         if batch is not None:  # (B, ...) per sample

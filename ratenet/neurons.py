@@ -8,7 +8,6 @@ the line that defines the model, not at the first simulation step.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -279,7 +278,7 @@ class _Model:
         except EquationError as exc:
             raise exc.with_owner(label) from None
         # From here on an equation's location names the model too (runtime errors quote it).
-        self.equations = [dataclasses.replace(eq, source=_owned(eq.source, label)) for eq in self.equations]
+        self.equations = [eq.replace(source=_owned(eq.source, label)) for eq in self.equations]
         self.constants = {name: _CONSTANTS[name] for name in self._used_names() if name in _CONSTANTS}
 
     #: For a spiking model (defined, never usable), the spiking argument it was given; None otherwise.

@@ -9,7 +9,6 @@ step plan knows what changed (see :mod:`ratenet.state`).
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import numbers
 import warnings
@@ -24,7 +23,7 @@ from . import equations as eqmod
 from ._codegen import global_operation_code, update_code, warn_unstable
 from .equations import Scope, build_function, classify, numpy_namespace, parse_condition, symbols, \
     user_function_namespace
-from .exceptions import EquationError, RatenetWarning, ValidationError
+from .exceptions import EquationError, RatenetWarning, ValidationError, closest
 from ._memory import check_bytes
 from .io import load_objects, save_objects
 from .neurons import Neuron
@@ -126,8 +125,8 @@ class _Attributes:
             setattr(self, name, value)
 
     def _unknown(self, name: str) -> AttributeError:
-        close = difflib.get_close_matches(name, self.attributes, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        close = closest(name, self.attributes)
+        hint = f"; did you mean '{close}'?" if close else ""
         return AttributeError(f"{self._owner()} has no attribute '{name}'{hint} "
                               f"(attributes: {', '.join(self.attributes)})")
 

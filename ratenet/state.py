@@ -27,7 +27,6 @@ arrays), and operators see the same records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -256,7 +255,6 @@ class PopulationState(State):
         return [sum_key(t) for t in targets] + params
 
 
-@dataclass
 class Transmission:
     """How a projection adds into ``post``'s ``sum(target)``, for the plan to build an operator.
 
@@ -287,27 +285,25 @@ class Transmission:
     ('csr', 2, 'w * pre.r (delay 2 steps)', ['ab.w'])
     """
 
-    kind: str
-    pre: Any
-    post: Any
-    target: str
-    delay: Any
-    description: str
-    source: State | None = None
-    storage: Any = None
-    transposed: bool = False
-    reads: list[tuple[State, str]] = field(default_factory=list)
-    pre_vars: Sequence[str] = ("r",)
-    pre_live: Sequence[str] = ()
-    post_vars: Sequence[str] = ()
-    volatile: bool = False
-    constants: bool = False
-    fusable: bool = False
-    compute: Callable[[Any], Callable[[np.ndarray], None]] | None = None
-    compute_batch: Callable[[Any, int], Callable[[np.ndarray], None]] | None = None
+    def __init__(self, kind: str, pre: Any, post: Any, target: str, delay: Any, description: str,
+                 source: State | None = None, storage: Any = None, transposed: bool = False,
+                 reads: list[tuple[State, str]] | None = None, pre_vars: Sequence[str] = ("r",),
+                 pre_live: Sequence[str] = (), post_vars: Sequence[str] = (), volatile: bool = False,
+                 constants: bool = False, fusable: bool = False,
+                 compute: Callable[[Any], Callable[[np.ndarray], None]] | None = None,
+                 compute_batch: Callable[[Any, int], Callable[[np.ndarray], None]] | None = None) -> None:
+        # A plain class, not a dataclass: each dataclass costs about 0.4 ms of `import ratenet`.
+        self.kind, self.pre, self.post, self.target, self.delay = kind, pre, post, target, delay
+        self.description, self.source, self.storage, self.transposed = description, source, storage, transposed
+        self.reads: list[tuple[State, str]] = [] if reads is None else reads
+        self.pre_vars, self.pre_live, self.post_vars = pre_vars, pre_live, post_vars
+        self.volatile, self.constants = volatile, constants
+        self.fusable, self.compute, self.compute_batch = fusable, compute, compute_batch
+
+    def __repr__(self) -> str:
+        return f"Transmission({self.kind!r}, {self.description!r})"
 
 
-@dataclass
 class Learning:
     """A projection's learning rule: ``stages`` run in order, every ``period`` steps from ``offset``.
 
@@ -326,19 +322,21 @@ class Learning:
     (['w'], 1)
     """
 
-    stages: list[Callable[[], Any]]
-    period: int
-    offset: int
-    sets: list[str]
-    description: str
-    #: adds what the stages left pending (deferred updates: see :mod:`ratenet._shortcuts`); the plan calls it
-    #: at the end of every run
-    settle: Callable[[], None] | None = None
-    #: the synaptic attributes whose updates wait (for ``step_order``)
-    deferred: list[str] = field(default_factory=list)
+    def __init__(self, stages: list[Callable[[], Any]], period: int, offset: int, sets: list[str],
+                 description: str, settle: Callable[[], None] | None = None,
+                 deferred: list[str] | None = None) -> None:
+        self.stages, self.period, self.offset, self.sets = stages, period, offset, sets
+        self.description = description
+        #: adds what the stages left pending (deferred updates: see :mod:`ratenet._shortcuts`); the plan
+        #: calls it at the end of every run
+        self.settle = settle
+        #: the synaptic attributes whose updates wait (for ``step_order``)
+        self.deferred: list[str] = [] if deferred is None else deferred
+
+    def __repr__(self) -> str:
+        return f"Learning({self.description!r}, period={self.period}, offset={self.offset})"
 
 
-@dataclass
 class Rewiring:
     """A projection's structural plasticity rule (``"creating"`` or ``"pruning"``), every ``period`` steps
     from ``offset``.
@@ -354,11 +352,11 @@ class Rewiring:
     ('pruning', 100)
     """
 
-    kind: str
-    period: int
-    offset: int
-    apply: Callable[[], bool]
-    description: str
+    def __init__(self, kind: str, period: int, offset: int, apply: Callable[[], bool], description: str) -> None:
+        self.kind, self.period, self.offset, self.apply, self.description = kind, period, offset, apply, description
+
+    def __repr__(self) -> str:
+        return f"Rewiring({self.kind!r}, {self.period}, {self.offset}, {self.description!r})"
 
 
 class ProjectionState(State):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import ast
-import copy
 import math
 import numbers
 import sys
 import types
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ..display.progress import ProgressBar
+from .._trees import copy_tree
 from ..equations import generated_builtins
 from ..exceptions import ValidationError
 from ..registry import Clock
@@ -203,7 +203,8 @@ def _compile_loop(work: list[ast.stmt], namespace: dict[str, Any], prelude: list
         end = ast.BinOp(left=_load("steps"), op=ast.Add(), right=ast.Constant(value=1))
         return ast.For(target=_store("done"),
                        iter=ast.Call(func=_load("range"), args=[ast.Constant(value=1), end], keywords=[]),
-                       body=first + copy.deepcopy(work) + count + last, orelse=[])
+                       body=first + [cast(ast.stmt, copy_tree(statement)) for statement in work] + count + last,
+                       orelse=[])
 
     stopping = ast.If(test=ast.Call(func=_load("stop"), args=[], keywords=[]), body=[ast.Break()], orelse=[])
     with_stop: list[ast.stmt] = [steps_loop([set_time(_load("step"))], [set_step, stopping])]

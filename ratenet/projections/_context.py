@@ -20,7 +20,6 @@ that an update made at one level is seen at the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -37,13 +36,15 @@ LEVELS = ("projection", "postsynaptic", "local")
 Reader = Callable[[str], Callable[[], np.ndarray]]
 
 
-@dataclass
 class Side:
     """One end of a projection as synapse expressions read it."""
 
-    state: State
-    ranks: np.ndarray | None  # None: the whole population, in rank order
-    sample: int | None = None  # in a batch: read this sample's values only
+    __slots__ = ("state", "ranks", "sample")
+
+    def __init__(self, state: State, ranks: np.ndarray | None, sample: int | None = None) -> None:
+        self.state = state
+        self.ranks = ranks  # None: the whole population, in rank order
+        self.sample = sample  # in a batch: read this sample's values only
 
     def values(self, var: str) -> Callable[[], np.ndarray]:
         """A function returning ``var`` flat, in this side's order (looked up at each call: population-level

@@ -65,7 +65,6 @@ divides by the per-window count of existing elements.
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -75,7 +74,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ratenet.exceptions import ValidationError
+from ratenet.exceptions import ValidationError, closest
 
 __all__ = ["PoolingKernel"]
 
@@ -823,11 +822,11 @@ def _as_operation(operation: object, owner: str) -> str:
         return operation
     message = "must be one of 'max', 'mean', 'min'"
     if isinstance(operation, str):
-        close = difflib.get_close_matches(operation.lower(), sorted(_UFUNCS), n=1, cutoff=0.5)
+        close = closest(operation.lower(), sorted(_UFUNCS), cutoff=0.5)
         if operation.lower() in ("avg", "average"):
-            close = ["mean"]
+            close = "mean"
         if close:
-            message += f"; did you mean {close[0]!r}?"
+            message += f"; did you mean {close!r}?"
     raise ValidationError(owner, "operation", message, got=operation)
 
 

@@ -10,7 +10,6 @@ weights).
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -30,11 +29,13 @@ DENSE_ABOVE = 0.25
 _MASK_ABOVE = 0.125
 
 
-@dataclass
 class Connectivity:
-    storage: Dense | Sparse
-    w: np.ndarray
-    delays: float | np.ndarray
+    """What a connector builds: the storage, the weights and the delays."""
+
+    __slots__ = ("storage", "w", "delays")
+
+    def __init__(self, storage: Dense | Sparse, w: np.ndarray, delays: float | np.ndarray) -> None:
+        self.storage, self.w, self.delays = storage, w, delays
 
 
 def _rows_per_block(n_pre: int) -> int:
