@@ -292,8 +292,10 @@ class Network(metaclass=_NetworkType):
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
                 raise ValidationError("Network", "seed", "must be a non-negative integer or None", got=seed)
             self.seed = None if seed is None else int(seed)
-            self.rng = np.random.default_rng(self.seed)
-            self._rng_state = self.rng.bit_generator.state  # what reset(reseed_rng=True) returns to
+            # Made on first use: numpy.random (with OpenSSL, through secrets) is a third of what
+            # `import ratenet` would otherwise cost, for the default network made at import.
+            self._rng: np.random.Generator | None = None
+            self._rng_state: Any = None  # what reset(reseed_rng=True) returns to
             self._spawn_sample_rngs()
             self.registry.structure_changed()  # generated code holds the generator
         if dtype is not None:
@@ -330,6 +332,33 @@ class Network(metaclass=_NetworkType):
         seed = getattr(self, "seed", None)
         root = np.random.SeedSequence(seed)
         self._sample_rngs = [np.random.default_rng(child) for child in root.spawn(self._batch)]
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The network's random generator (a :class:`numpy.random.Generator` seeded with ``seed``).
+
+        Connectors, random initial values and the random functions of equations
+        draw from it.  It is made on first use; ``setup(seed=...)`` replaces it.
+
+        Examples
+        --------
+        >>> from ratenet import Network
+        >>> a, b = Network(seed=3), Network(seed=3)
+        >>> float(a.rng.random()) == float(b.rng.random())
+        True
+        """
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+            self._rng_state = self._rng.bit_generator.state
+        return self._rng
+
+    @rng.setter
+    def rng(self, generator: np.random.Generator) -> None:
+        if not isinstance(generator, np.random.Generator):
+            raise ValidationError("Network", "rng", "must be a numpy.random.Generator", got=generator)
+        self._rng = generator
+        self._rng_state = generator.bit_generator.state
+        self.registry.structure_changed()  # generated code holds the generator
 
     @property
     def batch(self) -> int | None:

@@ -37,6 +37,35 @@ def test_import_ratenet_leaves_the_lazy_modules_unimported():
     assert [m for m in LAZY if m in loaded] == []
 
 
+def test_import_ratenet_leaves_numpy_random_and_error_helpers_unimported():
+    """numpy.random (with OpenSSL, through secrets), difflib and dataclasses weigh on import; none is needed."""
+    out = subprocess.run([sys.executable, "-c", "import sys, numpy\n"
+                          "before = {m for m in ('numpy.random', 'difflib', 'dataclasses') if m in sys.modules}\n"
+                          "import ratenet\n"
+                          "print(sorted({m for m in ('numpy.random', 'difflib', 'dataclasses') if m in sys.modules}"
+                          " - before))"], capture_output=True, text=True, env=dict(os.environ), check=True)
+    assert out.stdout.split() == ["[]"]
+
+
+def test_the_network_generator_is_made_on_first_use_from_the_seed():
+    import numpy as np
+
+    from ratenet import Network, Neuron
+    from ratenet.exceptions import ValidationError
+
+    net = Network(seed=7)
+    assert net._rng is None  # nothing drew yet
+    expected = np.random.default_rng(7).random(4)
+    pop = net.create(4, Neuron(equations="r = Uniform(0, 1)"))
+    net.simulate(1.0)
+    assert pop.r.tolist() == expected.tolist()  # the same draws as a generator seeded by hand
+    net.rng = np.random.default_rng(7)
+    net.simulate(1.0)
+    assert pop.r.tolist() == expected.tolist()  # generated code follows a new generator
+    with pytest.raises(ValidationError, match=r"Network\.rng: must be a numpy\.random\.Generator \(got 7\)"):
+        net.rng = 7
+
+
 def test_a_first_network_imports_none_of_them():
     loaded = loaded_after("from ratenet import Network, Neuron\n"
                           "net = Network()\n"
