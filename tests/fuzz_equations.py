@@ -800,9 +800,19 @@ class Canaries:
                 raise PermissionError("fuzz canary: open")
             return real_open(file, *args, **kwargs)
 
+        record_exec, real_exec = self._recorder("exec"), builtins.exec
+
+        def guarded_exec(*args: Any, **kwargs: Any) -> Any:
+            # Python's import system runs a module's body with exec: ratenet imports some modules on
+            # first use (difflib for "did you mean" hints). An equation cannot reach it: __import__
+            # is guarded above.
+            if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+                return real_exec(*args, **kwargs)
+            return record_exec(*args, **kwargs)
+
         patches = [(os, "system", self._recorder("os.system")), (os, "popen", self._recorder("os.popen")),
                    (subprocess, "Popen", self._recorder("subprocess.Popen")),
-                   (builtins, "exec", self._recorder("exec")), (builtins, "eval", self._recorder("eval")),
+                   (builtins, "exec", guarded_exec), (builtins, "eval", self._recorder("eval")),
                    (builtins, "breakpoint", self._recorder("breakpoint")),
                    (builtins, "__import__", guarded_import), (builtins, "open", guarded_open)]
         saved = [(module, name, getattr(module, name)) for module, name, _ in patches]
