@@ -63,7 +63,8 @@ class ImagePopulation(Population):
         self._interpolation = check_interpolation(interpolation, owner)
         super().__init__(geometry, input_neuron(), name=name, network=network)
 
-    def set_image(self, image: str | os.PathLike[str] | np.ndarray, interpolation: int | str | None = None) -> None:
+    def set_image(self, image: str | os.PathLike[str] | np.ndarray, interpolation: int | str | None = None,
+                  copy: bool = True) -> None:
         """Load an image file (or array) into ``r``.
 
         Parameters
@@ -77,6 +78,13 @@ class ImagePopulation(Population):
             :meth:`set_images`).
         interpolation : int or str, optional
             Overrides the population's resizing method for this image.
+        copy : bool, optional
+            True (the default): the image is converted and copied into ``r``.
+            False: ``r`` *is* ``image`` from now on, with no copy, until the
+            next assignment; ``image`` must already be exactly what ``r``
+            holds: an array of the network's dtype, of ``r``'s shape (the
+            geometry, ``(B, *geometry)`` in a batch), C-contiguous.  See
+            :meth:`set_images` for what this means.
 
         Raises
         ------
@@ -84,8 +92,24 @@ class ImagePopulation(Population):
             If the file does not exist.
         ValueError
             If the file exists but is not an image OpenCV can read.
+        ValidationError
+            With ``copy=False``, for an array that would need a copy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ratenet import Network
+        >>> image = ImagePopulation((2, 2), network=Network())
+        >>> frame = np.full((2, 2), 0.5)
+        >>> image.set_image(frame, copy=False)   # no copy: r is frame
+        >>> frame[0, 0] = 1.0                     # seen by the network from the next step on
+        >>> image.r.tolist()
+        [[1.0, 0.5], [0.5, 0.5]]
         """
         owner = self._owner()
+        if not self._copies(copy):
+            self._borrow(image, "image")
+            return
         if self.batch is not None and isinstance(image, np.ndarray) and self._one_per_sample(image):
             self.set_images(list(image), interpolation)
             return
@@ -113,19 +137,55 @@ class ImagePopulation(Population):
         return array.ndim == 3 and len(self.geometry) == 2 and array.shape[0] == self.batch and \
             array.shape[-1] not in (3, 4)
 
-    def set_images(self, images: Sequence[str | os.PathLike[str] | np.ndarray],
-                   interpolation: int | str | None = None) -> None:
+    def set_images(self, images: Sequence[str | os.PathLike[str] | np.ndarray] | np.ndarray,
+                   interpolation: int | str | None = None, copy: bool = True) -> None:
         """One image per sample of a batched network: ``images[b]`` goes to sample ``b``.
 
         Each image is a path or an array, read and resized as by :meth:`set_image`.
 
         Parameters
         ----------
-        images : sequence of str, os.PathLike or numpy.ndarray
+        images : sequence of str, os.PathLike or numpy.ndarray, or numpy.ndarray
             As many as the network's batch (``Network(batch=B)``); exactly one
-            in an unbatched network.
+            in an unbatched network.  An array ``(B, h, w, C)`` holds one image
+            per sample.
         interpolation : int or str, optional
             Overrides the population's resizing method for these images.
+        copy : bool, optional
+            True (the default): each image is converted and copied into its
+            sample's rows of ``r``.  False: ``r`` *is* ``images`` from now on,
+            with no copy at all, until the next assignment (modelled on
+            NumPy 2's ``copy=False``: never copy, refuse when a copy would be
+            needed).  ``images`` must then be one array already holding exactly
+            what ``r`` holds: the network's dtype (float64 unless
+            ``Network(dtype=...)``), shape ``(B, *geometry)`` (the geometry, or
+            ``(1, *geometry)``, unbatched) and C-contiguous.  Its values are
+            taken as they are: not scaled, clipped or checked for NaN (a
+            network with ``check_finite`` checks them at each step).
+
+        Raises
+        ------
+        ValidationError
+            For a bad image (see :meth:`set_image`), a wrong count; with
+            ``copy=False``, for anything but such an array (the message says
+            what would need a copy).
+
+        Notes
+        -----
+        With ``copy=False`` the network reads the caller's array at every step:
+        a change made to it in place between two steps (or two calls of
+        ``simulate``) is seen at the next step, exactly as if it had been
+        assigned again.  ratenet itself never writes into it: anything that
+        writes ``r`` (another ``set_image``/``set_images``, ``pop.r = ...``,
+        ``reset()``, ``load()``) first gives the population an array of its
+        own again.  Reading (monitors, ``pop.r``, ``save``, reprs) is as for
+        any ``r``.  Do not change the array from another thread while the
+        network runs.
+
+        For a video, this saves the copy of every frame into ``r``: with a
+        batch of frames larger than the cache, that copy (written to memory
+        and read back by the first projection) costs more than the frames'
+        own read (see ``benchmarks/bench_batch.py --case video``).
 
         Examples
         --------
@@ -135,8 +195,24 @@ class ImagePopulation(Population):
         >>> image.set_images([np.full((4, 4), level, np.uint8) for level in (0, 51, 255)])
         >>> image.r[:, 0, 0].tolist()
         [0.0, 0.2, 1.0]
+
+        Without a copy, the frames must already be float64 ``(B, *geometry)``:
+
+        >>> frames = np.zeros((3, 2, 2))
+        >>> image.set_images(frames, copy=False)
+        >>> frames[1] = 0.25                     # the network sees it at the next step
+        >>> image.r[:, 0, 0].tolist()
+        [0.0, 0.25, 0.0]
+        >>> image.set_images(frames.astype(np.float32), copy=False)
+        Traceback (most recent call last):
+        ...
+        ratenet.exceptions.ValidationError: ImagePopulation 'pop0'.images: copy=False reads the array as it is: it
+        must have the network's dtype float64 (copy=True converts any other) (got array of shape (3, 2, 2) and ...)
         """
         owner = self._owner()
+        if not self._copies(copy):
+            self._borrow(images, "images")
+            return
         if isinstance(images, (str, os.PathLike, np.ndarray)) and not (
                 isinstance(images, np.ndarray) and images.dtype == object):
             images = [images] if not isinstance(images, np.ndarray) or self.batch is None or \
@@ -173,6 +249,40 @@ class ImagePopulation(Population):
                                owner=f"{owner} (image {b})", out=rows[b])
 
         self._fill_rates(fill)
+
+
+    def _copies(self, copy: object) -> bool:
+        if copy is True or copy is False or isinstance(copy, np.bool_):
+            return bool(copy)
+        raise ValidationError(self._owner(), "copy", "must be True (convert and copy into r) or False (r is the "
+                                                     "array itself, no copy)", got=copy)
+
+    def _borrow(self, array: object, argument: str) -> None:
+        """``r`` becomes ``array`` itself (see :meth:`set_images`), after checking that no copy is needed."""
+        owner = self._owner()
+        shape = tuple(self._shape)
+        accepted = [shape] if self.batch is not None else [shape, (1, *shape)]
+        expected = " or ".join(str(a) for a in accepted)
+        if not isinstance(array, np.ndarray):
+            what = "file paths are read" if isinstance(array, (str, os.PathLike)) else "a list is stacked"
+            given = f"a {type(array).__name__} of {len(array)} items" \
+                if isinstance(array, (list, tuple)) else repr(array) if isinstance(array, str) else type(array).__name__
+            raise ValidationError(owner, argument, f"copy=False reads one NumPy array in place, of shape {expected} "
+                                                   f"({what} with copy=True)", got=given, got_repr=False)
+        if array.dtype != self.dtype:
+            raise ValidationError(owner, argument, f"copy=False reads the array as it is: it must have the "
+                                                   f"network's dtype {self.dtype} (copy=True converts any other)",
+                                  got=f"array of shape {array.shape} and dtype {array.dtype}", got_repr=False)
+        if array.shape not in accepted:
+            hint = "one image for every sample is copied B times" if self.batch is not None and \
+                array.shape == self.geometry else "a resized or grayscale-converted image is a new array"
+            raise ValidationError(owner, argument, f"copy=False needs an array shaped like r, {expected} ({hint}: "
+                                                   f"copy=True)", got=f"array of shape {array.shape}", got_repr=False)
+        if not (array.flags.c_contiguous and array.flags.aligned):
+            raise ValidationError(owner, argument, "copy=False needs a C-contiguous, aligned array (a view with "
+                                                   "steps or a transposed array: np.ascontiguousarray copies it)",
+                                  got=f"array of shape {array.shape} and strides {array.strides}", got_repr=False)
+        self._borrow_rates(array if array.shape == shape else array.reshape(shape))
 
 
 class VideoPopulation(ImagePopulation):

@@ -378,7 +378,7 @@ def _restore_population(state: PopulationState, saved: dict[str, np.ndarray]) ->
         elif state.locality[attr] != "local":
             values[attr] = np.asarray(values[attr]).dtype.type(value)
         else:
-            values[attr][...] = value
+            state.writable(attr, keep=False)[...] = value  # never into an array the caller lent (see writable)
         state.bump(attr)
 
 

@@ -356,6 +356,7 @@ class Population(_Attributes):
         for target in self._state.targets:
             ns[sum_key(target)] = ns[sum_key(target)].astype(self.dtype)
         self._state.dtype = self.dtype
+        self._state.borrowed = False  # astype copied every array, a borrowed r included
         self._state.bump_all()
         registry.add_population(self, self._state)
 
@@ -516,11 +517,11 @@ class Population(_Attributes):
         if self.batch is not None:
             self._assign_local_batched(name, value, ranks, count, shape or self._shape_of(ranks), owner, dtype)
             return
-        flat = ns[name].reshape(-1)
         if isinstance(value, Distribution):
             value = value.sample(count, self.network.rng, dtype)
         array = self._checked_array(name, value, count, shape or self._shape_of(ranks), owner or self._owner())
         self._check_kind(name, kind, array, owner or self._owner(), value)
+        flat = self._state.writable(name, keep=ranks is not _WHOLE).reshape(-1)  # never into a borrowed r
         if ranks is _WHOLE:
             flat[...] = array  # a plain copy (or fill); casts as the indexed store below does
         else:
@@ -587,7 +588,6 @@ class Population(_Attributes):
         """A local value in a batch: the same for every sample (a number, ``shape``), or ``(B, *shape)``."""
         batch = self.batch
         assert batch is not None
-        rows = self._ns[name].reshape(batch, -1)
         if isinstance(value, Distribution):
             value = np.stack([value.sample(count, rng, dtype) for rng in self._sample_rngs()])
         owner = owner or self._owner()
@@ -607,7 +607,9 @@ class Population(_Attributes):
             each = f"{(batch,) + shape}" + (f" or ({batch}, {count})" if shape != (count,) else "")
             raise ValidationError(owner, name, f"expected a number, an array of shape {one} (every sample) or "
                                                f"{each} (one per sample)", got=f"shape {array.shape}", got_repr=False)
-        if ranks is None or ranks is self.ranks or ranks is _WHOLE:
+        whole = ranks is None or ranks is self.ranks or ranks is _WHOLE
+        rows = self._state.writable(name, keep=not whole).reshape(batch, -1)  # never into a borrowed r
+        if whole:
             rows[...] = array  # the whole population: a plain copy, not an assignment through an index array
         else:
             rows[:, ranks] = array
@@ -647,14 +649,32 @@ class Population(_Attributes):
     def _write_rates(self, rates: np.ndarray) -> None:
         """Replace ``r`` (already checked and shaped like the geometry, or ``(B, *geometry)``): inputs fed
         from Python."""
-        self._ns["r"][...] = rates
+        self._state.writable("r", keep=False)[...] = rates
         self._state.bump("r")
 
     def _fill_rates(self, fill: Callable[[np.ndarray], Any]) -> None:
         """Replace ``r`` by ``fill(r)`` writing into it (it checks everything before it writes): inputs fed
         from Python without an intermediate array."""
-        fill(self._ns["r"])
-        self._state.bump("r")
+        state = self._state
+        if state.borrowed:  # into an array of its own, taken only when fill succeeds (r unchanged otherwise)
+            own = np.empty(self._shape, dtype=self.dtype)
+            fill(own)
+            self._ns["r"] = own
+            state.borrowed = False
+        else:
+            fill(self._ns["r"])
+        state.bump("r")
+
+    def _borrow_rates(self, rates: np.ndarray) -> None:
+        """Make ``rates`` (checked: the dtype, shape and layout of ``r``) *be* ``r`` until the next write,
+        without a copy (see :meth:`ratenet.state.PopulationState.writable`)."""
+        state = self._state
+        if not state.lends:  # from now on the plan reads r through the record: built again once
+            state.lends = True
+            self.network.registry.structure_changed()
+        self._ns["r"] = rates
+        state.borrowed = True
+        state.bump("r")
 
     # -------------------------------------------------------------- sums etc.
     def sum(self, target: str) -> np.ndarray:
@@ -828,7 +848,7 @@ class Population(_Attributes):
             if self.batch is not None and self._locality[name] != "local":
                 self._set_per_sample(name, saved)
             elif isinstance(saved, np.ndarray):
-                self._ns[name][...] = saved
+                state.writable(name, keep=False)[...] = saved
             else:
                 self._ns[name] = saved
             state.bump(name)

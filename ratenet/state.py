@@ -161,6 +161,14 @@ class PopulationState(State):
         which ``promote(name)`` makes local (one value per neuron) for this
         population, as a per-neuron assignment does (a loaded file may hold
         one value per neuron for them, or one value after they became local).
+    borrowed, lends : bool
+        ``borrowed``: ``r`` is now the caller's array, not the record's own
+        (``ImagePopulation.set_images(..., copy=False)``): nothing in ratenet
+        writes into it, every writer takes an array of its own first
+        (:meth:`writable`).  ``lends``: ``r`` has been borrowed at least once;
+        from then on the plan reads it through the record at every step
+        (never a captured array) and counts it changed at every step while
+        it is borrowed (its owner may change it in place).
 
     Examples
     --------
@@ -176,7 +184,7 @@ class PopulationState(State):
 
     __slots__ = ("geometry", "size", "model", "dtype", "batch", "shape", "locality", "kinds", "role", "variables",
                  "stackable", "pure", "reads_constants", "make_update", "make_replay", "make_stop", "compiled", "move",
-                 "promotable", "promote")
+                 "promotable", "promote", "borrowed", "lends")
 
     def __init__(self, name: str, geometry: tuple[int, ...], model: Any, dtype: np.dtype,
                  values: dict[str, Any], batch: int | None = None) -> None:
@@ -201,6 +209,30 @@ class PopulationState(State):
         self.move: Callable[[Any], None] = _ignore
         self.promotable: set[str] = set()
         self.promote: Callable[[str], None] = _ignore
+        self.borrowed = False
+        self.lends = False
+
+    def writable(self, key: str, keep: bool = True) -> Any:
+        """``values[key]`` to write into: when it is a borrowed ``r``, an array of the record's own first.
+
+        ``keep``: the new array starts with the borrowed values (a partial
+        write follows); False when the whole array is about to be written.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> caller = np.ones(3)
+        >>> state = PopulationState("p", (3,), None, np.dtype(float), {"r": caller})
+        >>> state.borrowed = True
+        >>> state.writable("r")[0] = 5.0
+        >>> caller.tolist(), state.values["r"].tolist(), state.borrowed
+        ([1.0, 1.0, 1.0], [5.0, 1.0, 1.0], False)
+        """
+        if key == "r" and self.borrowed:
+            lent = self.values["r"]
+            self.values["r"] = np.array(lent, order="C") if keep else np.empty(lent.shape, dtype=lent.dtype)
+            self.borrowed = False
+        return self.values[key]
 
     def per_sample(self, key: str) -> np.ndarray:
         """A population-level value of a batched population, one per sample: a ``(B, 1, ...)`` array."""

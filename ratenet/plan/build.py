@@ -107,6 +107,8 @@ class Plan:
         self.pool_threads = 0
         #: How many structural plasticity rules run (each may end a run: see :class:`Rewire`).
         self.rewires = 0
+        #: Populations whose r may be an array lent by the caller (see PopulationState.lends).
+        self.lenders: list[PopulationState] = []
 
     def prepare(self) -> bool:
         """Before a run: notice changed constants, stacked parameters, values set between runs.
@@ -114,6 +116,9 @@ class Plan:
         Returns False when the plan no longer fits the network (stacked populations whose
         population-level parameters now differ) and must be built again.
         """
+        for state in self.lenders:
+            if state.borrowed:  # its owner may have changed it in place since the last run: as if assigned
+                state.bump("r")
         epoch = constants_epoch()
         if epoch != self.constants_seen:
             self.constants_seen = epoch
@@ -306,8 +311,10 @@ class _Builder:
 
     def pre_rates(self, t: Transmission, sources: Sources) -> np.ndarray | Callable[[], np.ndarray]:
         """pre.r as the product reads it: the flat array itself when it can (no call per step)."""
-        rates = self.state(t.pre).values["r"]
-        if t.delay == 1 and t.pre.population is t.pre and isinstance(rates, np.ndarray):
+        state = self.state(t.pre)
+        rates = state.values["r"]
+        # an r the caller may lend is another array at each assignment: looked up at each call instead
+        if t.delay == 1 and t.pre.population is t.pre and isinstance(rates, np.ndarray) and not state.lends:
             return rates.reshape(-1) if self.batch is None else rates.reshape(self.batch, -1)
         return sources.flat(t.pre, "r", int(t.delay))
 
@@ -334,7 +341,7 @@ class _Builder:
         """
         groups: dict[tuple[Any, ...], list[tuple[int, Transmission]]] = {}
         for index, t in items:
-            if not (t.fusable and t.delay == 1):
+            if not (t.fusable and t.delay == 1) or self.state(t.pre).lends:  # a fused product holds pre's array
                 continue
             gather = t.storage.one_per_row() is not None
             key = (id(block_of[id(self.state(t.pre))]), id(block_of[id(self.state(t.post))]), t.target, gather)
@@ -511,6 +518,9 @@ class _Builder:
         if net.check_finite:
             watched = [(s, name) for pop, s in zip(registry.populations, states) for name in pop.variables
                        if s.kinds.get(name) == "float"]
+            # an input's r is checked when assigned, but not a lent one (taken as it is): checked here
+            watched += [(s, "r") for pop, s in zip(registry.populations, states)
+                        if s.lends and "r" not in pop.variables]
             ops.append(CheckFinite("check that every variable is finite", watched, self.clock, net.dt))
         for (_, var), history in histories.items():
             reads: list[Access] = [(history.state, var)]
@@ -553,6 +563,7 @@ class _Builder:
         stops = {id(pop): s.make_stop() for pop, s in zip(registry.populations, states) if s.make_stop is not None}
         plan = Plan(operators, blocks, histories, stops, self.constants, registry.structure)
         plan.rewires = rewires
+        plan.lenders = [s for s in states if s.lends]
         plan.pool, plan.pool_threads = self.executor, net.num_threads
         return plan
 

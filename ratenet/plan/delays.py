@@ -324,6 +324,7 @@ class SampleState:
     def __init__(self, state: Any, sample: int, batch: int) -> None:
         self.name = f"{state.name}[sample {sample}]"
         self.record = state
+        self.lends = getattr(state, "lends", False)
         self.values = SampleValues(state.values, sample, batch)
 
 
@@ -403,7 +404,10 @@ class Sources:
     def array(self, population: Any, var: str, delay: int) -> Callable[[], np.ndarray]:
         """A function returning ``var`` shaped like the population's geometry (a whole population)."""
         if delay <= 1:
-            array = self._state(population).values[var]
+            values = self._state(population).values
+            if self.registry.state(population).lends:  # another array at each assignment: looked up at each call
+                return lambda: values[var]
+            array = values[var]
             return lambda: array
         history = self.history(population, var)
         return lambda: history.read(delay)

@@ -58,6 +58,12 @@ class Side:
             return lambda: values[var].reshape(-1)
         return lambda: values[var].reshape(-1)[ranks]
 
+    @property
+    def moves(self) -> bool:
+        """Whether this side's arrays may be replaced between runs (an ``r`` its owner lends: see
+        :attr:`ratenet.state.PopulationState.lends`): then they are looked up at each use."""
+        return bool(getattr(self.state, "lends", False))
+
     def scalar(self, var: str) -> bool:
         """Whether ``var`` is one value for the whole population (``population`` flag)."""
         return getattr(self.state, "locality", {}).get(var) == "population"
@@ -160,7 +166,7 @@ class SynapseContext:
             self._setter("local", symbol, self.pre.scalar_value(var))
             return
         values = self.pre.values(var)
-        if storage.spreads_by_view and self.pre.ranks is None:
+        if storage.spreads_by_view and self.pre.ranks is None and not self.pre.moves:
             # the population's arrays never move during a run: the broadcast view is made once
             ns[symbol] = storage.spread_pre(values())
             return
@@ -172,7 +178,7 @@ class SynapseContext:
                 self._setter(level, symbol, self.post.scalar_value(var))
             return
         values = self.post.values(var)
-        whole = self.post.ranks is None
+        whole = self.post.ranks is None and not self.post.moves
         if whole:
             self.namespaces["postsynaptic"][symbol] = values()
         else:
