@@ -110,6 +110,13 @@ ROWS = [
         "ms/frame", None, "unbatched_ms_per_frame", ratio_target=1.0),
     Row("batch: video, uint8 frames, B=64 vs unbatched", "bench_batch.py", ("--case", "video"),
         "u8_batch_large_ms_per_frame", "ms/frame", None, "u8_unbatched_ms_per_frame", ratio_target=1.0),
+    # issue 15's figure: frames given with set_images(frames, copy=False), against the same unbatched and the default
+    Row("batch: video, no copy, B=8 vs no-copy unbatched", "bench_batch.py", ("--case", "video"),
+        "nocopy_batch_8_ms_per_frame", "ms/frame", None, "nocopy_unbatched_ms_per_frame"),
+    Row("batch: video, no copy, B=64 vs no-copy unbatched", "bench_batch.py", ("--case", "video"),
+        "nocopy_batch_large_ms_per_frame", "ms/frame", None, "nocopy_unbatched_ms_per_frame", ratio_target=1.0),
+    Row("batch: video, no copy, B=64 vs default unbatched", "bench_batch.py", ("--case", "video"),
+        "nocopy_batch_large_ms_per_frame", "ms/frame", None, "unbatched_ms_per_frame", ratio_target=1.0),
     Row("batch: learning (Oja) N=200 B=8 vs unbatched", "bench_batch.py", ("--case", "learning"),
         "batch_8_us_per_sample_step", "us/smp", None, "unbatched_us_per_sample_step", ratio_target=1.0),
     Row("batch: learning (Oja) N=200 B=64 vs unbatched", "bench_batch.py", ("--case", "learning"),

@@ -18,6 +18,7 @@ def test_run_all_quick_prints_every_benchmark():
                   "big convolution", "Miconi, per trial", "Miconi vs ANNarchy", "many small populations",
                   "dense N=1000", "dense N=2000", "dense N=4000", "dense N=8000 float32, peak memory",
                   "dense N=8000, build", "from_matrix N=8000", "fixed_probability 0.1", "batch: dense",
-                  "batch: ring", "batch: video B=8", "batch: video B=64", "sweep of 256 points, 1 worker",
+                  "batch: ring", "batch: video B=8", "batch: video B=64", "batch: video, no copy, B=64",
+                  "sweep of 256 points, 1 worker",
                   "sweep of 256 points, 2 workers"):
         assert any(line.startswith(label) for line in lines), f"no line for {label}:\n{done.stdout}"
