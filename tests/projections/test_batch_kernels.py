@@ -61,6 +61,15 @@ def test_pooling_batch_equals_sample_by_sample(case):
             assert same_bits(out, per_sample(single.compute, x, post, dtype))
             batched.compute(x[::-1].copy(), out)  # other arrays: bound again
             assert same_bits(out, per_sample(single.compute, x[::-1], post, dtype))
+            # a new pre into the same out (frames lent without a copy) binds only the heads again: staged
+            # (another dtype) or read in place, back and forth
+            other = x.astype(np.float32 if dtype == np.float64 else np.float64)
+            for source in (other, x * 2, x, other):
+                batched.compute(source, out)
+                assert same_bits(out, per_sample(single.compute, source, post, dtype))
+            again = np.empty_like(out)  # then another out
+            batched.compute(x, again)
+            assert same_bits(again, per_sample(single.compute, x, post, dtype))
     finally:
         _pooling_kernel._CHUNK_BYTES = budget
     # Another dtype and a non-contiguous out go through the staging and final buffers.
