@@ -491,14 +491,15 @@ class Monitor:
         return {var: {"start": [s for s, _ in sessions], "stop": [e for _, e in sessions]} for var in names}
 
     def plot(self, variable: str | None = None, ax: Any = None, neurons: Sequence[int] | None = None,
-             kind: str = "auto", legend: bool = True, **kwargs: Any) -> Any:
+             kind: str = "auto", legend: bool = True, sample: int = 0, **kwargs: Any) -> Any:
         """Plot what was recorded against time in ms (without dropping it).
 
         Up to 20 neurons are drawn as traces with a legend (neurons named by
         their coordinates in 2-D and 3-D populations); more as a heatmap
         (neuron x time) with a colour bar.  ``neurons`` selects some (indices
         into the recorded ones); ``kind="traces"`` or ``"heatmap"`` forces a
-        kind.  Extra keywords go to ``plot`` / ``imshow``.  See
+        kind.  In a batched network ``sample`` picks the sample drawn (0 by
+        default).  Extra keywords go to ``plot`` / ``imshow``.  See
         :func:`ratenet.display.plots.plot_recording`.
 
         Returns
@@ -516,7 +517,8 @@ class Monitor:
         >>> len(ax.lines), ax.get_xlabel(), [t.get_text() for t in ax.get_legend().get_texts()]
         (3, 'time (ms)', ['neuron 0', 'neuron 1', 'neuron 2'])
         """
-        return _plots.plot_recording(self, variable, ax=ax, neurons=neurons, kind=kind, legend=legend, **kwargs)
+        return _plots.plot_recording(self, variable, ax=ax, neurons=neurons, kind=kind, legend=legend,
+                                     sample=sample, **kwargs)
 
     def animate(self, variable: str | None = None, filename: Any = None, interval: float = 100.0,
                 **kwargs: Any) -> Any:
@@ -525,7 +527,8 @@ class Monitor:
         In a notebook the result shows as a player (``to_jshtml()``);
         ``filename`` ending in ``.gif`` (Pillow), ``.mp4`` (needs ffmpeg) or
         ``.html`` also writes it.  3-D geometries with 3 channels give RGB
-        frames.  See :func:`ratenet.display.plots.animate` for the options.
+        frames.  In a batched network ``sample=`` picks the sample drawn (0 by
+        default).  See :func:`ratenet.display.plots.animate` for the options.
 
         Returns
         -------

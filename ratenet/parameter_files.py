@@ -15,6 +15,11 @@ for neurons, ``projection`` for synapses), with their values at compile
 time (ANNarchy's ``pop.init``: what ``reset()`` returns to; the current
 values before the network is compiled), and objects are matched by name.
 
+In a batched network (``Network(batch=B)``) a global parameter holds one
+value per sample: it is written as one number when the samples agree (the
+file reads as ANNarchy's), else as a list of B numbers, which
+:func:`load_parameters` reads back into each sample.
+
 Both are all-or-nothing: the file is written to a temporary file and renamed
 (see :func:`ratenet.io.write_atomic`); a file is read and every value checked
 (numbers, finite, whole for ``int`` attributes) before the first one is set.
@@ -26,6 +31,8 @@ import math
 import os
 import warnings
 from typing import IO, Any
+
+import numpy as np
 
 from .exceptions import MissingFileError, RatenetWarning, ValidationError, FileError
 from .io import check_path, write_atomic
@@ -43,7 +50,14 @@ def _global_names(obj: Any, locality: dict[str, str], level: str) -> list[str]:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value: Python numbers (NumPy scalars turned into them)."""
+    """A JSON value: Python numbers (NumPy scalars turned into them).
+
+    One value per sample of a batch is one number when the samples agree (the
+    file reads as ANNarchy's), else a list of one number per sample.
+    """
+    if np.ndim(value) == 1:
+        values = np.asarray(value).tolist()
+        return values[0] if values and all(v == values[0] for v in values) else values
     item = value.item() if hasattr(value, "item") else value
     return item
 
@@ -120,10 +134,21 @@ def _read_json(path: str) -> dict[str, Any]:
     return desc
 
 
+def _per_sample(owner: str, key: str, value: list[Any], samples: int | None, finite: bool) -> list[float]:
+    """A list in a parameter file: one number per sample of the batch of an object that holds one per sample."""
+    if samples is None:
+        raise ValidationError(owner, key, "expected a single number (a list gives one value per sample of a batch; "
+                                          "this object holds one value for every sample)", got=value)
+    if len(value) != samples:
+        raise ValidationError(owner, key, f"expected a number or {samples} numbers (one per sample of the batch)",
+                              got=value)
+    return [_number(owner, key, v, finite) for v in value]
+
+
 def _number(owner: str, key: str, value: Any, finite: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(owner, key, "expected a single number (parameter files hold no arrays or text)",
-                              got=value)
+        raise ValidationError(owner, key, "expected a single number (parameter files hold no arrays or text; a "
+                                          "batch's values are a list of one number per sample)", got=value)
     number = float(value)
     if finite and not math.isfinite(number):
         raise ValidationError(owner, key, NONFINITE, got=value)
@@ -166,7 +191,7 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
     desc = _read_json(path)
     finite = not network.allow_nonfinite
     owner = f"load_parameters('{path}')"
-    changes: list[tuple[Any, str, float, Any]] = []   # (object, attribute, value, previous)
+    changes: list[tuple[Any, str, Any, Any]] = []   # (object, attribute, value, previous)
     notes: list[str] = []
     for section, objects, level in (("populations", network.populations, "population"),
                                     ("projections", network.projections, "projection")):
@@ -182,9 +207,11 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
                               RatenetWarning, stacklevel=2)
                 continue
             state = network.registry.state(obj)
+            samples = network.batch if section == "populations" else getattr(obj, "batch", None)
             for attr, value in parameters.items():
                 key = f"{section}.{name}.{attr}"
-                number = _number(owner, key, value, finite)
+                numbers = _per_sample(owner, key, value, samples, finite) if isinstance(value, list) else None
+                number = _number(owner, key, value, finite) if numbers is None else numbers[0]
                 if attr not in obj.parameters or attr not in state.locality:
                     warnings.warn(f"load_parameters: '{attr}' is not a parameter of {section[:-1]} '{name}' "
                                   f"(parameters: {', '.join(obj.parameters) or 'none'}); skipped", RatenetWarning,
@@ -193,16 +220,25 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
                 if global_only and state.locality[attr] != level:
                     notes.append(f"  {attr} is not a global parameter of '{name}', skipping")
                     continue
+                if numbers is not None and state.locality[attr] != level:
+                    raise ValidationError(owner, key, "expected a single number (one value per sample is for "
+                                                      "global parameters)", got=value)
                 kind = getattr(state, "kinds", {}).get(attr)
                 if kind is None:
                     kind = {"i": "int", "b": "bool"}.get(state.values[attr].dtype.kind, "float")
-                if kind != "float" and number != round(number):
-                    raise ValidationError(owner, key, f"is an {kind} attribute: expected a whole number", got=value)
-                if kind == "bool" and number not in (0.0, 1.0):
-                    raise ValidationError(owner, key, "is a bool attribute: expected 0 or 1", got=value)
+                for each in [number] if numbers is None else numbers:
+                    if kind != "float" and each != round(each):
+                        raise ValidationError(owner, key, f"is an {kind} attribute: expected a whole number",
+                                              got=value)
+                    if kind == "bool" and each not in (0.0, 1.0):
+                        raise ValidationError(owner, key, "is a bool attribute: expected 0 or 1", got=value)
                 previous = getattr(obj, attr)
-                notes.append(f"  {name}.{attr}: {previous} -> {number:g}")
-                changes.append((obj, attr, number, previous))
+                whole = kind == "int"
+                new_value: Any = number if numbers is None else \
+                    np.array([int(v) for v in numbers] if whole else numbers)
+                shown = f"{number:g}" if numbers is None else str([f"{v:g}" for v in numbers]).replace("'", "")
+                notes.append(f"  {name}.{attr}: {previous} -> {shown}")
+                changes.append((obj, attr, new_value, previous))
     constants = {}
     for name, value in desc.get("constants", {}).items():
         constants[name] = _number(owner, f"constants.{name}", value, True)
@@ -211,7 +247,7 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
     # -- then change: the values were checked; a refusal (a constant's name...) rolls back what was done before it
     existing = defined_constants()
     created: list[str] = []
-    done: list[tuple[Any, str, float, Any]] = []
+    done: list[tuple[Any, str, Any, Any]] = []
     try:
         for name, value in constants.items():
             if name not in existing:
@@ -219,8 +255,8 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
                 created.append(name)
         for change in changes:
             obj, attr, number, _ = change
-            setattr(obj, attr, int(number) if getattr(network.registry.state(obj), "kinds", {}).get(attr) == "int"
-                    else number)
+            whole = getattr(network.registry.state(obj), "kinds", {}).get(attr) == "int" and np.ndim(number) == 0
+            setattr(obj, attr, int(number) if whole else number)
             done.append(change)
     except BaseException:
         for obj, attr, _, previous in reversed(done):

@@ -825,6 +825,8 @@ class Population(_Attributes):
         if name not in self._locality:
             raise self._unknown(name)
         value = self._ns[name] if self._initial_state is None else self._initial_state[name]
+        if self.batch is not None and self._locality[name] != "local":  # one per sample, as pop.<name> reads
+            return np.array(np.broadcast_to(value, self._shared_shape)).reshape(self.batch)
         return value.item() if np.ndim(value) == 0 else np.array(value, copy=True)
 
     def reset(self, attributes: Iterable[str] | None = None) -> None:

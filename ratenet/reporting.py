@@ -234,6 +234,15 @@ def _parameter_rows(obj: Any, names: Sequence[str]) -> list[list[str]]:
     return rows
 
 
+def _batch_fact(net: Any, projections: Sequence[Any]) -> str:
+    """The batch size in a phrase, and which projections keep one set of synaptic values per sample."""
+    text = f"{net.batch} samples run at once (every population array has a leading axis of {net.batch})"
+    own = [proj.name for proj in projections if getattr(proj, "batch", None) is not None]
+    if own:
+        text += f"; one set of synaptic values per sample in {', '.join(own)}"
+    return text
+
+
 def _write(writer: Any, net: Any, title: str | None, author: str | None, date: str | None, gather: bool) -> None:
     """The whole report; ``title=None`` leaves the head to the document (LaTeX's \\maketitle)."""
     pops = list(net.populations)
@@ -252,7 +261,8 @@ def _write(writer: Any, net: Any, title: str | None, author: str | None, date: s
                   ("step size", f"{format_number(net.dt)} ms"),
                   ("time", f"{format_number(net.t)} ms ({net.get_current_step()} steps)"),
                   ("seed", "none" if net.seed is None else str(net.seed)),
-                  ("precision", str(np.dtype(net.dtype)))])
+                  ("precision", str(np.dtype(net.dtype)))]
+                 + ([] if net.batch is None else [("batch", _batch_fact(net, projections))]))
 
     neuron_models = _unique([p.neuron_type for p in pops])
     users: dict[int, list[str]] = {}
@@ -265,7 +275,9 @@ def _write(writer: Any, net: Any, title: str | None, author: str | None, date: s
                   for p in pops])
     for p in pops:
         if len(tuple(p.geometry)) >= 2 and isinstance(writer, _Html):
-            image = activity_image(p.r, f"r of {p.name} at t = {format_number(net.t)} ms")
+            which = "" if net.batch is None else f", sample 0 of {net.batch}"
+            image = activity_image(p.r if net.batch is None else p.r[0],
+                                   f"r of {p.name}{which} at t = {format_number(net.t)} ms")
             if image is not None:
                 writer.image(image)
 

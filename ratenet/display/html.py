@@ -123,6 +123,9 @@ def _activity(obj: Any, variable: str = "r") -> Image | None:
     values = getattr(obj, variable)
     if len(getattr(obj, "geometry", ())) < 2:
         return None
+    batch = getattr(getattr(obj, "population", None), "batch", None)
+    if batch is not None:  # the first sample's image (a batch axis would be read as rows or colour channels)
+        return activity_image(values[0], f"{variable} of {obj.name}, sample 0 of {batch}")
     return activity_image(values, f"{variable} of {obj.name}")
 
 

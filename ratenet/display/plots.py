@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._batch import one_sample
 from ..exceptions import RatenetError, ValidationError
 from .images import image_array
 from .summary import format_number, recorded_name
@@ -110,9 +111,8 @@ def plot_values(obj: Any, variable: str = "r", ax: Any = None, rgb: bool | None 
     geometry = tuple(obj.geometry)
     batch = obj.population.batch
     which = ""
+    sample = one_sample(owner, sample, batch)
     if batch is not None:
-        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not 0 <= sample < batch:
-            raise ValidationError(owner, "sample", f"must be an integer in [0, {batch})", got=sample)
         values, which = values[sample], f", sample {sample}"
     values = values.reshape(geometry)
     title = f"{variable} of {obj.name}{which}{_time(obj)}"
@@ -182,8 +182,29 @@ def _labels(obj: Any, columns: int, chosen: Sequence[int] | None) -> list[str]:
     return [f"neuron {int(ranks[i])}" for i in indices]
 
 
+def _recorded_batch(obj: Any) -> int | None:
+    """The batch axis of what a monitor records from ``obj`` (None: its values have none).
+
+    A population, view or neuron has the network's; a projection has one when
+    it keeps a set of synaptic values per sample (``proj.batch``).
+    """
+    population = getattr(obj, "population", None)
+    return getattr(population if population is not None else obj, "batch", None)
+
+
+def _one_sample(monitor: Any, data: np.ndarray, sample: Any) -> tuple[np.ndarray, str]:
+    """The recording of one sample of a batch (``data`` is ``(steps, B, ...)``) and the title's words for it."""
+    owner = f"Monitor '{monitor.name}'"
+    batch = _recorded_batch(monitor.object)
+    network = getattr(monitor, "network", None)
+    chosen = one_sample(owner, sample, batch if batch is not None else getattr(network, "batch", None))
+    if batch is None:
+        return data, ""
+    return data[:, chosen], f", sample {chosen}"
+
+
 def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, neurons: Sequence[int] | None = None,
-                   kind: str = "auto", legend: bool = True, **kwargs: Any) -> Any:
+                   kind: str = "auto", legend: bool = True, sample: int = 0, **kwargs: Any) -> Any:
     """Draw what a monitor recorded, against time in ms (without dropping it).
 
     Parameters
@@ -199,6 +220,8 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
         time); ``"auto"`` draws traces for up to 20 neurons.
     legend : bool
         Label the traces.
+    sample : int
+        In a batched network (``Network(batch=B)``), the sample to draw.
     **kwargs
         Passed to ``plot`` or ``imshow``.
 
@@ -218,7 +241,8 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
         raise ValidationError(owner, "plot", f"nothing recorded for '{var}' (simulate first; get() without "
                                              "keep=True hands the data over)")
     times = monitor.sample_times(var)
-    values = np.asarray(data).reshape(len(data), -1)
+    data, which = _one_sample(monitor, np.asarray(data), sample)
+    values = data.reshape(len(data), -1)
     recorded = values.shape[1]
     if neurons is not None:
         try:
@@ -246,7 +270,7 @@ def plot_recording(monitor: Any, variable: str | None = None, ax: Any = None, ne
         ax.figure.colorbar(image, ax=ax, label=var)
         ax.set_ylabel("neuron (index of the recorded ones)")
     ax.set_xlabel("time (ms)")
-    ax.set_title(f"{var} of {name}")
+    ax.set_title(f"{var} of {name}{which}")
     return ax
 
 
@@ -281,7 +305,7 @@ def _kernel_image(kernel: np.ndarray) -> np.ndarray:
 
 
 def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "auto", colorbar: bool = True,
-                 **kwargs: Any) -> Any:
+                 sample: int = 0, **kwargs: Any) -> Any:
     """Draw a projection's weights: receptive fields as a grid of images, or the weight matrix.
 
     Parameters
@@ -298,6 +322,10 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
         allows it.  A Convolution draws its filter (or each filter of its
         bank, side by side).
     colorbar : bool
+    sample : int
+        In a batched network (``Network(batch=B)``), the sample whose weights
+        to draw when the projection keeps one set per sample (a learning
+        synapse: ``proj.batch``); the samples share the weights otherwise.
     **kwargs
         Passed to ``imshow``; weights of both signs get a diverging colour
         map centred on 0 unless ``cmap`` is given.
@@ -320,6 +348,8 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
     owner = _owner(proj)
     if kind not in ("auto", "fields", "matrix"):
         raise ValidationError(owner, "kind", "must be 'auto', 'fields' or 'matrix'", got=kind)
+    sample = one_sample(owner, sample, proj.network.batch)
+    which = "" if getattr(proj, "batch", None) is None else f", sample {sample}"
     try:
         _ = proj.storage_format  # Convolution and Pooling have none: they raise
         kernel = False
@@ -349,7 +379,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
         fields = None
         if kind in ("auto", "fields"):
             try:
-                fields = np.asarray(proj.receptive_fields(variable), dtype=np.float64)
+                fields = np.asarray(proj.receptive_fields(variable, sample=sample), dtype=np.float64)
             except (RatenetError, ValueError):
                 if kind == "fields":
                     raise
@@ -363,7 +393,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
         else:
             if variable != "w":
                 raise ValidationError(owner, "variable", "only the weights can be drawn as a matrix", got=variable)
-            values = np.asarray(proj.connectivity_matrix(fill=np.nan), dtype=np.float64)
+            values = np.asarray(proj.connectivity_matrix(fill=np.nan, sample=sample), dtype=np.float64)
             label_x, label_y = "pre-synaptic neuron", "post-synaptic neuron"
     ax = _new_axes(ax)
     _diverging(values, kwargs)
@@ -380,7 +410,7 @@ def plot_weights(proj: Any, variable: str = "w", ax: Any = None, kind: str = "au
         ax.figure.colorbar(image, ax=ax, label=variable)
     ax.set_xlabel(label_x)
     ax.set_ylabel(label_y)
-    ax.set_title(f"{variable} of {proj.name} ({proj.pre.name} -> {proj.post.name})")
+    ax.set_title(f"{variable} of {proj.name} ({proj.pre.name} -> {proj.post.name}){which}")
     return ax
 
 
@@ -634,7 +664,7 @@ class Animation:
 
 def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLike[str] | None = None,
             interval: float = 100.0, rgb: bool | None = None, cmap: str = "viridis", vmin: float | None = None,
-            vmax: float | None = None, ax: Any = None, fps: float | None = None) -> Animation:
+            vmax: float | None = None, ax: Any = None, fps: float | None = None, sample: int = 0) -> Animation:
     """Turn recorded activity into an animation, one frame per sample.
 
     Parameters
@@ -659,6 +689,8 @@ def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLi
         shows only the player) by default.
     fps : float, optional
         Frames per second of a written file (``1000 / interval`` by default).
+    sample : int
+        In a batched network (``Network(batch=B)``), the sample to draw.
 
     Returns
     -------
@@ -676,7 +708,7 @@ def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLi
     if isinstance(data, list) or len(data) == 0:
         raise ValidationError(owner, "animate", f"nothing recorded for '{var}' (simulate first; get() without "
                                                 "keep=True hands the data over)")
-    data = np.asarray(data, dtype=np.float64)
+    data, which = _one_sample(monitor, np.asarray(data, dtype=np.float64), sample)
     if data.ndim < 2 or data.ndim > 4:
         raise ValidationError(owner, "animate", f"draws 1-D, 2-D and 3-D geometries (got {data.shape[1:]})")
     times = monitor.sample_times(var)
@@ -687,7 +719,7 @@ def animate(monitor: Any, variable: str | None = None, filename: str | os.PathLi
         figure = Figure(figsize=(5.0, 4.2), dpi=80)
         ax = figure.add_subplot()
     figure = ax.figure
-    title = f"{var} of {name}"
+    title = f"{var} of {name}{which}"
     if data.ndim == 2:  # 1-D geometry: a line per frame
         frames = data
         low, high = _limits(frames, vmin, vmax)

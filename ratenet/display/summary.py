@@ -193,17 +193,29 @@ def statistics(values: Any) -> Statistics:
     >>> str(statistics([1.0, 2.0, 6.0])), str(statistics([[1.0], [1.0, 1.0]]))
     ('min 1, mean 3, max 6', '1')
     """
-    if isinstance(values, list) and values and isinstance(values[0], np.ndarray):
-        parts = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], (np.ndarray, list, tuple)):
+        # one list per dendrite, or (a batch) one such list per sample: rows of different lengths
+        parts = [statistics_values(v) for v in values]
         array = np.concatenate(parts) if parts else np.zeros(0)
-    elif isinstance(values, list) and values and isinstance(values[0], (list, tuple)):
-        array = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in values])
     else:
         array = np.asarray(values, dtype=np.float64).ravel()
     finite = array[np.isfinite(array)]
     if finite.size == 0:
         return Statistics(int(array.size))
     return Statistics(int(array.size), float(finite.min()), float(finite.mean()), float(finite.max()))
+
+
+def statistics_values(values: Any) -> np.ndarray:
+    """Numbers, arrays or nested lists of arrays of different lengths, as one flat float64 array.
+
+    Examples
+    --------
+    >>> statistics_values([[np.ones(2), np.zeros(1)], [np.ones(2), np.zeros(1)]]).tolist()
+    [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    """
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], (np.ndarray, list, tuple)):
+        return np.concatenate([statistics_values(v) for v in values])
+    return np.asarray(values, dtype=np.float64).ravel()
 
 
 def _merge(stats: Iterable[Statistics]) -> Statistics:
@@ -466,6 +478,10 @@ def projection_summary(proj: Any) -> Summary:
         pass
     if synapse.equations:
         summary.facts.append(("learning", "on" if proj.learning else "off"))
+    batch = getattr(proj, "batch", None)
+    if batch is not None:
+        summary.facts.append(("batch", f"one set of synaptic values per sample ({batch} sets; the values below "
+                                       f"cover every sample)"))
     names = ["w"] + [n for n in synapse.parameter_names + synapse.variable_names if n != "w"]
     rows = []
     for name in names:

@@ -140,6 +140,9 @@ def projection_repr(proj: Any) -> str:
             text += f", {proj.nb_synapses} synapses"
         except RatenetError:
             pass
+        batch = getattr(proj, "batch", None)
+        if batch is not None:
+            text += f", one weight set per sample ({batch})"
     else:
         text += ", not connected yet"
     return text + ">"

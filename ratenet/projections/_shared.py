@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._batch import check_sample
 from ..equations import Scope, Source, _parse_expression, build_function, classify, numpy_namespace, resolve, \
     symbols, user_function_namespace
 from ..exceptions import EquationError, ValidationError
@@ -118,16 +119,20 @@ class KernelProjection(Projection):
         self._require_kernel()
         return float(self._delays)
 
-    def get(self, name: str) -> Any:
-        """``weights`` (or its alias ``w``) of a Convolution; other attributes do not exist here."""
+    def get(self, name: str, sample: int | None = None) -> Any:
+        """``weights`` (or its alias ``w``) of a Convolution; other attributes do not exist here.
+
+        The samples of a batch share the kernel: ``sample`` is checked and gives the same weights."""
         self._require_kernel()
+        check_sample(self._owner(), sample, self.network.batch)
         if name in ("w", "weights") and hasattr(type(self), "weights"):
             return self.weights
         raise ValidationError(self._owner(), "name", "is not an attribute of this projection (it has "
                                                      + ("'weights')" if hasattr(type(self), "weights")
                                                         else "no synaptic attributes)"), got=name)
 
-    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True) -> np.ndarray:
+    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True,
+                         sample: int | None = None) -> np.ndarray:
         self._require_kernel()
         raise ValidationError(self._owner(), "receptive_fields", "is not available: every post neuron shares the "
                                                                  "same kernel (see weights)")
@@ -258,7 +263,7 @@ class KernelProjection(Projection):
     def _receptive_field(self, post_rank: int) -> np.ndarray:
         raise NotImplementedError
 
-    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
+    def connectivity_matrix(self, fill: float = 0.0, sample: int | None = None) -> np.ndarray:
         raise ValidationError(self._owner(), "connectivity_matrix", "is not available: this projection shares "
                                                                     "one kernel instead of storing weights")
 

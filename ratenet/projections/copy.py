@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._batch import check_sample
 from ..exceptions import ValidationError
 from ..neurons import Synapse
 from ..state import ProjectionState, State, Transmission
@@ -210,11 +211,20 @@ class Transpose(_SharedWeights):
     def nb_synapses(self) -> int:
         return self._require_connected().nnz
 
-    def _get_attribute(self, name: str) -> Any:
-        return self._original.get(name)
+    def _get_attribute(self, name: str, sample: int | None = None) -> Any:
+        return self._original.get(name, sample)
 
-    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
-        return self._original.connectivity_matrix(fill).T.copy()
+    def connectivity_matrix(self, fill: float = 0.0, sample: int | None = None) -> np.ndarray:
+        """The original's matrix transposed: ``(pre of the original, post of the original)``.
+
+        One matrix per sample when the original keeps a weight set per sample
+        of a batch (the batch axis first), or sample ``sample``'s.
+        """
+        check_sample(self._owner(), sample, self.network.batch)
+        return np.swapaxes(self._original.connectivity_matrix(fill, sample), -1, -2).copy()
+
+    def _matrices(self, variable: str, sample: int | None) -> list[np.ndarray]:
+        return [matrix.T for matrix in super()._matrices(variable, sample)]  # (this post, this pre)
 
     def dendrite(self, post: Any) -> Any:
         raise ValidationError(self._owner(), "dendrite", "is not available on a transposed projection: use the "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 import numpy as np
 
+from .._batch import check_sample
 from .._lazy import LazyModule
 from .._codegen import update_code
 from ..equations import build_function, classify, is_product_of, substitute, symbols
@@ -260,6 +261,30 @@ class Projection:
             return None
         weights = self._attrs.get("w")  # a Copy's are its original's
         return None if weights is None or weights.ndim == len(storage.shape) else int(weights.shape[0])
+
+    @property
+    def batch(self) -> int | None:
+        """The batch axis of the synaptic values: B when each sample of ``Network(batch=B)`` keeps its own.
+
+        A learning synapse (one with equations) in a batched network keeps one
+        set of synaptic values per sample: its attributes read with the batch
+        axis first (dense ``(B, post, pre)``, sparse: B lists of dendrites,
+        postsynaptic ``(B, post)``, projection-level ``(B,)``).  None when the
+        samples share the values (a static synapse, a network without batch,
+        a projection not connected yet).
+
+        Examples
+        --------
+        >>> from ratenet import Hebb, Network, Neuron
+        >>> net = Network(batch=3)
+        >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+        >>> net.connect(a, b).connect_all_to_all(0.5).batch is None  # static: shared by the samples
+        True
+        >>> proj = net.connect(a, b, "exc", Hebb()).connect_all_to_all(0.5)
+        >>> proj.batch, proj.w.shape, proj.get("w", sample=1).shape
+        (3, (3, 2, 2), (2, 2))
+        """
+        return self._samples()
 
     def _sample_attrs(self, sample: int | None) -> dict[str, np.ndarray]:
         """The synaptic arrays of one sample (views), or all of them (``sample`` None or shared values)."""
@@ -664,11 +689,13 @@ class Projection:
                                                            f"'delay')")
         object.__setattr__(self, name, value)
 
-    def _get_attribute(self, name: str) -> Any:
+    def _get_attribute(self, name: str, sample: int | None = None) -> Any:
         storage = self._require_connected()
         array = self._attrs[name]
         locality = self._locality[name]
-        if self._samples() is not None:  # one set per sample: the batch axis first
+        if self._samples() is not None and sample is not None:  # one sample's values, read as unbatched ones
+            array = array[sample, ...]
+        elif self._samples() is not None:  # one set per sample: the batch axis first
             if locality == "projection":  # one Python number per sample, as an unbatched projection returns one
                 return np.array([value.item() for value in array])
             if storage.full:
@@ -708,7 +735,9 @@ class Projection:
 
     def _one_per_sample(self, name: str, value: Any, samples: int) -> bool:
         """Whether ``value`` gives each sample of the batch its own values (a leading axis of the batch size)."""
-        if isinstance(value, Distribution) or np.ndim(value) == 0 or len(value) != samples:
+        # (np.ndim of ragged lists, one list of dendrites per sample, is an error in NumPy: lists are sized as lists)
+        sized = isinstance(value, (list, tuple)) or (not isinstance(value, Distribution) and np.ndim(value) > 0)
+        if not sized or len(value) != samples:
             return False
         storage = self._require_connected()
         locality = self._locality[name]
@@ -783,13 +812,28 @@ class Projection:
                                                f"(post x pre), {storage.nnz} values or one list per dendrite",
                                   got=f"shape {values.shape}", got_repr=False)
 
-    def get(self, name: str) -> Any:
-        """Value(s) of a synaptic attribute; same as ``proj.<name>``."""
+    def get(self, name: str, sample: int | None = None) -> Any:
+        """Value(s) of a synaptic attribute; same as ``proj.<name>``.
+
+        ``sample`` (a batched network): that sample's values, as an unbatched
+        projection returns them; without it, a projection that keeps one set
+        per sample (see :attr:`batch`) returns the batch axis first.
+
+        Examples
+        --------
+        >>> from ratenet import Hebb, Network, Neuron
+        >>> net = Network(batch=2)
+        >>> a, b = net.create(2, Neuron(parameters="r = 1.0")), net.create(1, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b, "exc", Hebb(eta=0.1)).connect_all_to_all(0.5)
+        >>> proj.w = [[[0.5, 0.5]], [[1.0, 2.0]]]  # one (post, pre) matrix per sample
+        >>> proj.get("w", sample=1).tolist(), proj.get("eta", sample=0), proj.get("eta").tolist()
+        ([[1.0, 2.0]], 0.1, [0.1, 0.1])
+        """
         if name not in self._attrs:
             self._require_connected()
             raise ValidationError(self._owner(), "name", f"unknown attribute (known: {', '.join(self._attrs)})",
                                   got=name)
-        return self._get_attribute(name)
+        return self._get_attribute(name, check_sample(self._owner(), sample, self.network.batch))
 
     def set(self, values: dict[str, Any]) -> None:
         """Set several synaptic attributes: ``proj.set({"w": 0.5})``."""
@@ -912,8 +956,12 @@ class Projection:
         self._delays = float(existing[0]) if existing.size and bool((existing == existing[0]).all()) else delays
         self._changed()
 
-    def connectivity_matrix(self, fill: float = 0.0) -> np.ndarray:
+    def connectivity_matrix(self, fill: float = 0.0, sample: int | None = None) -> np.ndarray:
         """Dense ``(post.size, pre.size)`` matrix of the weights, ``fill`` where no synapse.
+
+        A projection that keeps one weight set per sample of a batch (see
+        :attr:`batch`) gives ``(B, post.size, pre.size)``, or the matrix of
+        sample ``sample``.
 
         Examples
         --------
@@ -926,17 +974,27 @@ class Projection:
         [[0.5, 0.0], [0.0, 0.5]]
         """
         storage = self._require_connected()
-        matrix = storage.to_matrix(self._attrs["w"], fill)
+        chosen = check_sample(self._owner(), sample, self.network.batch)
+        weights = self._attrs["w"]
+        if self._samples() is None:
+            matrix = storage.to_matrix(weights, fill)
+        elif chosen is None:
+            matrix = np.stack([storage.to_matrix(one, fill) for one in weights])
+        else:
+            matrix = storage.to_matrix(weights[chosen], fill)
         return matrix.astype(np.float64) if np.isnan(fill) else matrix
 
-    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True) -> np.ndarray:
+    def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True,
+                         sample: int | None = None) -> np.ndarray:
         """All receptive fields tiled in one 2-D array (for ``imshow``).
 
         Each post neuron's values of ``variable`` are laid out in the pre
         geometry (2-D, or one row for 1-D pre); the tiles are arranged like the
         post geometry (``in_post_geometry``) or in a near-square grid.  Missing
         synapses show as 0.  (ANNarchy prepends a row of zeros; ratenet does
-        not.)
+        not.)  A projection that keeps one weight set per sample of a batch
+        (see :attr:`batch`) gives one such array per sample (the batch axis
+        first), or the one of sample ``sample``.
 
         Examples
         --------
@@ -947,10 +1005,11 @@ class Projection:
         >>> net.connect(a, b).connect_all_to_all(1.0).receptive_fields().shape
         (2, 6)
         """
-        storage = self._require_connected()
+        self._require_connected()
         if variable not in self._attrs or self._locality[variable] != "local":
             raise ValidationError(self._owner(), "variable", "must be a per-synapse attribute such as 'w'",
                                   got=variable)
+        chosen = check_sample(self._owner(), sample, self.network.batch)
         pre_geo: tuple[int, ...] = self.pre.population.geometry if self.pre.population is self.pre \
             else (self.pre.size,)
         if len(pre_geo) == 1:
@@ -964,12 +1023,24 @@ class Projection:
         else:
             cols = int(np.floor(np.sqrt(self.post.size)))
             rows = int(np.ceil(self.post.size / cols))
-        matrix = storage.to_matrix(self._attrs[variable], 0.0)
-        columns = matrix
-        tiles = np.zeros((rows * cols, pre_geo[0], pre_geo[1]))
-        tiles[:self.post.size] = columns.reshape(self.post.size, *pre_geo)
-        return tiles.reshape(rows, cols, *pre_geo).transpose(0, 2, 1, 3).reshape(rows * pre_geo[0],
-                                                                                  cols * pre_geo[1])
+        matrices = self._matrices(variable, chosen)  # one tiling per sample, or the only one
+        out = np.zeros((len(matrices), rows * pre_geo[0], cols * pre_geo[1]))
+        for one, matrix in zip(out, matrices):
+            tiles = np.zeros((rows * cols, pre_geo[0], pre_geo[1]))
+            tiles[:self.post.size] = matrix.reshape(self.post.size, *pre_geo)
+            one[...] = tiles.reshape(rows, cols, *pre_geo).transpose(0, 2, 1, 3).reshape(one.shape)
+        return out if self._samples() is not None and chosen is None else out[0]
+
+    def _matrices(self, variable: str, sample: int | None) -> list[np.ndarray]:
+        """``(post, pre)`` matrices of a per-synapse attribute (0 where no synapse): one per sample when the
+        projection keeps one set per sample and ``sample`` is None, else one."""
+        storage = self._require_connected()
+        values = self._attrs[variable]
+        if self._samples() is None:
+            return [storage.to_matrix(values, 0.0)]
+        if sample is None:
+            return [storage.to_matrix(one, 0.0) for one in values]
+        return [storage.to_matrix(values[sample], 0.0)]
 
     def dendrite(self, post: int | Sequence[int]) -> "Dendrite":
         """The synapses of one post-synaptic neuron (population rank or coordinates)."""
@@ -997,7 +1068,7 @@ class Projection:
 
     def save(self, filename: str) -> None:
         """Save the connectivity, synaptic attributes and delays to an ``.npz`` file."""
-        self._require_connected()
+        self._check_connected()  # (a Convolution or Pooling has no storage to inspect, but saves its kernel)
         save_objects(filename, [], [self._state])
 
     def load(self, filename: str) -> None:
@@ -1743,11 +1814,13 @@ class Projection:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         _text.pretty(self, printer, cycle)
 
-    def plot_weights(self, variable: str = "w", ax: Any = None, kind: str = "auto", **kwargs: Any) -> Any:
+    def plot_weights(self, variable: str = "w", ax: Any = None, kind: str = "auto", sample: int = 0,
+                     **kwargs: Any) -> Any:
         """Draw the weights: receptive fields as a grid of images, or the (post, pre) matrix.
 
         See :func:`ratenet.display.plots.plot_weights`.  A Convolution draws
-        its filter or filter bank.
+        its filter or filter bank.  A projection that keeps one weight set per
+        sample of a batch (see :attr:`batch`) draws sample ``sample``.
 
         Returns
         -------
@@ -1764,7 +1837,7 @@ class Projection:
         >>> proj.plot_weights().images[0].get_array().shape  # 2 x 2 tiles of 3 x 3
         (6, 6)
         """
-        return _plots.plot_weights(self, variable, ax=ax, kind=kind, **kwargs)
+        return _plots.plot_weights(self, variable, ax=ax, kind=kind, sample=sample, **kwargs)
 
 
 def _settle_all(settles: list[Callable[[], None]]) -> Callable[[], None] | None:
@@ -1996,12 +2069,37 @@ class Dendrite:
         """Remove the synapses from several pre neurons."""
         self.proj._prune_synapses(self.row, list(ranks))
 
-    def receptive_field(self, variable: str = "w", fill: float = 0.0) -> np.ndarray:
-        """The values of ``variable`` laid out in the pre-synaptic geometry."""
+    def receptive_field(self, variable: str = "w", fill: float = 0.0, sample: int | None = None) -> np.ndarray:
+        """The values of ``variable`` laid out in the pre-synaptic geometry.
+
+        A projection that keeps one set per sample of a batch (see
+        :attr:`Projection.batch`) gives ``(B, *pre geometry)``, or the values
+        of sample ``sample``.
+
+        Examples
+        --------
+        >>> from ratenet import Network, Neuron
+        >>> net = Network()
+        >>> a, b = net.create((2, 2), Neuron(parameters="r = 0.0")), net.create(1, Neuron(equations="r = sum(exc)"))
+        >>> proj = net.connect(a, b).connect_from_matrix([[1.0, 2.0, None, 4.0]])
+        >>> proj.dendrite(0).receptive_field(fill=-1.0).tolist()
+        [[1.0, 2.0], [-1.0, 4.0]]
+        """
         proj = self.proj
-        out = np.full(proj.pre.population.size, fill, dtype=np.float64)
-        out[self.pre_ranks] = getattr(self, variable)
-        return out.reshape(proj.pre.population.geometry)
+        chosen = check_sample(f"Dendrite of {proj._owner()} onto post rank {self.post_rank}", sample,
+                              proj.network.batch)
+        if variable not in self.attributes:
+            raise self._unknown(variable)
+        values = np.asarray(getattr(self, variable))
+        samples = proj.batch
+        if samples is not None and chosen is not None:
+            values, samples = values[chosen], None
+        if samples is not None and values.ndim == 1:  # one shared value per sample (postsynaptic or projection)
+            values = values[:, None]
+        size, geometry = proj.pre.population.size, tuple(proj.pre.population.geometry)
+        out = np.full((size,) if samples is None else (samples, size), fill, dtype=np.float64)
+        out[..., self.pre_ranks] = values
+        return out.reshape(geometry if samples is None else (samples, *geometry))
 
     def __repr__(self) -> str:
         return f"<Dendrite of {self.proj.name} onto post rank {self.post_rank}: {self.size} synapses>"
@@ -2053,6 +2151,8 @@ class IndividualSynapse:
         if name.startswith("_"):
             raise AttributeError(name)
         array, index = self._where(name)
+        if self.dendrite.proj.batch is not None:  # one value per sample (Python numbers, as unbatched)
+            return np.array(array[_every_sample(index)].tolist())
         return array[index].item()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -2060,6 +2160,17 @@ class IndividualSynapse:
         array, index = self._where(name)
         if proj._locality[name] == "projection":
             raise ValidationError(proj._owner(), name, "is shared by the whole projection: set it on the projection")
+        samples = proj.batch
+        if samples is not None:  # a number for every sample, or one per sample
+            values = _numbers(proj._owner(), name, value, array.dtype, not proj.network.allow_nonfinite)
+            if values.shape not in ((), (samples,)):
+                raise ValidationError(proj._owner(), name, f"expected a number (every sample) or {samples} values "
+                                                           f"(one per sample of the batch)",
+                                      got=f"shape {values.shape}", got_repr=False)
+            proj._take_snapshot()
+            array[_every_sample(index)] = values
+            proj._changed(name)
+            return
         number = _number(proj._owner(), name, value)
         proj._take_snapshot()
         array[index] = number
@@ -2067,6 +2178,11 @@ class IndividualSynapse:
 
     def __repr__(self) -> str:
         return f"<synapse {self.rank} -> {self.dendrite.post_rank} of {self.dendrite.proj.name}>"
+
+
+def _every_sample(index: Any) -> tuple[Any, ...]:
+    """``index`` into one sample's array, as an index into every sample's (the batch axis first)."""
+    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
 
 def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
