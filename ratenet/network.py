@@ -729,7 +729,7 @@ class Network(metaclass=_NetworkType):
             if args or kwargs:
                 raise ValidationError("Network.copy", "arguments", "are only for a subclass of Network, whose "
                                                                    "__init__ takes them")
-            twin = Network(dt=self.dt, seed=self.seed, dtype=self.dtype, reference=self.reference)
+            twin = Network(dt=self.dt, seed=self.seed, dtype=self.dtype, reference=self.reference, batch=self.batch)
             twin.add(list(self.populations) + list(self.projections) + list(self.monitors))
             return twin
         if not args and not kwargs:
@@ -737,6 +737,8 @@ class Network(metaclass=_NetworkType):
         kwargs = dict(kwargs)
         kwargs.setdefault("dt", self.dt)
         kwargs.setdefault("seed", self.seed)
+        if self.batch is not None:
+            kwargs.setdefault("batch", self.batch)
         return type(self)(*args, **kwargs)
 
     def get_populations(self) -> list[Population]:

@@ -786,6 +786,12 @@ class Population(_Attributes):
         >>> other.name, other.tau.tolist(), other.network is pop.network
         ('p', [1.0, 2.0, 3.0], False)
         """
+        if network.batch != self.batch:  # a sample's values have no place in another batch size
+            def axis(batch: int | None) -> str:
+                return "no batch axis" if batch is None else f"a batch of {batch} samples"
+
+            raise ValidationError(self._owner(), "copy_to", f"has {axis(self.batch)}, the network "
+                                                            f"{axis(network.batch)}", got=network)
         args, kwargs = self.__dict__.get("_init_call", ((), {}))
         bound = inspect.signature(type(self).__init__).bind(None, *args, **kwargs)
         bound.arguments["network"] = network
@@ -796,6 +802,8 @@ class Population(_Attributes):
                 copy._promote(name)
             if self._locality[name] != "local":
                 value = value.item() if isinstance(value, np.generic) else value
+                if self.batch is not None and np.ndim(value):  # held (B, 1, ...): assigned as one per sample
+                    value = np.reshape(value, -1)
             copy._assign(name, value, copy.ranks)
         return copy
 

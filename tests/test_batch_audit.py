@@ -446,3 +446,24 @@ def test_the_receptive_fields_of_a_transpose_are_its_own_by_hand():
     # back's post is a (3 neurons), its pre b (2): neuron j of a receives w[0, j] and w[1, j]
     assert back.receptive_fields().tolist() == [[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]]
     assert back.receptive_fields(in_post_geometry=False).tolist() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+
+
+def test_a_batched_network_copies_with_its_batch_and_per_sample_values():
+    net = Network(batch=B, seed=2)
+    a = net.create(3, Neuron(parameters="r = 1.0\ntau = 1.0 : population"), name="a")
+    b = net.create(2, Neuron(equations="r = sum(exc)"), name="b")
+    proj = net.connect(a, b, "exc", Hebb(eta=0.1), name="h").connect_fixed_probability(0.7, 0.5,
+                                                                                       storage_format="csr")
+    a.tau = [1.0, 2.0, 3.0]
+    a.r = RATES.reshape(B, -1)[:, :3]
+    net.simulate(2.0)
+    twin = net.copy()  # before: the copy had no batch axis and refused the values
+    assert twin.batch == B and twin.get_population("a").tau.tolist() == [1.0, 2.0, 3.0]
+    assert np.array_equal(twin.get_projection("h").connectivity_matrix(), proj.connectivity_matrix())
+    twin.simulate(2.0)
+    net.simulate(2.0)
+    assert np.array_equal(twin.get_population("b").r, b.r)
+    assert np.array_equal(twin.get_projection("h").connectivity_matrix(), proj.connectivity_matrix())
+    with pytest.raises(ValidationError, match=r"Population 'a'\.copy_to: has a batch of 3 samples, the network no "
+                                              r"batch axis \(got <Network"):
+        Network().add(a)

@@ -1068,7 +1068,8 @@ class Projection:
 
     def save(self, filename: str) -> None:
         """Save the connectivity, synaptic attributes and delays to an ``.npz`` file."""
-        self._check_connected()  # (a Convolution or Pooling has no storage to inspect, but saves its kernel)
+        if not self._is_connected():  # (a connected Convolution or Pooling has no storage, but saves its kernel)
+            self._require_connected()
         save_objects(filename, [], [self._state])
 
     def load(self, filename: str) -> None:
