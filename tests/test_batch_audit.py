@@ -15,7 +15,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from ratenet import Hebb, Network, Neuron, Synapse, ValidationError, load_parameters, report, save_parameters
+from ratenet import (DiscreteUniform, Hebb, Network, Neuron, RatenetError, Synapse, ValidationError, load_parameters,
+                     report, save_parameters)
 from ratenet.projections import Convolution, Copy, Pooling, Transpose
 
 matplotlib.use("Agg")
@@ -27,14 +28,15 @@ RULE = Synapse(parameters="eta = 0.1 : projection", equations="dw/dt = eta * pre
 
 
 def _network(batch, fmt, rates, name="p"):
-    """pre (4, 4) -> post (2, 2) through a learning projection with a fixed random pattern (the same drawn
-    whatever the batch: seed 1), after 3 steps of learning on ``rates``."""
+    """pre (4, 4) -> post (2, 2) through a learning projection with a fixed random pattern and per-synapse
+    delays (the same drawn whatever the batch: seed 1), after 5 steps of learning on ``rates``."""
     net = Network(batch=batch, seed=1)
     pre = net.create((4, 4), Neuron(parameters="r = 0.0"), name="pre")
     post = net.create((2, 2), Neuron(equations="r = sum(exc)"), name="post")
-    proj = net.connect(pre, post, "exc", RULE, name=name).connect_fixed_probability(0.6, 0.5, storage_format=fmt)
+    proj = net.connect(pre, post, "exc", RULE, name=name).connect_fixed_probability(
+        0.6, 0.5, delays=DiscreteUniform(1, 3), storage_format=fmt)
     pre.r = rates
-    net.simulate(3.0)
+    net.simulate(5.0)
     return net, pre, post, proj
 
 
@@ -467,3 +469,36 @@ def test_a_batched_network_copies_with_its_batch_and_per_sample_values():
     with pytest.raises(ValidationError, match=r"Population 'a'\.copy_to: has a batch of 3 samples, the network no "
                                               r"batch axis \(got <Network"):
         Network().add(a)
+
+
+def test_the_text_of_a_sparse_projection_with_per_synapse_delays():
+    """Unbatched too: the summary asked NumPy for the dimensions of one list of delays per dendrite (ragged)."""
+    net = Network()
+    a, b = net.create(3, Neuron(parameters="r = 0.0")), net.create(2, Neuron(equations="r = sum(exc)"))
+    proj = net.connect(a, b, name="late").connect_from_matrix([[1.0, None, 1.0], [1.0, 1.0, 1.0]],
+                                                              delays=[[1.0, None, 3.0], [2.0, 2.0, 4.0]],
+                                                              storage_format="csr")
+    assert "delays: min 1, mean 2.4, max 4 ms (per synapse)" in str(proj)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_check_finite_names_the_sample_of_postsynaptic_and_projection_values(fmt):
+    net = Network(batch=B)
+    a = net.create(3, Neuron(parameters="r = 1.0"))
+    b = net.create(2, Neuron(equations="r = sum(exc)"))
+    syn = Synapse(parameters="eta = 0.1 : projection", equations="dw/dt = eta * pre.r * post.r\n"
+                                                                  "tr = 1.0 / (eta - 0.5) : postsynaptic\n"
+                                                                  "g = 1.0 / (eta - 0.7) : projection")
+    proj = net.connect(a, b, "exc", syn, name="h").connect_all_to_all(0.5, storage_format=fmt)
+    net.simulate(1.0)
+    net.check_finite = True
+    proj.eta = [0.1, 0.5, 0.2]  # sample 1 divides by zero in tr
+    with np.errstate(divide="ignore"), pytest.raises(
+            RatenetError, match=r"Projection 'h' \(synapse 'Synapse'\)\.tr: sample 1, post neuron 0 is inf after "
+                                r"step 1 \(t = 1\.0 ms\)"):
+        net.step()
+    proj.eta = [0.1, 0.2, 0.7]  # sample 2 in g
+    with np.errstate(divide="ignore"), pytest.raises(
+            RatenetError, match=r"Projection 'h' \(synapse 'Synapse'\)\.g: sample 2, the value is inf after "
+                                r"step"):
+        net.step()

@@ -19,7 +19,7 @@ import numpy as np
 from .._batch import one_sample
 from ..exceptions import RatenetError, ValidationError
 from .images import image_array
-from .summary import format_number, recorded_name
+from .summary import format_number, recorded_batch, recorded_name
 
 __all__ = [
     "plot_values",
@@ -182,20 +182,10 @@ def _labels(obj: Any, columns: int, chosen: Sequence[int] | None) -> list[str]:
     return [f"neuron {int(ranks[i])}" for i in indices]
 
 
-def _recorded_batch(obj: Any) -> int | None:
-    """The batch axis of what a monitor records from ``obj`` (None: its values have none).
-
-    A population, view or neuron has the network's; a projection has one when
-    it keeps a set of synaptic values per sample (``proj.batch``).
-    """
-    population = getattr(obj, "population", None)
-    return getattr(population if population is not None else obj, "batch", None)
-
-
 def _one_sample(monitor: Any, data: np.ndarray, sample: Any) -> tuple[np.ndarray, str]:
     """The recording of one sample of a batch (``data`` is ``(steps, B, ...)``) and the title's words for it."""
     owner = f"Monitor '{monitor.name}'"
-    batch = _recorded_batch(monitor.object)
+    batch = recorded_batch(monitor.object)
     network = getattr(monitor, "network", None)
     chosen = one_sample(owner, sample, batch if batch is not None else getattr(network, "batch", None))
     if batch is None:

@@ -472,8 +472,9 @@ def projection_summary(proj: Any) -> Summary:
     summary.facts.append(("storage", "one shared kernel" if kernel else proj.storage_format))
     try:
         delays = proj.delays
-        summary.facts.append(("delays", f"{format_number(delays)} ms" if np.ndim(delays) == 0 and
-                              not isinstance(delays, list) else f"{statistics(delays)} ms (per synapse)"))
+        # (a list first: np.ndim of one list of delays per dendrite, of different lengths, is an error in NumPy)
+        summary.facts.append(("delays", f"{format_number(delays)} ms" if not isinstance(delays, list) and
+                              np.ndim(delays) == 0 else f"{statistics(delays)} ms (per synapse)"))
     except RatenetError:
         pass
     if synapse.equations:
@@ -526,6 +527,23 @@ def recorded_name(obj: Any) -> str:
     return f"neuron {obj.rank} of {obj.population.name}"
 
 
+def recorded_batch(obj: Any) -> int | None:
+    """The batch axis of what a monitor records from ``obj`` (None: its values have none).
+
+    A population, view or neuron has the network's; a projection has one when
+    it keeps a set of synaptic values per sample (``proj.batch``).
+
+    Examples
+    --------
+    >>> from ratenet import Network, Neuron
+    >>> pop = Network(batch=4).create(2, Neuron(parameters="r = 0.0"))
+    >>> recorded_batch(pop), recorded_batch(pop.neuron(1)), recorded_batch(Network().create(2, pop.neuron_type))
+    (4, 4, None)
+    """
+    population = getattr(obj, "population", None)
+    return getattr(population if population is not None else obj, "batch", None)
+
+
 def monitor_period(monitor: Any) -> str:
     """``"2 ms"``, or ``"1 ms (every step)"`` when the period is dt."""
     period = monitor.period
@@ -548,6 +566,10 @@ def monitor_summary(monitor: Any) -> Summary:
     summary = Summary("Monitor", monitor.name)
     summary.facts += [("records", recorded_name(monitor.object)),
                       ("variables", ", ".join(monitor.variables)), ("period", monitor_period(monitor))]
+    batch = recorded_batch(monitor.object)
+    if batch is not None:
+        summary.facts.append(("batch", f"each recorded step holds the {batch} samples of the batch (get() gives "
+                                       f"(steps, {batch}, ...); plot(sample=k) draws one)"))
     rows = []
     for var in monitor.variables:
         times = monitor.sample_times(var)

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 from ..exceptions import RatenetError
 from .summary import (Image, Math, Note, Summary, Table, format_number, model_summary, monitor_summary,
-                      network_summary, population_summary, projection_summary, recorded_name, statistics,
-                      view_summary)
+                      network_summary, population_summary, projection_summary, recorded_batch, recorded_name,
+                      statistics, view_summary)
 
 __all__ = [
     "render",
@@ -168,8 +168,10 @@ def monitor_repr(monitor: Any) -> str:
     samples = str(held[0]) if len(set(held)) == 1 else "/".join(str(h) for h in held)
     target = recorded_name(monitor.object)
     every = "every step" if monitor.period == monitor.network.dt else f"every {format_number(monitor.period)} ms"
+    batch = recorded_batch(monitor.object)
+    each = "" if batch is None else f" (each with the {batch} samples of the batch)"
     return (f"<Monitor '{monitor.name}': {', '.join(monitor.variables)} of {target} {every}, {samples} samples "
-            f"held; get() hands them over (keep=True keeps them)>")
+            f"held{each}; get() hands them over (keep=True keeps them)>")
 
 
 # ---------------------------------------------------------------------------
