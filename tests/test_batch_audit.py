@@ -151,10 +151,11 @@ def test_static_weights_are_shared_and_say_no_sample():
         proj.connectivity_matrix(sample=3)
 
 
-def test_individual_synapses_read_and_write_every_sample():
-    """Before: a batched synapse read crashed, and ``syn.w = x`` wrote ``w[row, column, :]`` (a whole row of sample
-    ``row``) instead of this synapse in every sample."""
-    net, pre, post, proj = _network(B, "dense", RATES)
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_individual_synapses_read_and_write_every_sample(fmt):
+    """Before: a batched synapse read crashed, and ``syn.w = x`` wrote ``w[row, column, :]`` (dense: a whole row of
+    sample ``row``) instead of this synapse in every sample."""
+    net, pre, post, proj = _network(B, fmt, RATES)
     before = proj.connectivity_matrix()
     syn = proj.dendrite(1)[proj.dendrite(1).pre_ranks[0]]
     column = syn.rank
