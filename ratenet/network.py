@@ -73,14 +73,14 @@ _IGNORED = {"paradigm", "verbose", "suppress_warnings", "show_time", "disable_om
 
 
 #: Constructor keywords that belong to Network itself, not to a subclass's ``__init__``.
-_BASE_KEYWORDS = ("dt", "seed", "dtype", "name", "num_threads", "reference")
+_BASE_KEYWORDS = ("dt", "seed", "dtype", "name", "num_threads", "reference", "batch")
 
 
 class _NetworkType(type):
     """Builds networks the way ANNarchy 5 does, so a subclass's ``__init__`` need not call ``super().__init__()``.
 
     ``Network.__init__`` runs first with the keywords that are Network's own
-    (``dt``, ``seed``, ``dtype``, ``name``, ``num_threads``, ``reference``),
+    (``dt``, ``seed``, ``dtype``, ``name``, ``num_threads``, ``reference``, ``batch``),
     then the subclass's ``__init__`` with the rest (and with those of
     Network's keywords it declares too).  A ``super().__init__(dt=...)``
     inside it applies what the caller did not give.  The arguments are kept
@@ -167,6 +167,8 @@ class Network(metaclass=_NetworkType):
             # Already built (a subclass's __init__ calling super().__init__()): apply what the caller did not give.
             given = self.__dict__.get("_given", set())
             self.setup(dt=None if "dt" in given else dt, seed="keep" if seed is None or "seed" in given else seed)
+            if batch is not None and "batch" not in given:
+                self.setup(batch=batch)
             return
         inherited = default_network() if has_default_network() else None
         if dt is None:

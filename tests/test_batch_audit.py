@@ -503,3 +503,27 @@ def test_check_finite_names_the_sample_of_postsynaptic_and_projection_values(fmt
             RatenetError, match=r"Projection 'h' \(synapse 'Synapse'\)\.g: sample 2, the value is inf after "
                                 r"step"):
         net.step()
+
+
+class _Layer(Network):
+    def __init__(self, size, rate=1.0):
+        self.pop = self.create(size, Neuron(parameters=f"r = {rate}\ntau = 1.0 : population"))
+
+
+class _Declared(Network):
+    def __init__(self, size):
+        super().__init__(batch=2)  # before the populations: the batch applies
+        self.pop = self.create(size, Neuron(parameters="r = 0.0"))
+
+
+def test_a_network_subclass_takes_the_batch_and_copies_keep_it():
+    """Before: ``MyNet(..., batch=B)`` passed ``batch`` to the subclass's ``__init__`` (a TypeError), and a
+    ``super().__init__(batch=B)`` inside it was ignored."""
+    net = _Layer(3, rate=2.0, batch=B)
+    assert net.batch == B and net.pop.r.shape == (B, 3) and net.init_args == ((3,), {"rate": 2.0, "batch": B})
+    net.pop.tau = [1.0, 2.0, 3.0]
+    twin = net.copy()  # built again from its arguments: the batch included
+    assert twin.batch == B and twin.pop.r.tolist() == [[2.0] * 3] * B
+    assert net.copy(4).pop.r.shape == (B, 4)
+    assert _Declared(5).pop.r.shape == (2, 5) and _Declared(5).batch == 2
+    assert _Layer(2).batch is None
