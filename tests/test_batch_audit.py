@@ -252,6 +252,10 @@ def test_text_html_and_report_of_a_batched_learning_projection():
             "synaptic values per sample in p") in markdown
     html = post._repr_html_()
     assert "r of post, sample 0 of 3" in html
+    try:
+        assert net.plot().get_title() == "2 populations, 1 projections, a batch of 3 samples"
+    finally:
+        _close()
     assert "batch" not in report(_network(None, "csr", RATES[0])[0])
 
 
@@ -527,3 +531,35 @@ def test_a_network_subclass_takes_the_batch_and_copies_keep_it():
     assert net.copy(4).pop.r.shape == (B, 4)
     assert _Declared(5).pop.r.shape == (2, 5) and _Declared(5).batch == 2
     assert _Layer(2).batch is None
+
+
+_GAUSS = np.outer([1.0, 4.0, 6.0, 4.0, 1.0], [1.0, 4.0, 6.0, 4.0, 1.0]) / 256.0
+_KERNEL_CASES = {  # named after the strategy ConvolutionKernel chooses for it today: pre, post, weights, a bank
+    "im2col": ((32, 32, 3), (32, 32, 16), np.random.default_rng(1).random((16, 3, 3, 3)), True),
+    "fft": ((64, 64), (64, 64), np.random.default_rng(2).random((15, 15)), False),
+    "matmul": ((12, 16, 3), (12, 16, 3), np.array([[[[2.0, -1.0, -1.0]]], [[[-1.0, 2.0, -1.0]]],
+                                                   [[[-1.0, -1.0, 2.0]]]]), True),
+    "ndimage": ((28, 28), (28, 28), np.random.default_rng(3).random((5, 5)), False),
+    "shifted": ((60, 60), (60, 60), _GAUSS, False),
+    "im2col, subsampled": ((10, 10), (5, 5), np.random.default_rng(4).random((3, 3)), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_KERNEL_CASES))
+def test_a_batched_convolution_gives_each_sample_the_bits_of_its_own_run(case):
+    pre_shape, post_shape, weights, bank = _KERNEL_CASES[case]
+    images = np.random.default_rng(5).random((B, *pre_shape))
+
+    def run(batch, rates):
+        net = Network(batch=batch)
+        pre = net.create(pre_shape, Neuron(parameters="r = 0.0"))
+        post = net.create(post_shape, Neuron(equations="r = sum(exc)"))
+        conv = net.connect(Convolution(pre, post, "exc"))
+        (conv.connect_filters if bank else conv.connect_filter)(weights)
+        pre.r = rates
+        net.simulate(2.0)
+        return post.r
+
+    batched = run(B, images)
+    for b in range(B):
+        assert np.array_equal(batched[b], run(None, images[b])), b

@@ -543,7 +543,8 @@ def plot_network(net: Any, ax: Any = None) -> Any:
         ax.set_ylim(min(ys) - height * 1.2, max(ys) + height * 2.2)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.set_title(f"{len(pops)} populations, {len(projections)} projections")
+    batch = "" if net.batch is None else f", a batch of {net.batch} samples"
+    ax.set_title(f"{len(pops)} populations, {len(projections)} projections{batch}")
     return ax
 
 
