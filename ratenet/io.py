@@ -355,6 +355,8 @@ def _check_population(state: PopulationState, name: str, saved: dict[str, np.nda
             shape = tuple(state.shape) if local else \
                 (state.batch,) + (1,) * len(state.geometry)
         what = {"float": "numbers", "int": "integers", "bool": "booleans"}[kind]
+        if state.batch is not None:  # a file saved without a batch, or with another one, says so by its shape
+            what += f" (one set per sample of the network's batch of {state.batch})"
         expect(where, f"pop:{name}:{attr}", value, ACCEPTED_KINDS[kind], shape, finite and kind == "float", what)
 
 

@@ -563,3 +563,27 @@ def test_a_batched_convolution_gives_each_sample_the_bits_of_its_own_run(case):
     batched = run(B, images)
     for b in range(B):
         assert np.array_equal(batched[b], run(None, images[b])), b
+
+
+def test_a_state_file_of_another_batch_size_is_refused_naming_the_batch(tmp_path):
+    def build(batch):
+        net = Network(batch=batch, seed=1)
+        a = net.create(3, Neuron(parameters="r = 1.0"), name="a")
+        b = net.create(2, Neuron(equations="r = sum(exc)"), name="b")
+        return net, net.connect(a, b, "exc", Hebb(eta=0.1), name="h").connect_all_to_all(0.5)
+
+    (single, _), (three, learning), (two, other) = build(None), build(3), build(2)
+    single.save(str(tmp_path / "one.npz"))
+    three.save(str(tmp_path / "three.npz"))
+    learning.save(str(tmp_path / "h.npz"))
+    with pytest.raises(ValidationError, match=r"\.pop:a:r: expected numbers \(one set per sample of the network's "
+                                              r"batch of 3\) of shape \(3, 3\) \(got floating-point values "
+                                              r"\(float64\), shape \(3,\)\)"):
+        three.load(str(tmp_path / "one.npz"))
+    with pytest.raises(ValidationError, match=r"\.pop:a:r: expected numbers \(one set per sample of the network's "
+                                              r"batch of 2\) of shape \(2, 3\)"):
+        two.load(str(tmp_path / "three.npz"))
+    with pytest.raises(ValidationError, match=r"\.proj:h:eta: expected numbers \(one set per sample of the "
+                                              r"network's batch of 2\) of shape \(2,\) \(got floating-point values "
+                                              r"\(float64\), shape \(3,\)\)"):
+        other.load(str(tmp_path / "h.npz"))

@@ -1152,9 +1152,11 @@ class Projection:
         for attr in sorted(attrs):
             current = self._attrs[attr]
             kind_name = {"i": "int", "b": "bool"}.get(current.dtype.kind, "float")
+            what = {"float": "numbers", "int": "integers", "bool": "booleans"}[kind_name]
+            if samples is not None:  # a file saved without a batch, or with another one, says so by its shape
+                what += f" (one set per sample of the network's batch of {samples})"
             expect(where, prefix + attr, saved[attr], ACCEPTED_KINDS[kind_name],
-                   shapes[self._locality.get(attr, "local")], finite and kind_name == "float",
-                   {"float": "numbers", "int": "integers", "bool": "booleans"}[kind_name])
+                   shapes[self._locality.get(attr, "local")], finite and kind_name == "float", what)
 
     def _restore(self, saved: dict[str, np.ndarray]) -> None:
         n_post, n_pre = (int(v) for v in saved[".shape"])
