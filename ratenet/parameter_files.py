@@ -134,8 +134,11 @@ def _read_json(path: str) -> dict[str, Any]:
     return desc
 
 
-def _per_sample(owner: str, key: str, value: list[Any], samples: int | None, finite: bool) -> list[float]:
+def _per_sample(owner: str, key: str, value: list[Any], samples: int | None, batch: int | None,
+                finite: bool) -> list[float]:
     """A list in a parameter file: one number per sample of the batch of an object that holds one per sample."""
+    if samples is None and batch is None:
+        return [_number(owner, key, value, finite)]  # refused: parameter files of an unbatched network hold numbers
     if samples is None:
         raise ValidationError(owner, key, "expected a single number (a list gives one value per sample of a batch; "
                                           "this object holds one value for every sample)", got=value)
@@ -147,8 +150,8 @@ def _per_sample(owner: str, key: str, value: list[Any], samples: int | None, fin
 
 def _number(owner: str, key: str, value: Any, finite: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(owner, key, "expected a single number (parameter files hold no arrays or text; a "
-                                          "batch's values are a list of one number per sample)", got=value)
+        raise ValidationError(owner, key, "expected a single number (parameter files hold no arrays or text)",
+                              got=value)
     number = float(value)
     if finite and not math.isfinite(number):
         raise ValidationError(owner, key, NONFINITE, got=value)
@@ -210,7 +213,8 @@ def load_parameters(filename: str | os.PathLike[str], global_only: bool = True, 
             samples = network.batch if section == "populations" else getattr(obj, "batch", None)
             for attr, value in parameters.items():
                 key = f"{section}.{name}.{attr}"
-                numbers = _per_sample(owner, key, value, samples, finite) if isinstance(value, list) else None
+                numbers = _per_sample(owner, key, value, samples, network.batch, finite) \
+                    if isinstance(value, list) else None
                 number = _number(owner, key, value, finite) if numbers is None else numbers[0]
                 if attr not in obj.parameters or attr not in state.locality:
                     warnings.warn(f"load_parameters: '{attr}' is not a parameter of {section[:-1]} '{name}' "

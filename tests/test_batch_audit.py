@@ -295,8 +295,15 @@ def test_parameter_files_hold_one_value_per_sample(tmp_path):
                                                            "sample) (got [1.0, 2.0, 3.0])")
     refused("populations", "pop", "k", [1, 2.5, 3], "is an int attribute: expected a whole number (got [1, 2.5, 3])")
     refused("populations", "pop", "tau", [1.0, "x", 3.0], "expected a single number (parameter files hold no arrays "
-                                                          "or text; a batch's values are a list of one number per "
-                                                          "sample) (got 'x')")
+                                                          "or text) (got 'x')")
+    flat = Network()
+    flat.create(2, Neuron(parameters="tau = 10.0 : population"), name="pop")
+    bad = str(tmp_path / "flat.json")
+    json.dump({"populations": {"pop": {"tau": [1.0, 2.0, 3.0]}}}, open(bad, "w"))
+    with pytest.raises(ValidationError, match=re.escape(f"load_parameters('{bad}').populations.pop.tau: expected a "
+                                                        f"single number (parameter files hold no arrays or text) "
+                                                        f"(got [1.0, 2.0, 3.0])")):
+        load_parameters(bad, net=flat)
 
 
 def test_population_initial_value_reads_like_the_attribute():
