@@ -87,6 +87,8 @@ ROWS = [
         "handwritten_ms_per_frame", ratio_target=1 / 0.9),
     Row("first result", "bench_first_result.py", (), "first_result_s", "s", 0.5),
     Row("import ratenet", "bench_first_result.py", (), "import_s", "s", 0.25),
+    # issue 14: no slower than before it (23.7 ms at 8f5bee6 on a quiet machine, same measure)
+    Row("import ratenet, own CPU after NumPy/SciPy", "bench_first_result.py", (), "own_import_ms", "ms"),
     Row("big convolution", "bench_big_convolution.py", (), "ms_per_step", "ms/step", 20.0,
         "handwritten_ms_per_step"),
     Row("big convolution, recomputing", "bench_big_convolution.py", (), "ms_per_step_recomputing", "ms/step",
