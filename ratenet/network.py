@@ -169,6 +169,11 @@ class Network(metaclass=_NetworkType):
             self.setup(dt=None if "dt" in given else dt, seed="keep" if seed is None or "seed" in given else seed)
             if batch is not None and "batch" not in given:
                 self.setup(batch=batch)
+            options = {key: value for key, value in (("dtype", dtype), ("num_threads", num_threads),
+                                                     ("reference", reference)) if key not in given}
+            self.setup(**options)
+            if name is not None and "name" not in given:
+                self.name = name
             return
         inherited = default_network() if has_default_network() else None
         if dt is None:

@@ -253,7 +253,7 @@ def test_text_html_and_report_of_a_batched_learning_projection():
     html = post._repr_html_()
     assert "r of post, sample 0 of 3" in html
     try:
-        assert net.plot().get_title() == "2 populations, 1 projections, a batch of 3 samples"
+        assert net.plot().get_title() == "2 populations, 1 projection, a batch of 3 samples"
     finally:
         _close()
     assert "batch" not in report(_network(None, "csr", RATES[0])[0])

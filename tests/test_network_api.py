@@ -292,6 +292,36 @@ def test_subclass_without_super_init_builds_and_keeps_its_arguments():
     assert np.array_equal(again.out.r, net.out.r)
 
 
+class Float32Reference(Network):
+    def __init__(self, size):
+        super().__init__(dtype=np.float32, reference=True, num_threads=2, name="mine")
+        self.pop = self.create(size, Neuron(parameters="tau = 10.0", equations="tau * dr/dt + r = 1.0"))
+
+
+def test_super_init_applies_every_network_option_the_caller_did_not_give():
+    net = Float32Reference(3)
+    assert (net.dtype, net.reference, net.num_threads, net.name) == (np.float32, True, 2, "mine")
+    assert net.pop.r.dtype == np.float32
+    net.simulate(2.0)
+    by_hand = np.float32(0.0)
+    for _ in range(2):  # explicit Euler in float32, dt = 1
+        by_hand = np.float32(by_hand + np.float32(1.0) * (np.float32(1.0) - by_hand) / np.float32(10.0))
+    assert net.pop.r.tolist() == [float(by_hand)] * 3
+    given = Float32Reference(3, reference=False, dtype=np.float64)  # the caller's keywords win
+    assert (given.dtype, given.reference, given.num_threads) == (np.float64, False, 2)
+
+
+class LateDtype(Network):
+    def __init__(self):
+        self.pop = self.create(2, Neuron(equations="r = 1.0"))
+        super().__init__(dtype=np.float32)  # after a population: too late to change every array
+
+
+def test_super_init_changing_the_dtype_after_populations_is_refused():
+    with pytest.raises(ValidationError, match=r"Network\.dtype: cannot change once populations exist; call it first"):
+        LateDtype()
+
+
 def test_subclass_calling_super_init():
     net = ChainWithSuper(2)
     assert (net.dt, net.dt_seen, net.size_seen) == (0.5, 0.5, 2)

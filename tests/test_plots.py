@@ -282,6 +282,11 @@ def test_network_diagram_has_boxes_arrows_and_labels():
     x = {t.get_text(): t.get_position()[0] for t in ax.texts if t.get_text() in ("input", "excit", "inhib")}
     assert x["input"] < x["excit"] < x["inhib"]
     assert not ax.axison
+    assert ax.get_title() == "3 populations, 4 projections"
+    single = Network()
+    single.connect(single.create(2, Neuron(parameters="r = 0.0")), single.create(2, Neuron(equations="r = sum(exc)")),
+                   "exc").connect_one_to_one(1.0)
+    assert single.plot().get_title() == "2 populations, 1 projection"
 
 
 # ---------------------------------------------------------------------------

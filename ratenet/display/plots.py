@@ -544,7 +544,9 @@ def plot_network(net: Any, ax: Any = None) -> Any:
     ax.set_aspect("equal")
     ax.set_axis_off()
     batch = "" if net.batch is None else f", a batch of {net.batch} samples"
-    ax.set_title(f"{len(pops)} populations, {len(projections)} projections{batch}")
+    counts = ", ".join(f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+                       for items, noun in ((pops, "population"), (projections, "projection")))
+    ax.set_title(counts + batch)
     return ax
 
 
