@@ -157,6 +157,8 @@ class Network(metaclass=_NetworkType):
     (3, 4)
     """
 
+    name: str | None  #: the name given at creation (``Network(name=...)``), or None
+
     def __init__(self, everything: bool = False, *, dt: float | None = None, seed: int | None = None,
                  dtype: Any = np.float64, name: str | None = None, num_threads: int = 1,
                  reference: bool = False, batch: int | None = None) -> None:
