@@ -223,8 +223,8 @@ class Transpose(_SharedWeights):
         check_sample(self._owner(), sample, self.network.batch)
         return np.swapaxes(self._original.connectivity_matrix(fill, sample), -1, -2).copy()
 
-    def _matrices(self, variable: str, sample: int | None) -> list[np.ndarray]:
-        return [matrix.T for matrix in super()._matrices(variable, sample)]  # (this post, this pre)
+    def _matrices(self, variable: str, sample: int | None, fill: float = 0.0) -> list[np.ndarray]:
+        return [matrix.T for matrix in super()._matrices(variable, sample, fill)]  # (this post, this pre)
 
     def dendrite(self, post: Any) -> Any:
         raise ValidationError(self._owner(), "dendrite", "is not available on a transposed projection: use the "

@@ -973,15 +973,10 @@ class Projection:
         >>> proj.connectivity_matrix().tolist()
         [[0.5, 0.0], [0.0, 0.5]]
         """
-        storage = self._require_connected()
+        self._require_connected()
         chosen = check_sample(self._owner(), sample, self.network.batch)
-        weights = self._attrs["w"]
-        if self._samples() is None:
-            matrix = storage.to_matrix(weights, fill)
-        elif chosen is None:
-            matrix = np.stack([storage.to_matrix(one, fill) for one in weights])
-        else:
-            matrix = storage.to_matrix(weights[chosen], fill)
+        matrices = self._matrices("w", chosen, fill)
+        matrix = np.stack(matrices) if self._samples() is not None and chosen is None else matrices[0]
         return matrix.astype(np.float64) if np.isnan(fill) else matrix
 
     def receptive_fields(self, variable: str = "w", in_post_geometry: bool = True,
@@ -1031,16 +1026,16 @@ class Projection:
             one[...] = tiles.reshape(rows, cols, *pre_geo).transpose(0, 2, 1, 3).reshape(one.shape)
         return out if self._samples() is not None and chosen is None else out[0]
 
-    def _matrices(self, variable: str, sample: int | None) -> list[np.ndarray]:
-        """``(post, pre)`` matrices of a per-synapse attribute (0 where no synapse): one per sample when the
-        projection keeps one set per sample and ``sample`` is None, else one."""
+    def _matrices(self, variable: str, sample: int | None, fill: float = 0.0) -> list[np.ndarray]:
+        """``(post, pre)`` matrices of a per-synapse attribute (``fill`` where no synapse): one per sample when
+        the projection keeps one set per sample and ``sample`` is None, else one."""
         storage = self._require_connected()
         values = self._attrs[variable]
         if self._samples() is None:
-            return [storage.to_matrix(values, 0.0)]
+            return [storage.to_matrix(values, fill)]
         if sample is None:
-            return [storage.to_matrix(one, 0.0) for one in values]
-        return [storage.to_matrix(values[sample], 0.0)]
+            return [storage.to_matrix(one, fill) for one in values]
+        return [storage.to_matrix(values[sample], fill)]
 
     def dendrite(self, post: int | Sequence[int]) -> "Dendrite":
         """The synapses of one post-synaptic neuron (population rank or coordinates)."""
