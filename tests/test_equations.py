@@ -1263,3 +1263,26 @@ def test_update_function_has_sealed_builtins():
     assert updates
     for update in updates:
         assert_sealed_builtins(update.__globals__["__builtins__"])
+
+
+def test_parsed_definitions_are_values_immutable_and_picklable():
+    """The parsed records are plain classes (not dataclasses, for import time): their semantics, by hand."""
+    import pickle
+
+    from ratenet.equations import EquationDef, ParameterDef, Source
+
+    first = parse_equations("tau * dr/dt + r = 1 : min=0.0", Scope(locals={"tau": "local"}))[0]
+    same = first.replace(source=Source("another text", "elsewhere"))
+    assert same == first and hash(same) == hash(first)  # the source is not compared
+    assert same.source.where == "elsewhere" and same.rhs is first.rhs
+    assert first.replace(min=1.0) != first
+    with pytest.raises(AttributeError, match=r"^EquationDef is immutable: cannot assign to field 'target'$"):
+        first.target = "v"
+    with pytest.raises(AttributeError, match=r"^Source is immutable: cannot delete field 'text'$"):
+        del first.source.text
+    param = ParameterDef("tau", 10.0, source=Source("tau = 10.0", "parameters"))
+    assert repr(param) == ("ParameterDef(name='tau', value=10.0, locality='local', dtype='float', promotable=False, "
+                           "source=Source(text='tau = 10.0', where='parameters'))")
+    back = pickle.loads(pickle.dumps(param))
+    assert back == param and back.source == param.source
+    assert isinstance(first, EquationDef) and first.__eq__(object()) is NotImplemented
